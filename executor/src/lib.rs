@@ -1,0 +1,4 @@
+//! zklanes executor (work in progress).
+pub mod field;
+pub mod params;
+pub mod poseidon;
