@@ -49,15 +49,24 @@ pub fn fr_from_hex(s: &str) -> Option<Fr> {
 pub mod serde_fr {
     use super::*;
 
-    /// Serializes as `0x…` hex.
+    /// Serializes as `0x…` hex (human-readable formats) or 32 raw bytes.
     pub fn serialize<S: Serializer>(f: &Fr, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&fr_to_hex(f))
+        if s.is_human_readable() {
+            s.serialize_str(&fr_to_hex(f))
+        } else {
+            serde::Serialize::serialize(&fr_to_bytes(f), s)
+        }
     }
 
-    /// Deserializes `0x…` hex, rejecting non-canonical values.
+    /// Deserializes, rejecting non-canonical values.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Fr, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        fr_from_hex(&s).ok_or_else(|| serde::de::Error::custom("invalid field element"))
+        let parsed = if d.is_human_readable() {
+            let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+            fr_from_hex(&s)
+        } else {
+            fr_from_bytes(&<[u8; 32]>::deserialize(d)?)
+        };
+        parsed.ok_or_else(|| serde::de::Error::custom("invalid field element"))
     }
 }
 
@@ -66,16 +75,16 @@ pub mod serde_fr_vec {
     use super::*;
     use serde::Serialize;
 
-    /// Serializes as a list of hex strings.
+    #[derive(Serialize, Deserialize)]
+    struct W(#[serde(with = "super::serde_fr")] Fr);
+
+    /// Serializes element by element with [`super::serde_fr`].
     pub fn serialize<S: Serializer>(v: &[Fr], s: S) -> Result<S::Ok, S::Error> {
-        v.iter().map(fr_to_hex).collect::<Vec<_>>().serialize(s)
+        s.collect_seq(v.iter().map(|f| W(*f)))
     }
 
-    /// Deserializes a list of hex strings.
+    /// Deserializes element by element with [`super::serde_fr`].
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Fr>, D::Error> {
-        let v = Vec::<String>::deserialize(d)?;
-        v.iter()
-            .map(|s| fr_from_hex(s).ok_or_else(|| serde::de::Error::custom("invalid field element")))
-            .collect()
+        Ok(Vec::<W>::deserialize(d)?.into_iter().map(|w| w.0).collect())
     }
 }

@@ -56,6 +56,12 @@ pub enum Tag {
     Deposits = 8,
     /// Withdrawal commitment chain.
     Withdrawals = 9,
+    /// Deposit record fields: `compress(DepositItem, p1, p2)`.
+    DepositItem = 11,
+    /// Deposit record with key: `compress(DepositKey, fields, pubkey_hash)`.
+    DepositKey = 12,
+    /// Withdrawal record: `compress(WithdrawalItem, p1, p2)`.
+    WithdrawalItem = 13,
 }
 
 impl Tag {

@@ -1,0 +1,131 @@
+//! Chunk commitments: public data, consumed deposits and withdrawals.
+//!
+//! Each is a running hash chain from zero over the chunk's transactions in order:
+//! - **pubdata**: each transaction's public bytes ([`pubdata`]) padded to 62
+//!   bytes, split into two 31-byte big-endian elements `e1, e2`;
+//!   `c ← compress(Pubdata, compress(Pubdata, c, e1), e2)`.
+//! - **deposits**: for each deposit, `p1 = queue_index(32) account(20)
+//!   asset(12) amount(96)`, `p2 = l1_sender(160)`,
+//!   `item = compress(DepositKey, compress(DepositItem, p1, p2), pubkey_hash)`,
+//!   `c ← compress(Deposits, c, item)`.
+//! - **withdrawals**: `p1 = account(20) asset(12) amount(96)`,
+//!   `p2 = l1_address(160)`, `item = compress(WithdrawalItem, p1, p2)`,
+//!   `c ← compress(Withdrawals, c, item)`.
+
+use ark_ff::PrimeField;
+
+use crate::exec::Receipt;
+use crate::field::Fr;
+use crate::pack::Packer;
+use crate::params::*;
+use crate::poseidon::{compress, Tag};
+use crate::tx::{Deposit, TxBody, Withdraw};
+
+/// Bytes of public data one transaction may carry.
+pub const PUBDATA_BYTES_PER_TX: usize = 62;
+
+fn be(v: u128, bytes: usize) -> impl Iterator<Item = u8> {
+    v.to_be_bytes().into_iter().skip(16 - bytes)
+}
+
+/// The public data of one transaction: what a third party needs to rebuild
+/// the state. All integers big-endian: `type(1)` then
+/// - deposit: `account(3) asset(2) amount(12)`;
+/// - transfer: `from(3) to(3) asset(2) amount(12)`;
+/// - swap: `account(3) pool(2) a_to_b(1) amount_in(12) amount_out(12)`;
+/// - add liquidity: `account(3) pool(2) amount_a(12) amount_b(12) lp_minted(14)`;
+/// - remove liquidity: `account(3) pool(2) lp_amount(12) out_a(14) out_b(14)`;
+/// - withdraw: `account(3) asset(2) amount(12) l1_address(20)`;
+/// - create pool: `account(3) pool(2) token_a(2) token_b(2) fee_bps(2)`.
+pub fn pubdata(body: &TxBody, receipt: &Receipt) -> Vec<u8> {
+    let mut out = vec![body.tx_type() as u8];
+    let [o1, o2] = receipt.outputs;
+    match body {
+        TxBody::Deposit(d) => {
+            out.extend(be(d.account as u128, 3).chain(be(d.asset as u128, 2)).chain(be(d.amount, 12)))
+        }
+        TxBody::Transfer(t) => out.extend(
+            be(t.from as u128, 3).chain(be(t.to as u128, 3)).chain(be(t.asset as u128, 2)).chain(be(t.amount, 12)),
+        ),
+        TxBody::Swap(s) => out.extend(
+            be(s.account as u128, 3)
+                .chain(be(s.pool as u128, 2))
+                .chain(be(s.a_to_b as u128, 1))
+                .chain(be(s.amount_in, 12))
+                .chain(be(o1, 12)),
+        ),
+        TxBody::AddLiquidity(a) => out.extend(
+            be(a.account as u128, 3)
+                .chain(be(a.pool as u128, 2))
+                .chain(be(a.amount_a, 12))
+                .chain(be(a.amount_b, 12))
+                .chain(be(o1, 14)),
+        ),
+        TxBody::RemoveLiquidity(r) => out.extend(
+            be(r.account as u128, 3)
+                .chain(be(r.pool as u128, 2))
+                .chain(be(r.lp_amount, 12))
+                .chain(be(o1, 14))
+                .chain(be(o2, 14)),
+        ),
+        TxBody::Withdraw(w) => {
+            out.extend(be(w.account as u128, 3).chain(be(w.asset as u128, 2)).chain(be(w.amount, 12)));
+            out.extend_from_slice(&w.l1_address);
+        }
+        TxBody::CreatePool(c) => out.extend(
+            be(c.account as u128, 3)
+                .chain(be(c.pool as u128, 2))
+                .chain(be(c.token_a as u128, 2))
+                .chain(be(c.token_b as u128, 2))
+                .chain(be(c.fee_bps as u128, 2)),
+        ),
+    }
+    debug_assert!(out.len() <= PUBDATA_BYTES_PER_TX);
+    out
+}
+
+/// The two field elements of one transaction's public data.
+pub fn pubdata_elements(bytes: &[u8]) -> [Fr; 2] {
+    let mut padded = [0u8; PUBDATA_BYTES_PER_TX];
+    padded[..bytes.len()].copy_from_slice(bytes);
+    [Fr::from_be_bytes_mod_order(&padded[..31]), Fr::from_be_bytes_mod_order(&padded[31..])]
+}
+
+/// One step of the pubdata chain.
+pub fn chain_pubdata(c: Fr, bytes: &[u8]) -> Fr {
+    let [e1, e2] = pubdata_elements(bytes);
+    compress(Tag::Pubdata, compress(Tag::Pubdata, c, e1), e2)
+}
+
+/// The commitment item of a deposit.
+pub fn deposit_item(d: &Deposit) -> Fr {
+    let p1 = Packer::new()
+        .push(d.queue_index as u128, QUEUE_INDEX_BITS)
+        .push(d.account as u128, ACCOUNT_BITS)
+        .push(d.asset as u128, SLOT_BITS)
+        .push(d.amount, AMOUNT_BITS)
+        .finish();
+    let p2 = Packer::new().push_address(&d.l1_sender).finish();
+    compress(Tag::DepositKey, compress(Tag::DepositItem, p1, p2), d.pubkey.hash())
+}
+
+/// One step of the deposit chain.
+pub fn chain_deposit(c: Fr, d: &Deposit) -> Fr {
+    compress(Tag::Deposits, c, deposit_item(d))
+}
+
+/// The commitment item of a withdrawal.
+pub fn withdrawal_item(w: &Withdraw) -> Fr {
+    let p1 = Packer::new()
+        .push(w.account as u128, ACCOUNT_BITS)
+        .push(w.asset as u128, SLOT_BITS)
+        .push(w.amount, AMOUNT_BITS)
+        .finish();
+    let p2 = Packer::new().push_address(&w.l1_address).finish();
+    compress(Tag::WithdrawalItem, p1, p2)
+}
+
+/// One step of the withdrawal chain.
+pub fn chain_withdrawal(c: Fr, w: &Withdraw) -> Fr {
+    compress(Tag::Withdrawals, c, withdrawal_item(w))
+}
