@@ -1,1 +1,42 @@
-fn main() {}
+//! The `zklanes` binary: the pipeline's command-line interface.
+
+mod bench;
+mod cmd;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// zklanes: a zk-rollup prover pipeline for DeFi.
+#[derive(Parser)]
+#[command(name = "zklanes", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the pipeline end to end on an embedded default batch.
+    Demo(cmd::demo::DemoArgs),
+    /// Write a signed synthetic batch (genesis deposits first).
+    GenBatch(cmd::gen_batch::GenBatchArgs),
+    /// Execute a batch and print its state root and metrics.
+    Execute(cmd::execute::ExecuteArgs),
+    /// Benchmarks.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Demo(a) => cmd::demo::run(a),
+        Command::GenBatch(a) => cmd::gen_batch::run(a),
+        Command::Execute(a) => cmd::execute::run(a),
+        Command::Bench(a) => bench::run(a),
+    }
+}

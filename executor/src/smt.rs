@@ -14,9 +14,11 @@
 //! node; inside a group the two children's update streams are merged in time
 //! order, so each parent's value after every update is one hash of the two
 //! children's current values, and the untouched child's current value is the
-//! sibling. Groups are independent and run in parallel; the only serial work
-//! is the root level (one group). Every hash is computed once:
-//! `m·d` node hashes for `m` updates, the same count as a sequential replay.
+//! sibling. The merge is a cheap scan; the hashes it yields are independent
+//! of each other (even for one parent at different times), so every level's
+//! hashes run fully in parallel, including the single-node levels near the
+//! root. Every hash is computed once: `m·d` node hashes for `m` updates, the
+//! same count as a sequential replay.
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -132,18 +134,26 @@ impl Tree {
             record_final(&entries, level, &mut changed);
             let groups = group_by_parent(&entries);
             let this = &*self;
-            let results: Vec<(Vec<(u64, u32, Fr)>, Vec<(u32, Fr)>)> = groups
+            // Merge each parent's child streams (cheap scans, parallel over groups)...
+            let merged: Vec<(Vec<Pending>, Vec<(u32, Fr)>)> = groups
                 .par_iter()
-                .with_min_len(8)
+                .with_min_len(64)
                 .map(|range| merge_group(this, level, &entries[range.clone()]))
                 .collect();
-            let mut next = Vec::with_capacity(entries.len());
-            for (parents, sibs) in results {
-                next.extend(parents);
+            let mut pending = Vec::with_capacity(entries.len());
+            for (p, sibs) in merged {
+                pending.extend(p);
                 for (t, s) in sibs {
                     witnesses[t as usize].siblings[level] = s;
                 }
             }
+            // ...then hash every (parent, time) pair in parallel: the values of one
+            // parent at different times do not depend on each other.
+            let next: Vec<(u64, u32, Fr)> = pending
+                .par_iter()
+                .with_min_len(16)
+                .map(|(parent, t, l, r)| (*parent, *t, poseidon::compress(Tag::Node, *l, *r)))
+                .collect();
             hashes += next.len() as u64;
             entries = next;
         }
@@ -178,10 +188,12 @@ fn group_by_parent(entries: &[(u64, u32, Fr)]) -> Vec<std::ops::Range<usize>> {
     groups
 }
 
+/// A parent value to compute: `(parent, time, left, right)`.
+type Pending = (u64, u32, Fr, Fr);
+
 /// Merges the update streams of the two children of one parent (sorted by
-/// child then time) into the parent's stream, recording siblings.
-#[allow(clippy::type_complexity)]
-fn merge_group(tree: &Tree, level: usize, group: &[(u64, u32, Fr)]) -> (Vec<(u64, u32, Fr)>, Vec<(u32, Fr)>) {
+/// child then time) into the parent's stream of hash inputs, recording siblings.
+fn merge_group(tree: &Tree, level: usize, group: &[(u64, u32, Fr)]) -> (Vec<Pending>, Vec<(u32, Fr)>) {
     let parent = group[0].0 >> 1;
     let split = group.iter().position(|e| e.0 & 1 == 1).unwrap_or(group.len());
     let (left, right) = group.split_at(split);
@@ -191,21 +203,20 @@ fn merge_group(tree: &Tree, level: usize, group: &[(u64, u32, Fr)]) -> (Vec<(u64
     let (mut i, mut j) = (0, 0);
     while i < left.len() || j < right.len() {
         let take_left = j == right.len() || (i < left.len() && left[i].1 < right[j].1);
-        let (t, v) = if take_left {
+        let t = if take_left {
             let e = left[i];
             i += 1;
             cur[0] = e.2;
             sibs.push((e.1, cur[1]));
-            (e.1, e.2)
+            e.1
         } else {
             let e = right[j];
             j += 1;
             cur[1] = e.2;
             sibs.push((e.1, cur[0]));
-            (e.1, e.2)
+            e.1
         };
-        let _ = v;
-        out.push((parent, t, poseidon::compress(Tag::Node, cur[0], cur[1])));
+        out.push((parent, t, cur[0], cur[1]));
     }
     (out, sibs)
 }

@@ -188,6 +188,18 @@ fn signature_phase(state: &State, txs: &[SignedTx], limit: usize, chain_id: u32)
     first(unknown, bad_sig)
 }
 
+/// The execution phase alone: the parallel engine without static or
+/// signature checks. Callers must have run those (benchmarks time this phase
+/// separately). Runs on `threads` threads.
+pub fn execution_phase(
+    state: &State,
+    txs: &[SignedTx],
+    threads: usize,
+) -> Result<parallel::ParallelResult, apply::Invariant> {
+    let tokens = pool_tokens(state, txs);
+    parallel::execute_parallel(state, txs, txs.len(), &tokens, threads)
+}
+
 /// Pool tokens known before execution: pre-state pools and the batch's creations.
 fn pool_tokens(state: &State, txs: &[SignedTx]) -> FxHashMap<u32, (u32, u32)> {
     let mut map = FxHashMap::default();

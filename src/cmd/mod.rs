@@ -1,0 +1,5 @@
+//! Subcommands.
+
+pub mod demo;
+pub mod execute;
+pub mod gen_batch;
