@@ -66,6 +66,9 @@ struct ExecutorBench {
     /// Only these workloads (comma-separated).
     #[arg(long)]
     workloads: Option<String>,
+    /// Only these phases (comma-separated: signatures, execution, commitment).
+    #[arg(long, default_value = "signatures,execution,commitment")]
+    phases: String,
 }
 
 /// Runs `bench`.
@@ -87,9 +90,9 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 /// Single-thread native Poseidon compressions per second.
 fn native_hash_rate() -> f64 {
     let mut acc = Fr::from(3u64);
-    let n = 30_000u64;
+    let n = 10_000u64;
     let mut rates = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..5 {
         let t = Instant::now();
         for i in 0..n {
             acc = poseidon::compress(Tag::Node, acc, Fr::from(i));
@@ -130,11 +133,25 @@ fn executor(b: ExecutorBench) -> Result<()> {
             .map(|w| Workload::parse(w.trim()).ok_or_else(|| anyhow!("unknown workload {w:?}")))
             .collect::<Result<_>>()?,
     };
-    let hash_rate = native_hash_rate();
-    emit(b.json, json!({"phase": "native_poseidon", "threads": 1, "hashes_per_s": hash_rate}));
-    let chain_id = DEFAULT_CHAIN_ID;
+    emit(b.json, json!({"phase": "native_poseidon", "threads": 1, "hashes_per_s": native_hash_rate()}));
     for w in workloads {
-        // Signatures.
+        let phase = |p: &str| b.phases.split(',').any(|x| x.trim() == p);
+        if phase("signatures") {
+            signatures(&b, w, cores, &thread_counts)?;
+        }
+        if phase("execution") {
+            execution(&b, w, cores, &thread_counts)?;
+        }
+        if phase("commitment") {
+            commitment(&b, w, cores, &thread_counts)?;
+        }
+    }
+    Ok(())
+}
+
+fn signatures(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usize]) -> Result<()> {
+    let chain_id = DEFAULT_CHAIN_ID;
+    {
         let signed = generate(&GenConfig {
             workload: w,
             txs: b.sig_txs,
@@ -159,7 +176,7 @@ fn executor(b: ExecutorBench) -> Result<()> {
             })
             .collect();
         let mut base = None;
-        for &t in &thread_counts {
+        for &t in thread_counts {
             let mut times = Vec::new();
             for _ in 0..b.runs {
                 let start = Instant::now();
@@ -172,12 +189,18 @@ fn executor(b: ExecutorBench) -> Result<()> {
                 "tps": tps, "speedup": tps / base_tps}));
         }
 
-        // Execution.
+    }
+    Ok(())
+}
+
+fn execution(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usize]) -> Result<()> {
+    let chain_id = DEFAULT_CHAIN_ID;
+    {
         let gen = generate(&GenConfig { workload: w, txs: b.txs, accounts: b.accounts, seed: 11, chain_id, sign: false });
         let mut state = State::default();
         apply_unchecked(&mut state, &gen.genesis, cores)?;
         let mut base = None;
-        for &t in &thread_counts {
+        for &t in thread_counts {
             let mut times = Vec::new();
             let mut stats = None;
             for _ in 0..b.runs {
@@ -194,11 +217,16 @@ fn executor(b: ExecutorBench) -> Result<()> {
             let s = stats.expect("at least one run");
             emit(b.json, json!({"workload": w.name(), "threads": t, "phase": "execution", "txs": gen.workload.len(),
                 "tps": tps, "speedup": tps / base_tps, "reexecutions": s.reexecutions, "conflicts": s.conflicts,
-                "waits": s.waits}));
+                "waits": s.waits, "critical_path": s.critical_path, "serialised": s.serialised,
+                "prep_ms": s.prep_ms, "load_ms": s.load_ms, "run_ms": s.run_ms, "collect_ms": s.collect_ms}));
         }
-        drop(state);
+    }
+    Ok(())
+}
 
-        // Commitment and traces.
+fn commitment(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usize]) -> Result<()> {
+    let chain_id = DEFAULT_CHAIN_ID;
+    {
         let gen = generate(&GenConfig {
             workload: w,
             txs: b.commit_txs,
@@ -218,7 +246,8 @@ fn executor(b: ExecutorBench) -> Result<()> {
         }
         let receipts = execution_phase(&state, &gen.workload, cores).map_err(|e| anyhow!("{e}"))?.receipts;
         let mut base = None;
-        for &t in &thread_counts {
+        for &t in thread_counts {
+            let hash_rate = native_hash_rate();
             let mut times = Vec::new();
             let mut hashes = 0;
             for _ in 0..b.runs {

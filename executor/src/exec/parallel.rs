@@ -24,6 +24,7 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use arrayvec::ArrayVec;
 use rustc_hash::{FxHashMap, FxHashMap as Map};
@@ -54,7 +55,23 @@ pub struct ParallelStats {
     pub reexecutions: u64,
     /// Distinct keys touched.
     pub keys: u64,
+    /// Longest dependency chain (transactions).
+    pub critical_path: u64,
+    /// The schedule ran on one thread because the batch is mostly one chain.
+    pub serialised: bool,
+    /// Access sets, predecessors and slot ids, ms.
+    pub prep_ms: f64,
+    /// Loading the slot table from state, ms.
+    pub load_ms: f64,
+    /// Running the transactions, ms.
+    pub run_ms: f64,
+    /// Collecting receipts and the diff, ms.
+    pub collect_ms: f64,
 }
+
+/// Below this average parallelism (transactions ÷ longest chain) the schedule
+/// runs on one thread: extra threads would only wait on the chain.
+pub const MIN_PARALLELISM: f64 = 1.5;
 
 /// Output of a parallel run.
 pub struct ParallelResult {
@@ -199,6 +216,7 @@ pub fn execute_parallel(
     threads: usize,
 ) -> Result<ParallelResult, Invariant> {
     let threads = threads.max(1);
+    let clock = Instant::now();
     let keys: Vec<ArrayVec<Key, MAX_WRITES>> = {
         use rayon::prelude::*;
         txs[..limit].par_iter().map(|tx| access_keys(&tx.body, |p| pool_tokens.get(&p).copied())).collect()
@@ -241,7 +259,28 @@ pub fn execute_parallel(
         handles.into_iter().map(|h| h.join().expect("shard thread")).collect()
     });
 
+    // Critical path: if the batch is mostly one dependency chain, extra
+    // threads would only spin on it, so the schedule runs on one thread.
+    let mut level = vec![0u32; limit];
+    let mut critical_path = 0u32;
+    for i in 0..limit {
+        let mut l = 0;
+        for j in 0..keys[i].len() {
+            let d = deps[i * MAX_WRITES + j].load(Ordering::Relaxed);
+            if d != NONE {
+                l = l.max(level[d as usize]);
+            }
+        }
+        level[i] = l + 1;
+        critical_path = critical_path.max(l + 1);
+    }
+    drop(level);
+    let serialised = threads > 1 && (limit as f64) < MIN_PARALLELISM * critical_path as f64;
+    let run_threads = if serialised { 1 } else { threads };
+    let prep_ms = ms(clock);
+
     // Phase 2: the slot table, loaded from state.
+    let clock = Instant::now();
     let max_local = shard_maps.iter().map(|m| m.len()).max().unwrap_or(0);
     let cells: Vec<Cell<Leaf>> = (0..max_local * threads).map(|_| Cell(UnsafeCell::new(Leaf::Empty))).collect();
     std::thread::scope(|s| {
@@ -256,7 +295,10 @@ pub fn execute_parallel(
         }
     });
 
+    let load_ms = ms(clock);
+
     // Phase 3: execution.
+    let clock = Instant::now();
     let shared = Shared {
         txs,
         keys,
@@ -273,7 +315,7 @@ pub fn execute_parallel(
     };
     let next_block = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        for _ in 1..threads {
+        for _ in 1..run_threads {
             s.spawn(|| shared.worker(&next_block, limit));
         }
         shared.worker(&next_block, limit);
@@ -282,7 +324,10 @@ pub fn execute_parallel(
         return Err(e);
     }
 
+    let run_ms = ms(clock);
+
     // Phase 4: results.
+    let clock = Instant::now();
     let failed = shared.failed_min.load(Ordering::Acquire);
     let failure = if failed < limit {
         let errors = shared.errors.into_inner().expect("error list lock");
@@ -313,8 +358,18 @@ pub fn execute_parallel(
         waits: shared.waits.load(Ordering::Relaxed),
         reexecutions: 0,
         keys: diff.len() as u64,
+        critical_path: critical_path as u64,
+        serialised,
+        prep_ms,
+        load_ms,
+        run_ms,
+        collect_ms: ms(clock),
     };
     Ok(ParallelResult { receipts, failure, diff, stats })
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
 }
 
 trait IntoInnerRef<T> {
