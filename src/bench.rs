@@ -84,7 +84,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("rayon pool").install(f)
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("rayon pool")
+        .install(f)
 }
 
 /// Single-thread native Poseidon compressions per second.
@@ -133,7 +137,10 @@ fn executor(b: ExecutorBench) -> Result<()> {
             .map(|w| Workload::parse(w.trim()).ok_or_else(|| anyhow!("unknown workload {w:?}")))
             .collect::<Result<_>>()?,
     };
-    emit(b.json, json!({"phase": "native_poseidon", "threads": 1, "hashes_per_s": native_hash_rate()}));
+    emit(
+        b.json,
+        json!({"phase": "native_poseidon", "threads": 1, "hashes_per_s": native_hash_rate()}),
+    );
     for w in workloads {
         let phase = |p: &str| b.phases.split(',').any(|x| x.trim() == p);
         if phase("signatures") {
@@ -167,7 +174,9 @@ fn signatures(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usi
             .iter()
             .map(|tx| {
                 let (a, _) = tx.body.signer().expect("workload txs are signed");
-                let Leaf::Account(acc) = keys_state.get(Key::Account(a)) else { unreachable!("genesis created it") };
+                let Leaf::Account(acc) = keys_state.get(Key::Account(a)) else {
+                    unreachable!("genesis created it")
+                };
                 BatchItem {
                     pk: ark_ed_on_bn254::EdwardsAffine::new_unchecked(acc.pubkey.x, acc.pubkey.y),
                     msg: tx.body.message(chain_id).expect("signed"),
@@ -180,15 +189,18 @@ fn signatures(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usi
             let mut times = Vec::new();
             for _ in 0..b.runs {
                 let start = Instant::now();
-                in_pool(t, || verify_batch(&items)).map_err(|(i, e)| anyhow!("signature {i} invalid: {e}"))?;
+                in_pool(t, || verify_batch(&items))
+                    .map_err(|(i, e)| anyhow!("signature {i} invalid: {e}"))?;
                 times.push(start.elapsed().as_secs_f64());
             }
             let tps = items.len() as f64 / median(times);
             let base_tps = *base.get_or_insert(tps);
-            emit(b.json, json!({"workload": w.name(), "threads": t, "phase": "signatures", "txs": items.len(),
-                "tps": tps, "speedup": tps / base_tps}));
+            emit(
+                b.json,
+                json!({"workload": w.name(), "threads": t, "phase": "signatures", "txs": items.len(),
+                "tps": tps, "speedup": tps / base_tps}),
+            );
         }
-
     }
     Ok(())
 }
@@ -196,7 +208,14 @@ fn signatures(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usi
 fn execution(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usize]) -> Result<()> {
     let chain_id = DEFAULT_CHAIN_ID;
     {
-        let gen = generate(&GenConfig { workload: w, txs: b.txs, accounts: b.accounts, seed: 11, chain_id, sign: false });
+        let gen = generate(&GenConfig {
+            workload: w,
+            txs: b.txs,
+            accounts: b.accounts,
+            seed: 11,
+            chain_id,
+            sign: false,
+        });
         let mut state = State::default();
         apply_unchecked(&mut state, &gen.genesis, cores)?;
         let mut base = None;
@@ -215,10 +234,13 @@ fn execution(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usiz
             let tps = gen.workload.len() as f64 / median(times);
             let base_tps = *base.get_or_insert(tps);
             let s = stats.expect("at least one run");
-            emit(b.json, json!({"workload": w.name(), "threads": t, "phase": "execution", "txs": gen.workload.len(),
+            emit(
+                b.json,
+                json!({"workload": w.name(), "threads": t, "phase": "execution", "txs": gen.workload.len(),
                 "tps": tps, "speedup": tps / base_tps, "reexecutions": s.reexecutions, "conflicts": s.conflicts,
                 "waits": s.waits, "critical_path": s.critical_path, "serialised": s.serialised,
-                "prep_ms": s.prep_ms, "load_ms": s.load_ms, "run_ms": s.run_ms, "collect_ms": s.collect_ms}));
+                "prep_ms": s.prep_ms, "load_ms": s.load_ms, "run_ms": s.run_ms, "collect_ms": s.collect_ms}),
+            );
         }
     }
     Ok(())
@@ -239,12 +261,22 @@ fn commitment(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usi
         let mut tree = Tree::default();
         let genesis = execution_phase(&state, &gen.genesis, cores).map_err(|e| anyhow!("{e}"))?;
         in_pool(cores, || {
-            trace::commit(&state, &mut tree, &gen.genesis, &genesis.receipts, 0, chain_id, DEFAULT_CHUNK_CAPACITY)
+            trace::commit(
+                &state,
+                &mut tree,
+                &gen.genesis,
+                &genesis.receipts,
+                0,
+                chain_id,
+                DEFAULT_CHUNK_CAPACITY,
+            )
         })?;
         for (k, l) in genesis.diff {
             state.set(k, l);
         }
-        let receipts = execution_phase(&state, &gen.workload, cores).map_err(|e| anyhow!("{e}"))?.receipts;
+        let receipts = execution_phase(&state, &gen.workload, cores)
+            .map_err(|e| anyhow!("{e}"))?
+            .receipts;
         let mut base = None;
         for &t in thread_counts {
             let hash_rate = native_hash_rate();
@@ -254,7 +286,15 @@ fn commitment(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usi
                 let mut tree = tree.clone();
                 let start = Instant::now();
                 let c = in_pool(t, || {
-                    trace::commit(&state, &mut tree, &gen.workload, &receipts, 1, chain_id, DEFAULT_CHUNK_CAPACITY)
+                    trace::commit(
+                        &state,
+                        &mut tree,
+                        &gen.workload,
+                        &receipts,
+                        1,
+                        chain_id,
+                        DEFAULT_CHUNK_CAPACITY,
+                    )
                 })?;
                 times.push(start.elapsed().as_secs_f64());
                 hashes = c.stats.hashes;
@@ -263,9 +303,12 @@ fn commitment(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usi
             let tps = gen.workload.len() as f64 / secs;
             let base_tps = *base.get_or_insert(tps);
             let hps = hashes as f64 / secs;
-            emit(b.json, json!({"workload": w.name(), "threads": t, "phase": "commitment", "txs": gen.workload.len(),
+            emit(
+                b.json,
+                json!({"workload": w.name(), "threads": t, "phase": "commitment", "txs": gen.workload.len(),
                 "tps": tps, "speedup": tps / base_tps, "hashes": hashes, "hashes_per_s": hps,
-                "native_hashes_per_s_per_thread": hash_rate, "hash_bound_ratio": hps / (hash_rate * t as f64)}));
+                "native_hashes_per_s_per_thread": hash_rate, "hash_bound_ratio": hps / (hash_rate * t as f64)}),
+            );
         }
     }
     Ok(())

@@ -21,7 +21,13 @@ pub fn swap_out(amount_in: u128, reserve_in: u128, reserve_out: u128, fee_bps: u
 /// LP shares minted for `(amount_a, amount_b)`. For the first mint
 /// (`supply == 0`) this is `floor(sqrt(a·b))`, of which `MINIMUM_LIQUIDITY` is
 /// locked; otherwise `min(floor(a·S/r_a), floor(b·S/r_b))`.
-pub fn lp_minted(amount_a: u128, amount_b: u128, reserve_a: u128, reserve_b: u128, supply: u128) -> u128 {
+pub fn lp_minted(
+    amount_a: u128,
+    amount_b: u128,
+    reserve_a: u128,
+    reserve_b: u128,
+    supply: u128,
+) -> u128 {
     if supply == 0 {
         isqrt(U256::from(amount_a) * U256::from(amount_b))
     } else {
@@ -64,7 +70,19 @@ mod tests {
 
     #[test]
     fn isqrt_exact() {
-        for n in [0u128, 1, 2, 3, 4, 15, 16, 17, 1 << 100, (1 << 100) + 1, u128::MAX] {
+        for n in [
+            0u128,
+            1,
+            2,
+            3,
+            4,
+            15,
+            16,
+            17,
+            1 << 100,
+            (1 << 100) + 1,
+            u128::MAX,
+        ] {
             let r = isqrt(U256::from(n));
             assert!(U256::from(r) * U256::from(r) <= U256::from(n));
             assert!(U256::from(r + 1) * U256::from(r + 1) > U256::from(n));

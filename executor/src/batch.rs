@@ -34,7 +34,10 @@ pub enum Encoding {
 }
 
 fn bincode_opts(limit: usize) -> impl Options {
-    bincode::DefaultOptions::new().with_fixint_encoding().with_limit(limit as u64).reject_trailing_bytes()
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_limit(limit as u64)
+        .reject_trailing_bytes()
 }
 
 impl Batch {
@@ -42,7 +45,9 @@ impl Batch {
     pub fn encode(&self, enc: Encoding) -> Vec<u8> {
         match enc {
             Encoding::Json => serde_json::to_vec(self).expect("batches always encode"),
-            Encoding::Binary => bincode_opts(usize::MAX).serialize(self).expect("batches always encode"),
+            Encoding::Binary => bincode_opts(usize::MAX)
+                .serialize(self)
+                .expect("batches always encode"),
         }
     }
 
@@ -57,24 +62,41 @@ impl Batch {
     }
 
     /// Decodes with explicit limits on bytes and transactions.
-    pub fn decode_with(bytes: &[u8], enc: Encoding, max_bytes: usize, max_txs: usize) -> Result<Self, BatchError> {
+    pub fn decode_with(
+        bytes: &[u8],
+        enc: Encoding,
+        max_bytes: usize,
+        max_txs: usize,
+    ) -> Result<Self, BatchError> {
         if bytes.len() > max_bytes {
-            return Err(BatchError::TooLarge { bytes: bytes.len(), limit: max_bytes });
+            return Err(BatchError::TooLarge {
+                bytes: bytes.len(),
+                limit: max_bytes,
+            });
         }
         let batch: Batch = match enc {
-            Encoding::Json => {
-                serde_json::from_slice(bytes).map_err(|e| BatchError::Malformed { reason: e.to_string() })?
-            }
+            Encoding::Json => serde_json::from_slice(bytes).map_err(|e| BatchError::Malformed {
+                reason: e.to_string(),
+            })?,
             Encoding::Binary => {
                 // The byte limit also bounds every length prefix bincode allocates for.
-                bincode_opts(max_bytes).deserialize(bytes).map_err(|e| BatchError::Malformed { reason: e.to_string() })?
+                bincode_opts(max_bytes)
+                    .deserialize(bytes)
+                    .map_err(|e| BatchError::Malformed {
+                        reason: e.to_string(),
+                    })?
             }
         };
         if batch.version != BATCH_VERSION {
-            return Err(BatchError::Version { version: batch.version });
+            return Err(BatchError::Version {
+                version: batch.version,
+            });
         }
         if batch.txs.len() > max_txs {
-            return Err(BatchError::TooManyTxs { txs: batch.txs.len(), limit: max_txs });
+            return Err(BatchError::TooManyTxs {
+                txs: batch.txs.len(),
+                limit: max_txs,
+            });
         }
         if batch.txs.is_empty() {
             return Err(BatchError::Empty);

@@ -41,11 +41,16 @@ pub fn pubdata(body: &TxBody, receipt: &Receipt) -> Vec<u8> {
     let mut out = vec![body.tx_type() as u8];
     let [o1, o2] = receipt.outputs;
     match body {
-        TxBody::Deposit(d) => {
-            out.extend(be(d.account as u128, 3).chain(be(d.asset as u128, 2)).chain(be(d.amount, 12)))
-        }
+        TxBody::Deposit(d) => out.extend(
+            be(d.account as u128, 3)
+                .chain(be(d.asset as u128, 2))
+                .chain(be(d.amount, 12)),
+        ),
         TxBody::Transfer(t) => out.extend(
-            be(t.from as u128, 3).chain(be(t.to as u128, 3)).chain(be(t.asset as u128, 2)).chain(be(t.amount, 12)),
+            be(t.from as u128, 3)
+                .chain(be(t.to as u128, 3))
+                .chain(be(t.asset as u128, 2))
+                .chain(be(t.amount, 12)),
         ),
         TxBody::Swap(s) => out.extend(
             be(s.account as u128, 3)
@@ -69,7 +74,11 @@ pub fn pubdata(body: &TxBody, receipt: &Receipt) -> Vec<u8> {
                 .chain(be(o2, 14)),
         ),
         TxBody::Withdraw(w) => {
-            out.extend(be(w.account as u128, 3).chain(be(w.asset as u128, 2)).chain(be(w.amount, 12)));
+            out.extend(
+                be(w.account as u128, 3)
+                    .chain(be(w.asset as u128, 2))
+                    .chain(be(w.amount, 12)),
+            );
             out.extend_from_slice(&w.l1_address);
         }
         TxBody::CreatePool(c) => out.extend(
@@ -88,7 +97,10 @@ pub fn pubdata(body: &TxBody, receipt: &Receipt) -> Vec<u8> {
 pub fn pubdata_elements(bytes: &[u8]) -> [Fr; 2] {
     let mut padded = [0u8; PUBDATA_BYTES_PER_TX];
     padded[..bytes.len()].copy_from_slice(bytes);
-    [Fr::from_be_bytes_mod_order(&padded[..31]), Fr::from_be_bytes_mod_order(&padded[31..])]
+    [
+        Fr::from_be_bytes_mod_order(&padded[..31]),
+        Fr::from_be_bytes_mod_order(&padded[31..]),
+    ]
 }
 
 /// One step of the pubdata chain.
@@ -106,7 +118,11 @@ pub fn deposit_item(d: &Deposit) -> Fr {
         .push(d.amount, AMOUNT_BITS)
         .finish();
     let p2 = Packer::new().push_address(&d.l1_sender).finish();
-    compress(Tag::DepositKey, compress(Tag::DepositItem, p1, p2), d.pubkey.hash())
+    compress(
+        Tag::DepositKey,
+        compress(Tag::DepositItem, p1, p2),
+        d.pubkey.hash(),
+    )
 }
 
 /// One step of the deposit chain.

@@ -53,7 +53,9 @@ pub enum TxError {
         account: u32,
     },
     /// Not enough balance.
-    #[error("insufficient balance: account {account} has {balance} of asset {asset}, needs {needed}")]
+    #[error(
+        "insufficient balance: account {account} has {balance} of asset {asset}, needs {needed}"
+    )]
     InsufficientBalance {
         /// Account index.
         account: u32,

@@ -45,7 +45,12 @@ pub enum Workload {
 
 impl Workload {
     /// All workloads.
-    pub const ALL: [Workload; 4] = [Workload::Transfers, Workload::HotSwaps, Workload::SpreadSwaps, Workload::Mixed];
+    pub const ALL: [Workload; 4] = [
+        Workload::Transfers,
+        Workload::HotSwaps,
+        Workload::SpreadSwaps,
+        Workload::Mixed,
+    ];
 
     /// The CLI name.
     pub fn name(self) -> &'static str {
@@ -94,7 +99,12 @@ impl Generated {
     pub fn into_batch(self, chain_id: u32) -> Batch {
         let mut txs = self.genesis;
         txs.extend(self.workload);
-        Batch { version: BATCH_VERSION, chain_id, number: 0, txs }
+        Batch {
+            version: BATCH_VERSION,
+            chain_id,
+            number: 0,
+            txs,
+        }
     }
 }
 
@@ -128,8 +138,14 @@ impl Keys {
             pts.push(p);
             p += b;
         }
-        let public = Projective::normalize_batch(&pts).into_iter().map(|a| PublicKey { x: a.x, y: a.y }).collect();
-        Self { base: base.scalar(), public }
+        let public = Projective::normalize_batch(&pts)
+            .into_iter()
+            .map(|a| PublicKey { x: a.x, y: a.y })
+            .collect();
+        Self {
+            base: base.scalar(),
+            public,
+        }
     }
 
     /// The secret key of account `a`.
@@ -194,19 +210,51 @@ impl Sim {
 
     fn create_pool(&mut self, pool: u32, token_a: u32, token_b: u32, fee_bps: u16) {
         let nonce = self.next_nonce(1);
-        self.out.push(TxBody::CreatePool(CreatePool { account: 1, pool, token_a, token_b, fee_bps, nonce }));
-        self.pools.insert(pool, Pool { token_a, token_b, fee_bps, reserve_a: 0, reserve_b: 0, lp_supply: 0 });
+        self.out.push(TxBody::CreatePool(CreatePool {
+            account: 1,
+            pool,
+            token_a,
+            token_b,
+            fee_bps,
+            nonce,
+        }));
+        self.pools.insert(
+            pool,
+            Pool {
+                token_a,
+                token_b,
+                fee_bps,
+                reserve_a: 0,
+                reserve_b: 0,
+                lp_supply: 0,
+            },
+        );
         self.pools_of_token.entry(token_a).or_default().push(pool);
         self.pools_of_token.entry(token_b).or_default().push(pool);
     }
 
     fn add_liquidity(&mut self, account: u32, pool: u32, amount_a: u128) {
         let p = self.pools[&pool];
-        let amount_b = if p.lp_supply == 0 { amount_a } else { amm::mul_div(amount_a, p.reserve_b, p.reserve_a) + 1 };
+        let amount_b = if p.lp_supply == 0 {
+            amount_a
+        } else {
+            amm::mul_div(amount_a, p.reserve_b, p.reserve_a) + 1
+        };
         let minted = amm::lp_minted(amount_a, amount_b, p.reserve_a, p.reserve_b, p.lp_supply);
-        let user = if p.lp_supply == 0 { minted - MINIMUM_LIQUIDITY } else { minted };
+        let user = if p.lp_supply == 0 {
+            minted - MINIMUM_LIQUIDITY
+        } else {
+            minted
+        };
         let nonce = self.next_nonce(account);
-        self.out.push(TxBody::AddLiquidity(AddLiquidity { account, pool, amount_a, amount_b, min_lp: user, nonce }));
+        self.out.push(TxBody::AddLiquidity(AddLiquidity {
+            account,
+            pool,
+            amount_a,
+            amount_b,
+            min_lp: user,
+            nonce,
+        }));
         let p = self.pools.get_mut(&pool).expect("pool exists");
         p.reserve_a += amount_a;
         p.reserve_b += amount_b;
@@ -245,10 +293,21 @@ impl Sim {
 
     fn swap(&mut self, account: u32, pool: u32, a_to_b: bool, amount_in: u128) {
         let p = self.pools[&pool];
-        let (rin, rout) = if a_to_b { (p.reserve_a, p.reserve_b) } else { (p.reserve_b, p.reserve_a) };
+        let (rin, rout) = if a_to_b {
+            (p.reserve_a, p.reserve_b)
+        } else {
+            (p.reserve_b, p.reserve_a)
+        };
         let out = amm::swap_out(amount_in, rin, rout, p.fee_bps);
         let nonce = self.next_nonce(account);
-        self.out.push(TxBody::Swap(Swap { account, pool, a_to_b, amount_in, min_out: out - out / 100, nonce }));
+        self.out.push(TxBody::Swap(Swap {
+            account,
+            pool,
+            a_to_b,
+            amount_in,
+            min_out: out - out / 100,
+            nonce,
+        }));
         let p = self.pools.get_mut(&pool).expect("pool exists");
         if a_to_b {
             p.reserve_a += amount_in;
@@ -271,13 +330,21 @@ impl Sim {
         }
         let nonce = self.next_nonce(from);
         let amount = self.rng.gen_range(1..=1_000_000u128);
-        self.out.push(TxBody::Transfer(Transfer { from, to, asset: 1, amount, nonce }));
+        self.out.push(TxBody::Transfer(Transfer {
+            from,
+            to,
+            asset: 1,
+            amount,
+            nonce,
+        }));
     }
 
     fn hot_swap(&mut self, pool: u32) {
         let account = self.account();
         let a_to_b = self.rng.gen_bool(0.5);
-        let amount_in = self.rng.gen_range(1_000_000_000_000u128..=1_000_000_000_000_000);
+        let amount_in = self
+            .rng
+            .gen_range(1_000_000_000_000u128..=1_000_000_000_000_000);
         self.swap(account, pool, a_to_b, amount_in);
     }
 
@@ -287,14 +354,19 @@ impl Sim {
         let candidates = &self.pools_of_token[&token];
         let pool = candidates[self.rng.gen_range(0..candidates.len())];
         let a_to_b = self.pools[&pool].token_a == token;
-        let amount_in = self.rng.gen_range(1_000_000_000_000u128..=1_000_000_000_000_000);
+        let amount_in = self
+            .rng
+            .gen_range(1_000_000_000_000u128..=1_000_000_000_000_000);
         self.swap(account, pool, a_to_b, amount_in);
     }
 }
 
 /// Generates a genesis and a workload.
 pub fn generate(cfg: &GenConfig) -> Generated {
-    assert!(cfg.accounts >= 2 && cfg.accounts <= MAX_ACCOUNT, "2..=MAX_ACCOUNT accounts");
+    assert!(
+        cfg.accounts >= 2 && cfg.accounts <= MAX_ACCOUNT,
+        "2..=MAX_ACCOUNT accounts"
+    );
     let keys = Keys::new(cfg.seed, cfg.accounts);
     let mut sim = Sim {
         rng: ChaCha8Rng::seed_from_u64(cfg.seed),
@@ -310,7 +382,11 @@ pub fn generate(cfg: &GenConfig) -> Generated {
     let spread = matches!(w, Workload::SpreadSwaps | Workload::Mixed);
     let hot = matches!(w, Workload::HotSwaps | Workload::Mixed);
     // Genesis: the liquidity provider (account 1) holds every token.
-    let last_token = if spread { SPREAD_TOKEN_FIRST + SPREAD_TOKENS - 1 } else { 2 };
+    let last_token = if spread {
+        SPREAD_TOKEN_FIRST + SPREAD_TOKENS - 1
+    } else {
+        2
+    };
     for token in 1..=last_token {
         sim.deposit(&keys, 1, token, BIG * 50);
     }
@@ -357,7 +433,9 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                         let account = sim.account();
                         let pool = HOT_POOLS[(r % 2) as usize];
                         if r % 3 != 0 || !sim.remove_liquidity(account, pool) {
-                            let amount = sim.rng.gen_range(1_000_000_000_000u128..=1_000_000_000_000_000_000);
+                            let amount = sim
+                                .rng
+                                .gen_range(1_000_000_000_000u128..=1_000_000_000_000_000_000);
                             sim.add_liquidity(account, pool, amount);
                         }
                     }
@@ -366,7 +444,13 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                         let nonce = sim.next_nonce(account);
                         let mut l1_address = [0u8; 20];
                         sim.rng.fill(&mut l1_address[..]);
-                        sim.out.push(TxBody::Withdraw(Withdraw { account, asset: 1, amount: 1_000_000, l1_address, nonce }));
+                        sim.out.push(TxBody::Withdraw(Withdraw {
+                            account,
+                            asset: 1,
+                            amount: 1_000_000,
+                            l1_address,
+                            nonce,
+                        }));
                     }
                     _ => sim.spread_swap(),
                 }
@@ -381,11 +465,18 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                 let msg = body.message(cfg.chain_id).expect("signed type");
                 Some(keys.secret(a).sign(&msg))
             }
-            Some(_) => Some(Signature { r_x: Fr::from(0u64), r_y: Fr::from(1u64), s: [0; 32] }),
+            Some(_) => Some(Signature {
+                r_x: Fr::from(0u64),
+                r_y: Fr::from(1u64),
+                s: [0; 32],
+            }),
         };
         SignedTx { body, signature }
     };
     let mut all: Vec<SignedTx> = bodies.into_par_iter().map(sign).collect();
     let workload = all.split_off(genesis_len);
-    Generated { genesis: all, workload }
+    Generated {
+        genesis: all,
+        workload,
+    }
 }

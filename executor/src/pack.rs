@@ -18,13 +18,19 @@ pub const MAX_PACKED_BITS: u32 = 253;
 impl Packer {
     /// An empty packer.
     pub fn new() -> Self {
-        Self { acc: Fr::from(0u64), bits: 0 }
+        Self {
+            acc: Fr::from(0u64),
+            bits: 0,
+        }
     }
 
     /// Appends `value` as a `bits`-wide field. Panics if `value` does not fit
     /// or the element would exceed [`MAX_PACKED_BITS`]; callers pass range-checked values.
     pub fn push(mut self, value: u128, bits: u32) -> Self {
-        assert!(bits <= 128 && (bits == 128 || value >> bits == 0), "field does not fit its width");
+        assert!(
+            bits <= 128 && (bits == 128 || value >> bits == 0),
+            "field does not fit its width"
+        );
         self.bits += bits;
         assert!(self.bits <= MAX_PACKED_BITS, "packed element too wide");
         self.acc = self.acc * pow2(bits) + Fr::from(value);

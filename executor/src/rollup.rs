@@ -90,14 +90,26 @@ pub struct Rollup {
 impl Rollup {
     /// An empty in-memory rollup.
     pub fn in_memory(cfg: RollupConfig) -> Self {
-        Self { cfg, state: State::default(), tree: Tree::default(), height: 0, store: None }
+        Self {
+            cfg,
+            state: State::default(),
+            tree: Tree::default(),
+            height: 0,
+            store: None,
+        }
     }
 
     /// Opens a rollup persisted in `dir`, loading its last committed state.
     pub fn open(dir: &Path, cfg: RollupConfig) -> Result<Self, StoreError> {
         let store = Store::open(dir)?;
         let (state, tree, height) = store.load()?;
-        Ok(Self { cfg, state, tree, height, store: Some(store) })
+        Ok(Self {
+            cfg,
+            state,
+            tree,
+            height,
+            store: Some(store),
+        })
     }
 
     /// The committed state.
@@ -131,12 +143,24 @@ impl Rollup {
     /// Applies the next batch. On any error nothing changes, in memory or on disk.
     pub fn apply(&mut self, batch: &Batch) -> Result<BatchOutcome, StoreError> {
         if batch.chain_id != self.cfg.chain_id {
-            return Err(BatchError::ChainId { expected: self.cfg.chain_id, got: batch.chain_id }.into());
+            return Err(BatchError::ChainId {
+                expected: self.cfg.chain_id,
+                got: batch.chain_id,
+            }
+            .into());
         }
         if batch.number != self.height {
-            return Err(BatchError::OutOfOrder { expected: self.height, got: batch.number }.into());
+            return Err(BatchError::OutOfOrder {
+                expected: self.height,
+                got: batch.number,
+            }
+            .into());
         }
-        let ecfg = ExecConfig { threads: self.cfg.threads, chain_id: self.cfg.chain_id, engine: self.cfg.engine };
+        let ecfg = ExecConfig {
+            threads: self.cfg.threads,
+            chain_id: self.cfg.chain_id,
+            engine: self.cfg.engine,
+        };
         let out = exec::execute(&self.state, &batch.txs, &ecfg)?;
 
         let t = Instant::now();
@@ -144,7 +168,9 @@ impl Rollup {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.cfg.threads.max(1))
             .build()
-            .map_err(|e| BatchError::Internal { reason: e.to_string() })?;
+            .map_err(|e| BatchError::Internal {
+                reason: e.to_string(),
+            })?;
         let commitment = pool.install(|| {
             trace::commit(
                 &self.state,
@@ -186,7 +212,12 @@ impl Rollup {
             chunks: commitment.chunks,
             prev_root,
             state_root: self.tree.root(),
-            metrics: BatchMetrics { exec: out.metrics, commitment_ms, persist_ms, commit: commitment.stats },
+            metrics: BatchMetrics {
+                exec: out.metrics,
+                commitment_ms,
+                persist_ms,
+                commit: commitment.stats,
+            },
         })
     }
 }

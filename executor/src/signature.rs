@@ -125,7 +125,11 @@ impl SecretKey {
         let s = r + h * self.0;
         let mut s_bytes = [0u8; 32];
         s_bytes.copy_from_slice(&s.into_bigint().to_bytes_be());
-        Signature { r_x: big_r.x, r_y: big_r.y, s: s_bytes }
+        Signature {
+            r_x: big_r.x,
+            r_y: big_r.y,
+            s: s_bytes,
+        }
     }
 }
 
@@ -174,7 +178,11 @@ pub fn verify(pk: &EdwardsAffine, msg: &Message, sig: &Signature) -> Result<(), 
     let p = prepare(msg, sig)?;
     let lhs = base_point() * p.s;
     let rhs = p.r.into_group() + *pk * p.h;
-    if (lhs - rhs).into_affine().mul_by_cofactor_to_group().is_zero() {
+    if (lhs - rhs)
+        .into_affine()
+        .mul_by_cofactor_to_group()
+        .is_zero()
+    {
         Ok(())
     } else {
         Err(SignatureError::Invalid)
@@ -206,10 +214,9 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> Result<(), (usize, SignatureErro
             let base = c * SUB_BATCH;
             match verify_sub_batch(chunk) {
                 Ok(()) => None,
-                Err(()) => chunk
-                    .iter()
-                    .enumerate()
-                    .find_map(|(i, it)| verify(&it.pk, &it.msg, it.sig).err().map(|e| (base + i, e))),
+                Err(()) => chunk.iter().enumerate().find_map(|(i, it)| {
+                    verify(&it.pk, &it.msg, it.sig).err().map(|e| (base + i, e))
+                }),
             }
         })
         .collect();

@@ -47,7 +47,9 @@ pub struct Tree {
 
 impl Default for Tree {
     fn default() -> Self {
-        Self { levels: vec![FxHashMap::default(); TREE_DEPTH + 1] }
+        Self {
+            levels: vec![FxHashMap::default(); TREE_DEPTH + 1],
+        }
     }
 }
 
@@ -72,7 +74,10 @@ impl Tree {
     /// The node at `(level, index)`.
     #[inline]
     pub fn node(&self, level: usize, index: u64) -> Fr {
-        self.levels[level].get(&index).copied().unwrap_or(empty_hashes()[level])
+        self.levels[level]
+            .get(&index)
+            .copied()
+            .unwrap_or(empty_hashes()[level])
     }
 
     /// The root.
@@ -91,7 +96,10 @@ impl Tree {
 
     /// Every stored node `(level, index, value)`.
     pub fn nodes(&self) -> impl Iterator<Item = (usize, u64, Fr)> + '_ {
-        self.levels.iter().enumerate().flat_map(|(l, m)| m.iter().map(move |(i, v)| (l, *i, *v)))
+        self.levels
+            .iter()
+            .enumerate()
+            .flat_map(|(l, m)| m.iter().map(move |(i, v)| (l, *i, *v)))
     }
 
     /// Sets a batch of nodes `(level, index, value)`; used to undo an apply.
@@ -103,7 +111,10 @@ impl Tree {
 
     /// The current values of the given nodes (to undo a later change).
     pub fn snapshot(&self, nodes: &[(usize, u64, Fr)]) -> Vec<(usize, u64, Fr)> {
-        nodes.iter().map(|(l, i, _)| (*l, *i, self.node(*l, *i))).collect()
+        nodes
+            .iter()
+            .map(|(l, i, _)| (*l, *i, self.node(*l, *i)))
+            .collect()
     }
 
     /// The current siblings of a leaf.
@@ -122,12 +133,27 @@ impl Tree {
     pub fn apply(
         &mut self,
         updates: &[(u64, Fr)],
-    ) -> (Vec<PathWitness>, Vec<(usize, u64, Fr)>, Vec<(usize, u64, Fr)>, ApplyStats) {
+    ) -> (
+        Vec<PathWitness>,
+        Vec<(usize, u64, Fr)>,
+        Vec<(usize, u64, Fr)>,
+        ApplyStats,
+    ) {
         let m = updates.len();
-        let mut witnesses = vec![PathWitness { siblings: [Fr::from(0u64); TREE_DEPTH], root_after: Fr::from(0u64) }; m];
+        let mut witnesses = vec![
+            PathWitness {
+                siblings: [Fr::from(0u64); TREE_DEPTH],
+                root_after: Fr::from(0u64)
+            };
+            m
+        ];
         let mut changed = Vec::new();
         // Entries (node index, time, value after), sorted by (node, time).
-        let mut entries: Vec<(u64, u32, Fr)> = updates.iter().enumerate().map(|(t, (i, v))| (*i, t as u32, *v)).collect();
+        let mut entries: Vec<(u64, u32, Fr)> = updates
+            .iter()
+            .enumerate()
+            .map(|(t, (i, v))| (*i, t as u32, *v))
+            .collect();
         entries.par_sort_by_key(|e| (e.0, e.1));
         let mut hashes = 0u64;
         for level in 0..TREE_DEPTH {
@@ -193,11 +219,21 @@ type Pending = (u64, u32, Fr, Fr);
 
 /// Merges the update streams of the two children of one parent (sorted by
 /// child then time) into the parent's stream of hash inputs, recording siblings.
-fn merge_group(tree: &Tree, level: usize, group: &[(u64, u32, Fr)]) -> (Vec<Pending>, Vec<(u32, Fr)>) {
+fn merge_group(
+    tree: &Tree,
+    level: usize,
+    group: &[(u64, u32, Fr)],
+) -> (Vec<Pending>, Vec<(u32, Fr)>) {
     let parent = group[0].0 >> 1;
-    let split = group.iter().position(|e| e.0 & 1 == 1).unwrap_or(group.len());
+    let split = group
+        .iter()
+        .position(|e| e.0 & 1 == 1)
+        .unwrap_or(group.len());
     let (left, right) = group.split_at(split);
-    let mut cur = [tree.node(level, parent << 1), tree.node(level, (parent << 1) | 1)];
+    let mut cur = [
+        tree.node(level, parent << 1),
+        tree.node(level, (parent << 1) | 1),
+    ];
     let mut out = Vec::with_capacity(group.len());
     let mut sibs = Vec::with_capacity(group.len());
     let (mut i, mut j) = (0, 0);

@@ -34,7 +34,11 @@ pub struct Account {
 impl Account {
     /// A fresh account (nonce 0).
     pub fn new(pubkey: PublicKey) -> Self {
-        Self { pubkey, pubkey_hash: pubkey.hash(), nonce: 0 }
+        Self {
+            pubkey,
+            pubkey_hash: pubkey.hash(),
+            nonce: 0,
+        }
     }
 }
 
@@ -73,7 +77,9 @@ impl Leaf {
     pub fn hash(&self) -> Fr {
         match self {
             Leaf::Empty | Leaf::Balance(0) => Fr::from(0u64),
-            Leaf::Account(a) => poseidon::compress(Tag::AccountLeaf, a.pubkey_hash, Fr::from(a.nonce as u64)),
+            Leaf::Account(a) => {
+                poseidon::compress(Tag::AccountLeaf, a.pubkey_hash, Fr::from(a.nonce as u64))
+            }
             Leaf::Balance(b) => poseidon::compress(Tag::BalanceLeaf, Fr::from(*b), Fr::from(0u64)),
             Leaf::Pool(p) => {
                 let (lo, hi) = p.packed();
@@ -101,7 +107,10 @@ impl Pool {
             .push(self.fee_bps as u128, FEE_BITS)
             .push(self.reserve_a, BALANCE_BITS)
             .finish();
-        let hi = Packer::new().push(self.reserve_b, BALANCE_BITS).push(self.lp_supply, BALANCE_BITS).finish();
+        let hi = Packer::new()
+            .push(self.reserve_b, BALANCE_BITS)
+            .push(self.lp_supply, BALANCE_BITS)
+            .finish();
         (lo, hi)
     }
 
@@ -147,7 +156,10 @@ impl State {
     /// The leaf at `key` (`Empty` when absent).
     #[inline]
     pub fn get(&self, key: Key) -> Leaf {
-        self.leaves.get(&key.index()).copied().unwrap_or(Leaf::Empty)
+        self.leaves
+            .get(&key.index())
+            .copied()
+            .unwrap_or(Leaf::Empty)
     }
 
     /// Sets a leaf (removing it when empty).

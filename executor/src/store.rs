@@ -24,11 +24,16 @@ pub struct Store {
 }
 
 fn corrupt(key: &str, reason: impl ToString) -> StoreError {
-    StoreError::Corrupt { key: key.to_string(), reason: reason.to_string() }
+    StoreError::Corrupt {
+        key: key.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 fn u64_of(v: &[u8], key: &str) -> Result<u64, StoreError> {
-    Ok(u64::from_be_bytes(v.try_into().map_err(|_| corrupt(key, "not 8 bytes"))?))
+    Ok(u64::from_be_bytes(
+        v.try_into().map_err(|_| corrupt(key, "not 8 bytes"))?,
+    ))
 }
 
 fn fr_of(v: &[u8], key: &str) -> Result<Fr, StoreError> {
@@ -99,7 +104,11 @@ impl Store {
     pub fn commit(&self, w: &BatchWrite<'_>) -> Result<(), StoreError> {
         let height = self.height()?;
         if w.number != height {
-            return Err(crate::error::BatchError::OutOfOrder { expected: height, got: w.number }.into());
+            return Err(crate::error::BatchError::OutOfOrder {
+                expected: height,
+                got: w.number,
+            }
+            .into());
         }
         let mut b = sled::Batch::default();
         for (k, leaf) in w.leaves {
@@ -117,9 +126,15 @@ impl Store {
                 b.insert(key, fr_to_bytes(value).to_vec());
             }
         }
-        b.insert([b"R".as_slice(), &w.number.to_be_bytes()].concat(), fr_to_bytes(&w.root).to_vec());
+        b.insert(
+            [b"R".as_slice(), &w.number.to_be_bytes()].concat(),
+            fr_to_bytes(&w.root).to_vec(),
+        );
         b.insert(b"Mheight".to_vec(), (w.number + 1).to_be_bytes().to_vec());
-        b.insert(b"Mnext_deposit".to_vec(), w.next_deposit.to_be_bytes().to_vec());
+        b.insert(
+            b"Mnext_deposit".to_vec(),
+            w.next_deposit.to_be_bytes().to_vec(),
+        );
         self.tree.apply_batch(b)?;
         self.db.flush()?;
         Ok(())

@@ -102,7 +102,13 @@ impl ChunkTrace {
     /// The chunk circuit's public inputs, in order: previous root, new root,
     /// pubdata, deposit and withdrawal commitments.
     pub fn public_inputs(&self) -> [Fr; 5] {
-        [self.prev_root, self.new_root, self.pubdata_commitment, self.deposit_commitment, self.withdrawal_commitment]
+        [
+            self.prev_root,
+            self.new_root,
+            self.pubdata_commitment,
+            self.deposit_commitment,
+            self.withdrawal_commitment,
+        ]
     }
 
     /// Computes the content hash.
@@ -157,14 +163,20 @@ pub fn commit(
     let mut per_tx: Vec<Vec<(u64, Leaf, Leaf)>> = Vec::with_capacity(txs.len());
     let mut keys: Vec<Option<PublicKey>> = Vec::with_capacity(txs.len());
     for (i, tx) in txs.iter().enumerate() {
-        let signer_key = tx.body.signer().and_then(|(a, _)| match view.read(Key::Account(a)) {
-            Leaf::Account(acc) => Some(acc.pubkey),
-            _ => None,
-        });
-        let (receipt, writes) = apply_tx(&view, &tx.body)
-            .map_err(|e| BatchError::Internal { reason: format!("replay of tx {i} failed: {e:?}") })?;
+        let signer_key = tx
+            .body
+            .signer()
+            .and_then(|(a, _)| match view.read(Key::Account(a)) {
+                Leaf::Account(acc) => Some(acc.pubkey),
+                _ => None,
+            });
+        let (receipt, writes) = apply_tx(&view, &tx.body).map_err(|e| BatchError::Internal {
+            reason: format!("replay of tx {i} failed: {e:?}"),
+        })?;
         if receipts.get(i) != Some(&receipt) {
-            return Err(BatchError::Internal { reason: format!("replay of tx {i} gave a different receipt") });
+            return Err(BatchError::Internal {
+                reason: format!("replay of tx {i} gave a different receipt"),
+            });
         }
         let mut ups = Vec::with_capacity(writes.len());
         for (k, new) in writes {
@@ -175,7 +187,11 @@ pub fn commit(
         keys.push(signer_key);
     }
     // 2. Leaf hashes in parallel, then the tree in parallel.
-    let flat: Vec<(u64, Leaf)> = per_tx.iter().flatten().map(|(i, _, new)| (*i, *new)).collect();
+    let flat: Vec<(u64, Leaf)> = per_tx
+        .iter()
+        .flatten()
+        .map(|(i, _, new)| (*i, *new))
+        .collect();
     let hashed: Vec<(u64, Fr)> = flat.par_iter().map(|(i, l)| (*i, l.hash())).collect();
     let leaf_hashes = hashed.len() as u64;
     let prev_root = tree.root();
@@ -187,7 +203,13 @@ pub fn commit(
         starts.push(offset);
         offset += ups.len();
     }
-    let root_before = |tx: usize| if starts[tx] == 0 { prev_root } else { witnesses[starts[tx] - 1].root_after };
+    let root_before = |tx: usize| {
+        if starts[tx] == 0 {
+            prev_root
+        } else {
+            witnesses[starts[tx] - 1].root_after
+        }
+    };
     let n_chunks = txs.len().div_ceil(capacity.max(1));
     let chunks: Vec<(ChunkTrace, u64)> = (0..n_chunks)
         .into_par_iter()
@@ -201,7 +223,11 @@ pub fn commit(
                 chunk: c as u32,
                 capacity: capacity as u32,
                 prev_root: root_before(range.start),
-                new_root: if range.end == txs.len() { tree_root_after(&witnesses, prev_root) } else { root_before(range.end) },
+                new_root: if range.end == txs.len() {
+                    tree_root_after(&witnesses, prev_root)
+                } else {
+                    root_before(range.end)
+                },
                 txs: Vec::with_capacity(range.len()),
                 deposits: Vec::new(),
                 withdrawals: Vec::new(),
@@ -223,16 +249,19 @@ pub fn commit(
                     })
                     .collect();
                 let pubdata = commitments::pubdata(&tx.body, &receipts[i]);
-                trace.pubdata_commitment = commitments::chain_pubdata(trace.pubdata_commitment, &pubdata);
+                trace.pubdata_commitment =
+                    commitments::chain_pubdata(trace.pubdata_commitment, &pubdata);
                 commit_hashes += 2;
                 match &tx.body {
                     TxBody::Deposit(d) => {
-                        trace.deposit_commitment = commitments::chain_deposit(trace.deposit_commitment, d);
+                        trace.deposit_commitment =
+                            commitments::chain_deposit(trace.deposit_commitment, d);
                         trace.deposits.push(d.clone());
                         commit_hashes += 4;
                     }
                     TxBody::Withdraw(w) => {
-                        trace.withdrawal_commitment = commitments::chain_withdrawal(trace.withdrawal_commitment, w);
+                        trace.withdrawal_commitment =
+                            commitments::chain_withdrawal(trace.withdrawal_commitment, w);
                         trace.withdrawals.push(w.clone());
                         commit_hashes += 2;
                     }
@@ -256,7 +285,10 @@ pub fn commit(
         chunks: chunks.into_iter().map(|c| c.0).collect(),
         changed_nodes,
         undo_nodes,
-        stats: CommitStats { updates: flat.len() as u64, hashes: hashes + leaf_hashes + commit_hashes },
+        stats: CommitStats {
+            updates: flat.len() as u64,
+            hashes: hashes + leaf_hashes + commit_hashes,
+        },
     })
 }
 

@@ -162,7 +162,7 @@ pub struct CreatePool {
 
 /// The body of a transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TxBody {
     /// See [`Deposit`].
     Deposit(Deposit),
@@ -186,7 +186,7 @@ pub struct SignedTx {
     /// The body.
     pub body: TxBody,
     /// The signature (absent for deposits).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub signature: Option<Signature>,
 }
 
@@ -240,7 +240,13 @@ impl TxBody {
     /// else, so packing and arithmetic never see an out-of-range value.
     pub fn check_widths(&self) -> Result<(), crate::error::TxError> {
         use crate::error::TxError::*;
-        let amount = |a: u128| if a > MAX_AMOUNT { Err(AmountTooLarge { amount: a }) } else { Ok(()) };
+        let amount = |a: u128| {
+            if a > MAX_AMOUNT {
+                Err(AmountTooLarge { amount: a })
+            } else {
+                Ok(())
+            }
+        };
         let account = |a: u32| {
             if a == POOL_REGISTRY_ACCOUNT || a > MAX_ACCOUNT {
                 Err(InvalidAccountIndex { account: a })
@@ -248,8 +254,20 @@ impl TxBody {
                 Ok(())
             }
         };
-        let asset = |a: u32| if a == 0 || a > MAX_ASSET { Err(InvalidAsset { asset: a }) } else { Ok(()) };
-        let pool = |p: u32| if p == 0 || p > MAX_POOL { Err(InvalidPoolId { pool: p }) } else { Ok(()) };
+        let asset = |a: u32| {
+            if a == 0 || a > MAX_ASSET {
+                Err(InvalidAsset { asset: a })
+            } else {
+                Ok(())
+            }
+        };
+        let pool = |p: u32| {
+            if p == 0 || p > MAX_POOL {
+                Err(InvalidPoolId { pool: p })
+            } else {
+                Ok(())
+            }
+        };
         match self {
             TxBody::Deposit(d) => {
                 account(d.account)?;
@@ -257,7 +275,9 @@ impl TxBody {
                     return Err(InvalidAsset { asset: d.asset });
                 }
                 if d.queue_index >> QUEUE_INDEX_BITS != 0 {
-                    return Err(QueueIndexTooLarge { queue_index: d.queue_index });
+                    return Err(QueueIndexTooLarge {
+                        queue_index: d.queue_index,
+                    });
                 }
                 amount(d.amount)
             }
@@ -296,7 +316,10 @@ impl TxBody {
                 account(t.account)?;
                 pool(t.pool)?;
                 if t.token_a == 0 || t.token_a >= t.token_b || t.token_b > MAX_TOKEN {
-                    return Err(InvalidPoolTokens { token_a: t.token_a, token_b: t.token_b });
+                    return Err(InvalidPoolTokens {
+                        token_a: t.token_a,
+                        token_b: t.token_b,
+                    });
                 }
                 if t.fee_bps > MAX_FEE_BPS {
                     return Err(FeeTooLarge { fee_bps: t.fee_bps });
@@ -327,11 +350,15 @@ impl TxBody {
         let (lo, hi) = match self {
             TxBody::Deposit(_) => return None,
             TxBody::Transfer(t) => (
-                head.push(t.to as u128, ACCOUNT_BITS).push(t.asset as u128, SLOT_BITS).push(t.amount, a),
+                head.push(t.to as u128, ACCOUNT_BITS)
+                    .push(t.asset as u128, SLOT_BITS)
+                    .push(t.amount, a),
                 Packer::new(),
             ),
             TxBody::Swap(t) => (
-                head.push(t.pool as u128, SLOT_BITS).push(t.a_to_b as u128, 1).push(t.amount_in, a),
+                head.push(t.pool as u128, SLOT_BITS)
+                    .push(t.a_to_b as u128, 1)
+                    .push(t.amount_in, a),
                 Packer::new().push(t.min_out, a),
             ),
             TxBody::AddLiquidity(t) => (
@@ -355,7 +382,10 @@ impl TxBody {
             ),
         };
         debug_assert!(hi.bits() <= MESSAGE_HI_BITS);
-        Some(Message { hi: hi.finish(), lo: lo.finish() })
+        Some(Message {
+            hi: hi.finish(),
+            lo: lo.finish(),
+        })
     }
 }
 
@@ -377,8 +407,10 @@ pub mod hex_addr {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<L1Address, D::Error> {
         if d.is_human_readable() {
             let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-            let raw = hex::decode(s.strip_prefix("0x").unwrap_or(&s)).map_err(serde::de::Error::custom)?;
-            raw.try_into().map_err(|_| serde::de::Error::custom("an L1 address has 20 bytes"))
+            let raw = hex::decode(s.strip_prefix("0x").unwrap_or(&s))
+                .map_err(serde::de::Error::custom)?;
+            raw.try_into()
+                .map_err(|_| serde::de::Error::custom("an L1 address has 20 bytes"))
         } else {
             <[u8; 20]>::deserialize(d)
         }

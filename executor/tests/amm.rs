@@ -80,7 +80,12 @@ fn pool_of(state: &State, out: &zklanes_executor::exec::ExecOutput, pool: u32) -
     }
 }
 
-fn balance(state: &State, out: &zklanes_executor::exec::ExecOutput, account: u32, asset: u32) -> u128 {
+fn balance(
+    state: &State,
+    out: &zklanes_executor::exec::ExecOutput,
+    account: u32,
+    asset: u32,
+) -> u128 {
     out.diff
         .iter()
         .find(|(k, _)| *k == Key::Balance(account, asset))
@@ -107,33 +112,69 @@ fn first_depositor_donation_attack_does_not_pay() {
         deposit(1, attacker, 2, start),
         deposit(2, victim, 1, start),
         deposit(3, victim, 2, start),
-        sign(TxBody::CreatePool(CreatePool { account: attacker, pool: 1, token_a: 1, token_b: 2, fee_bps: 30, nonce: 0 })),
+        sign(TxBody::CreatePool(CreatePool {
+            account: attacker,
+            pool: 1,
+            token_a: 1,
+            token_b: 2,
+            fee_bps: 30,
+            nonce: 0,
+        })),
         // Smallest first mint above the locked minimum: sqrt(1001·1001) = 1001 → 1 share.
-        sign(TxBody::AddLiquidity(AddLiquidity { account: attacker, pool: 1, amount_a: 1001, amount_b: 1001, min_lp: 1, nonce: 1 })),
+        sign(TxBody::AddLiquidity(AddLiquidity {
+            account: attacker,
+            pool: 1,
+            amount_a: 1001,
+            amount_b: 1001,
+            min_lp: 1,
+            nonce: 1,
+        })),
     ];
     // Donation: a huge one-sided add mints (almost) nothing extra for token B.
     let donation = 10u128.pow(22);
     txs.push(sign(TxBody::AddLiquidity(AddLiquidity {
-        account: attacker, pool: 1, amount_a: donation, amount_b: donation, min_lp: 0, nonce: 2,
+        account: attacker,
+        pool: 1,
+        amount_a: donation,
+        amount_b: donation,
+        min_lp: 0,
+        nonce: 2,
     })));
     // Victim adds a modest amount.
     let v = 10u128.pow(20);
-    txs.push(sign(TxBody::AddLiquidity(AddLiquidity { account: victim, pool: 1, amount_a: v, amount_b: v, min_lp: 1, nonce: 0 })));
+    txs.push(sign(TxBody::AddLiquidity(AddLiquidity {
+        account: victim,
+        pool: 1,
+        amount_a: v,
+        amount_b: v,
+        min_lp: 1,
+        nonce: 0,
+    })));
     let state = State::default();
     let out = run(&state, &txs, Engine::Sequential, 1).expect("valid");
     let lp = Pool::lp_asset(1);
     let attacker_lp = balance(&state, &out, attacker, lp);
     let victim_lp = balance(&state, &out, victim, lp);
-    assert!(victim_lp > 0, "the victim's deposit must not round to zero shares");
+    assert!(
+        victim_lp > 0,
+        "the victim's deposit must not round to zero shares"
+    );
     let p = pool_of(&state, &out, 1);
     // Value the attacker could withdraw now, against what they put in.
     let attacker_a = amm::mul_div(attacker_lp, p.reserve_a, p.lp_supply);
     let attacker_b = amm::mul_div(attacker_lp, p.reserve_b, p.lp_supply);
-    assert!(attacker_a <= 1001 + donation && attacker_b <= 1001 + donation, "attacker profits");
+    assert!(
+        attacker_a <= 1001 + donation && attacker_b <= 1001 + donation,
+        "attacker profits"
+    );
     // And the victim loses at most rounding dust (one share's worth).
     let victim_a = amm::mul_div(victim_lp, p.reserve_a, p.lp_supply);
     let share = p.reserve_a / p.lp_supply + 1;
-    assert!(v - victim_a <= share, "victim lost {} (share {share})", v - victim_a);
+    assert!(
+        v - victim_a <= share,
+        "victim lost {} (share {share})",
+        v - victim_a
+    );
 }
 
 /// Swaps through the executor keep K non-decreasing and respect min_out exactly.
@@ -142,19 +183,65 @@ fn executor_swaps_keep_k_and_enforce_slippage() {
     let mut txs = vec![
         deposit(0, 1, 1, 10u128.pow(24)),
         deposit(1, 1, 2, 10u128.pow(24)),
-        sign(TxBody::CreatePool(CreatePool { account: 1, pool: 1, token_a: 1, token_b: 2, fee_bps: 30, nonce: 0 })),
-        sign(TxBody::AddLiquidity(AddLiquidity { account: 1, pool: 1, amount_a: 10u128.pow(21), amount_b: 10u128.pow(21), min_lp: 0, nonce: 1 })),
+        sign(TxBody::CreatePool(CreatePool {
+            account: 1,
+            pool: 1,
+            token_a: 1,
+            token_b: 2,
+            fee_bps: 30,
+            nonce: 0,
+        })),
+        sign(TxBody::AddLiquidity(AddLiquidity {
+            account: 1,
+            pool: 1,
+            amount_a: 10u128.pow(21),
+            amount_b: 10u128.pow(21),
+            min_lp: 0,
+            nonce: 1,
+        })),
     ];
     let state = State::default();
-    let before = pool_of(&state, &run(&state, &txs, Engine::Sequential, 1).unwrap(), 1);
+    let before = pool_of(
+        &state,
+        &run(&state, &txs, Engine::Sequential, 1).unwrap(),
+        1,
+    );
     let exact = amm::swap_out(10u128.pow(18), before.reserve_a, before.reserve_b, 30);
     let mut ok = txs.clone();
-    ok.push(sign(TxBody::Swap(Swap { account: 1, pool: 1, a_to_b: true, amount_in: 10u128.pow(18), min_out: exact, nonce: 2 })));
+    ok.push(sign(TxBody::Swap(Swap {
+        account: 1,
+        pool: 1,
+        a_to_b: true,
+        amount_in: 10u128.pow(18),
+        min_out: exact,
+        nonce: 2,
+    })));
     let out = run(&state, &ok, Engine::Parallel, 2).unwrap();
     let after = pool_of(&state, &out, 1);
-    assert!(amm::k_not_decreasing(before.reserve_a, before.reserve_b, after.reserve_a, after.reserve_b));
+    assert!(amm::k_not_decreasing(
+        before.reserve_a,
+        before.reserve_b,
+        after.reserve_a,
+        after.reserve_b
+    ));
     assert_eq!(out.receipts.last().unwrap().outputs[0], exact);
-    txs.push(sign(TxBody::Swap(Swap { account: 1, pool: 1, a_to_b: true, amount_in: 10u128.pow(18), min_out: exact + 1, nonce: 2 })));
+    txs.push(sign(TxBody::Swap(Swap {
+        account: 1,
+        pool: 1,
+        a_to_b: true,
+        amount_in: 10u128.pow(18),
+        min_out: exact + 1,
+        nonce: 2,
+    })));
     let err = run(&state, &txs, Engine::Parallel, 2).unwrap_err();
-    assert!(matches!(err, zklanes_executor::BatchError::Tx { index: 4, reason: zklanes_executor::TxError::SlippageExceeded { .. } }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            zklanes_executor::BatchError::Tx {
+                index: 4,
+                reason: zklanes_executor::TxError::SlippageExceeded { .. }
+            }
+        ),
+        "{err:?}"
+    );
 }

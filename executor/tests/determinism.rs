@@ -40,12 +40,27 @@ proptest! {
 #[test]
 fn workloads_roots_and_traces_match_sequential() {
     for w in Workload::ALL {
-        let gen = generate(&GenConfig { workload: w, txs: 300, accounts: 40, seed: 5, chain_id: CHAIN, sign: true });
+        let gen = generate(&GenConfig {
+            workload: w,
+            txs: 300,
+            accounts: 40,
+            seed: 5,
+            chain_id: CHAIN,
+            sign: true,
+        });
         let batch = gen.into_batch(CHAIN);
-        let mut reference = Rollup::in_memory(RollupConfig { engine: Engine::Sequential, threads: 1, ..Default::default() });
+        let mut reference = Rollup::in_memory(RollupConfig {
+            engine: Engine::Sequential,
+            threads: 1,
+            ..Default::default()
+        });
         let r = reference.apply(&batch).expect("valid generated batch");
-        for threads in [1usize, 2, 4, 8] {
-            let mut par = Rollup::in_memory(RollupConfig { engine: Engine::Parallel, threads, ..Default::default() });
+        for threads in [1usize, 3, 8] {
+            let mut par = Rollup::in_memory(RollupConfig {
+                engine: Engine::Parallel,
+                threads,
+                ..Default::default()
+            });
             let p = par.apply(&batch).expect("valid generated batch");
             assert_eq!(p.state_root, r.state_root, "{} threads={threads}", w.name());
             assert_eq!(p.trace_hash, r.trace_hash, "{} threads={threads}", w.name());
@@ -57,7 +72,14 @@ fn workloads_roots_and_traces_match_sequential() {
 /// Repeated parallel runs on a contended (hot pool) batch give one answer.
 #[test]
 fn repeated_runs_on_hot_pool_are_stable() {
-    let gen = generate(&GenConfig { workload: Workload::HotSwaps, txs: 2_000, accounts: 50, seed: 9, chain_id: CHAIN, sign: true });
+    let gen = generate(&GenConfig {
+        workload: Workload::HotSwaps,
+        txs: 2_000,
+        accounts: 50,
+        seed: 9,
+        chain_id: CHAIN,
+        sign: true,
+    });
     let mut txs = gen.genesis;
     txs.extend(gen.workload);
     let state = State::default();

@@ -10,7 +10,12 @@ use zklanes_executor::tx::*;
 use zklanes_executor::{BatchError, Rollup, RollupConfig, StoreError, TxError};
 
 fn batch(txs: Vec<SignedTx>) -> Batch {
-    Batch { version: BATCH_VERSION, chain_id: CHAIN, number: 0, txs }
+    Batch {
+        version: BATCH_VERSION,
+        chain_id: CHAIN,
+        number: 0,
+        txs,
+    }
 }
 
 proptest! {
@@ -61,7 +66,13 @@ fn huge_length_prefix_is_refused() {
 #[test]
 fn oversized_input_is_refused() {
     let bytes = vec![b'{'; 2048];
-    assert_eq!(Batch::decode_with(&bytes, Encoding::Json, 1024, 10), Err(BatchError::TooLarge { bytes: 2048, limit: 1024 }));
+    assert_eq!(
+        Batch::decode_with(&bytes, Encoding::Json, 1024, 10),
+        Err(BatchError::TooLarge {
+            bytes: 2048,
+            limit: 1024
+        })
+    );
 }
 
 #[test]
@@ -77,17 +88,29 @@ fn too_many_transactions_are_refused() {
 fn wrong_version_and_empty_batches_are_refused() {
     let mut b = batch(vec![deposit(0, 1, 1, 1)]);
     b.version = 99;
-    assert_eq!(Batch::decode(&b.encode(Encoding::Json)), Err(BatchError::Version { version: 99 }));
+    assert_eq!(
+        Batch::decode(&b.encode(Encoding::Json)),
+        Err(BatchError::Version { version: 99 })
+    );
     let b = batch(vec![]);
-    assert_eq!(Batch::decode(&b.encode(Encoding::Binary)), Err(BatchError::Empty));
+    assert_eq!(
+        Batch::decode(&b.encode(Encoding::Binary)),
+        Err(BatchError::Empty)
+    );
 }
 
 fn rejected(txs: Vec<SignedTx>) -> (BatchError, Rollup) {
-    let mut r = Rollup::in_memory(RollupConfig { threads: 2, ..Default::default() });
+    let mut r = Rollup::in_memory(RollupConfig {
+        threads: 2,
+        ..Default::default()
+    });
     let root = r.root();
     let e = match r.apply(&batch(txs)) {
         Err(StoreError::Batch(e)) => e,
-        other => panic!("expected a batch error, got {:?}", other.map(|o| o.state_root)),
+        other => panic!(
+            "expected a batch error, got {:?}",
+            other.map(|o| o.state_root)
+        ),
     };
     assert_eq!(r.root(), root, "state must be untouched");
     assert_eq!(r.height(), 0);
@@ -97,9 +120,32 @@ fn rejected(txs: Vec<SignedTx>) -> (BatchError, Rollup) {
 #[test]
 fn overflowing_amounts_are_refused() {
     let (e, _) = rejected(vec![deposit(0, 1, 1, MAX_AMOUNT + 1)]);
-    assert!(matches!(e, BatchError::Tx { index: 0, reason: TxError::AmountTooLarge { .. } }), "{e:?}");
-    let (e, _) = rejected(vec![deposit(0, 1, 1, 100), transfer(1, 2, 1, u128::MAX, 0)]);
-    assert!(matches!(e, BatchError::Tx { index: 1, reason: TxError::AmountTooLarge { .. } }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            BatchError::Tx {
+                index: 0,
+                reason: TxError::AmountTooLarge { .. }
+            }
+        ),
+        "{e:?}"
+    );
+    // Signed over a valid amount, then inflated past the width.
+    let mut t = transfer(1, 2, 1, 1, 0);
+    if let TxBody::Transfer(tr) = &mut t.body {
+        tr.amount = u128::MAX;
+    }
+    let (e, _) = rejected(vec![deposit(0, 1, 1, 100), t]);
+    assert!(
+        matches!(
+            e,
+            BatchError::Tx {
+                index: 1,
+                reason: TxError::AmountTooLarge { .. }
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 /// Balances never pass their declared width: repeated maximal deposits overflow loudly.
@@ -109,26 +155,83 @@ fn balance_overflow_is_refused() {
     let needed = (MAX_BALANCE / per) as u64 + 2;
     let txs: Vec<SignedTx> = (0..needed).map(|i| deposit(i, 1, 1, per)).collect();
     let (e, _) = rejected(txs);
-    assert!(matches!(e, BatchError::Tx { reason: TxError::BalanceOverflow { account: 1, asset: 1 }, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            BatchError::Tx {
+                reason: TxError::BalanceOverflow {
+                    account: 1,
+                    asset: 1
+                },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn bad_ids_are_refused() {
     let (e, _) = rejected(vec![deposit(0, 0, 1, 1)]);
-    assert!(matches!(e, BatchError::Tx { reason: TxError::InvalidAccountIndex { account: 0 }, .. }));
+    assert!(matches!(
+        e,
+        BatchError::Tx {
+            reason: TxError::InvalidAccountIndex { account: 0 },
+            ..
+        }
+    ));
     let (e, _) = rejected(vec![deposit(0, MAX_ACCOUNT + 1, 1, 1)]);
-    assert!(matches!(e, BatchError::Tx { reason: TxError::InvalidAccountIndex { .. }, .. }));
+    assert!(matches!(
+        e,
+        BatchError::Tx {
+            reason: TxError::InvalidAccountIndex { .. },
+            ..
+        }
+    ));
     let (e, _) = rejected(vec![deposit(0, 1, MAX_TOKEN + 1, 1)]);
-    assert!(matches!(e, BatchError::Tx { reason: TxError::InvalidAsset { .. }, .. }));
-    let (e, _) = rejected(vec![deposit(0, 1, 1, 5), sign(TxBody::Swap(Swap {
-        account: 1, pool: 9, a_to_b: true, amount_in: 1, min_out: 0, nonce: 0 }))]);
-    assert!(matches!(e, BatchError::Tx { index: 1, reason: TxError::UnknownPool { pool: 9 } }), "{e:?}");
+    assert!(matches!(
+        e,
+        BatchError::Tx {
+            reason: TxError::InvalidAsset { .. },
+            ..
+        }
+    ));
+    let (e, _) = rejected(vec![
+        deposit(0, 1, 1, 5),
+        sign(TxBody::Swap(Swap {
+            account: 1,
+            pool: 9,
+            a_to_b: true,
+            amount_in: 1,
+            min_out: 0,
+            nonce: 0,
+        })),
+    ]);
+    assert!(
+        matches!(
+            e,
+            BatchError::Tx {
+                index: 1,
+                reason: TxError::UnknownPool { pool: 9 }
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn deposits_out_of_queue_order_are_refused() {
     let (e, _) = rejected(vec![deposit(0, 1, 1, 1), deposit(2, 1, 1, 1)]);
-    assert_eq!(e, BatchError::Tx { index: 1, reason: TxError::DepositOutOfOrder { expected: 1, got: 2 } });
+    assert_eq!(
+        e,
+        BatchError::Tx {
+            index: 1,
+            reason: TxError::DepositOutOfOrder {
+                expected: 1,
+                got: 2
+            }
+        }
+    );
 }
 
 #[test]
@@ -136,8 +239,17 @@ fn wrong_chain_and_batch_number_are_refused() {
     let mut r = Rollup::in_memory(RollupConfig::default());
     let mut b = batch(vec![deposit(0, 1, 1, 1)]);
     b.chain_id = CHAIN + 1;
-    assert!(matches!(r.apply(&b), Err(StoreError::Batch(BatchError::ChainId { .. }))));
+    assert!(matches!(
+        r.apply(&b),
+        Err(StoreError::Batch(BatchError::ChainId { .. }))
+    ));
     let mut b = batch(vec![deposit(0, 1, 1, 1)]);
     b.number = 3;
-    assert!(matches!(r.apply(&b), Err(StoreError::Batch(BatchError::OutOfOrder { expected: 0, got: 3 }))));
+    assert!(matches!(
+        r.apply(&b),
+        Err(StoreError::Batch(BatchError::OutOfOrder {
+            expected: 0,
+            got: 3
+        }))
+    ));
 }

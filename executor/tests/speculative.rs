@@ -14,7 +14,9 @@ use zklanes_executor::tx::SignedTx;
 #[test]
 fn funds_received_earlier_in_the_batch_are_spendable() {
     let n = 64u32;
-    let mut txs: Vec<SignedTx> = (1..=n).map(|a| deposit(a as u64 - 1, a, 1, if a == 1 { 1_000 } else { 1 })).collect();
+    let mut txs: Vec<SignedTx> = (1..=n)
+        .map(|a| deposit(a as u64 - 1, a, 1, if a == 1 { 1_000 } else { 1 }))
+        .collect();
     // A long chain 1 → 2 → … → n, each hop spending what it just received.
     for a in 1..n {
         let amount = 1_000 + (a as u128 - 1);
@@ -25,7 +27,10 @@ fn funds_received_earlier_in_the_batch_are_spendable() {
     assert!(reference.is_ok(), "{reference:?}");
     for threads in 1..=8 {
         for _ in 0..5 {
-            assert!(same(&reference, &run(&state, &txs, Engine::Parallel, threads)));
+            assert!(same(
+                &reference,
+                &run(&state, &txs, Engine::Parallel, threads)
+            ));
         }
     }
 }
@@ -34,7 +39,9 @@ fn funds_received_earlier_in_the_batch_are_spendable() {
 /// nonce read too early would look like a replay or a gap.
 #[test]
 fn consecutive_nonces_are_never_misread() {
-    let mut txs: Vec<SignedTx> = (1..=20u32).map(|a| deposit(a as u64 - 1, a, 1, 1_000_000)).collect();
+    let mut txs: Vec<SignedTx> = (1..=20u32)
+        .map(|a| deposit(a as u64 - 1, a, 1, 1_000_000))
+        .collect();
     let mut nonces = [0u32; 21];
     for i in 0..600u32 {
         let from = if i % 3 == 0 { 1 } else { 2 + i % 19 };
@@ -46,7 +53,10 @@ fn consecutive_nonces_are_never_misread() {
     let reference = run(&state, &txs, Engine::Sequential, 1);
     assert!(reference.is_ok(), "{reference:?}");
     for threads in 1..=8 {
-        assert!(same(&reference, &run(&state, &txs, Engine::Parallel, threads)));
+        assert!(same(
+            &reference,
+            &run(&state, &txs, Engine::Parallel, threads)
+        ));
     }
 }
 
@@ -54,7 +64,9 @@ fn consecutive_nonces_are_never_misread() {
 /// index as sequential execution, with the same reason.
 #[test]
 fn real_failures_report_the_same_index_and_reason() {
-    let mut txs: Vec<SignedTx> = (1..=8u32).map(|a| deposit(a as u64 - 1, a, 1, 10)).collect();
+    let mut txs: Vec<SignedTx> = (1..=8u32)
+        .map(|a| deposit(a as u64 - 1, a, 1, 10))
+        .collect();
     for a in 1..8 {
         txs.push(transfer(a, a + 1, 1, 10 * a as u128, 0));
     }
@@ -62,8 +74,17 @@ fn real_failures_report_the_same_index_and_reason() {
     txs.push(transfer(3, 1, 1, 1, 5)); // bad nonce, later
     let state = State::default();
     let reference = run(&state, &txs, Engine::Sequential, 1);
-    assert!(matches!(reference, Err(zklanes_executor::BatchError::Tx { index: 15, .. })), "{reference:?}");
+    assert!(
+        matches!(
+            reference,
+            Err(zklanes_executor::BatchError::Tx { index: 15, .. })
+        ),
+        "{reference:?}"
+    );
     for threads in 1..=8 {
-        assert!(same(&reference, &run(&state, &txs, Engine::Parallel, threads)));
+        assert!(same(
+            &reference,
+            &run(&state, &txs, Engine::Parallel, threads)
+        ));
     }
 }

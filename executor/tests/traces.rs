@@ -14,9 +14,20 @@ use zklanes_executor::tx::TxBody;
 use zklanes_executor::{Rollup, RollupConfig};
 
 fn traces() -> (Vec<ChunkTrace>, Fr, Fr) {
-    let gen = generate(&GenConfig { workload: Workload::Mixed, txs: 150, accounts: 12, seed: 21, chain_id: CHAIN, sign: true });
+    let gen = generate(&GenConfig {
+        workload: Workload::Mixed,
+        txs: 150,
+        accounts: 12,
+        seed: 21,
+        chain_id: CHAIN,
+        sign: true,
+    });
     let batch = gen.into_batch(CHAIN);
-    let mut r = Rollup::in_memory(RollupConfig { threads: 2, chunk_capacity: 16, ..Default::default() });
+    let mut r = Rollup::in_memory(RollupConfig {
+        threads: 2,
+        chunk_capacity: 16,
+        ..Default::default()
+    });
     let out = r.apply(&batch).unwrap();
     (out.chunks, out.prev_root, out.state_root)
 }
@@ -31,7 +42,11 @@ fn paths_open_the_running_root() {
             assert_eq!(tx.root_before, root);
             for u in &tx.updates {
                 let sibs: [Fr; 32] = u.siblings.clone().try_into().unwrap();
-                assert_eq!(root_from_path(u.index, u.old.hash(), &sibs), root, "old leaf opens the running root");
+                assert_eq!(
+                    root_from_path(u.index, u.old.hash(), &sibs),
+                    root,
+                    "old leaf opens the running root"
+                );
                 root = root_from_path(u.index, u.new.hash(), &sibs);
             }
         }

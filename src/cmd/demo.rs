@@ -34,9 +34,15 @@ pub struct DemoArgs {
 
 /// Runs `demo`.
 pub fn run(a: DemoArgs) -> Result<()> {
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let started = Instant::now();
-    eprintln!("zklanes demo: generating a mixed DeFi batch ({} txs, {} accounts)...", a.txs, a.accounts.max(2));
+    eprintln!(
+        "zklanes demo: generating a mixed DeFi batch ({} txs, {} accounts)...",
+        a.txs,
+        a.accounts.max(2)
+    );
     let cfg = GenConfig {
         workload: Workload::Mixed,
         txs: a.txs,
@@ -49,9 +55,20 @@ pub fn run(a: DemoArgs) -> Result<()> {
     let genesis_txs = gen.genesis.len();
     let batch = gen.into_batch(DEFAULT_CHAIN_ID);
     let dir = tempfile::tempdir().context("creating a temporary data directory")?;
-    let mut rollup = Rollup::open(dir.path(), RollupConfig { threads, ..Default::default() })?;
-    eprintln!("executing {} transactions on {threads} threads...", batch.txs.len());
-    let out = rollup.apply(&batch).context("the demo batch was rejected")?;
+    let mut rollup = Rollup::open(
+        dir.path(),
+        RollupConfig {
+            threads,
+            ..Default::default()
+        },
+    )?;
+    eprintln!(
+        "executing {} transactions on {threads} threads...",
+        batch.txs.len()
+    );
+    let out = rollup
+        .apply(&batch)
+        .context("the demo batch was rejected")?;
     let m = &out.metrics;
     let n = batch.txs.len();
     let exec_tps = n as f64 / (m.exec.execution_ms / 1e3).max(1e-9);
@@ -65,13 +82,22 @@ pub fn run(a: DemoArgs) -> Result<()> {
         println!("    {k:<17} {v}");
     }
     println!("  signatures          {:>10.1} ms", m.exec.signatures_ms);
-    println!("  execution           {:>10.1} ms  ({exec_tps:.0} tx/s, {threads} threads)", m.exec.execution_ms);
-    println!("  commitment+traces   {:>10.1} ms  ({} leaf updates, {} Poseidon hashes)", m.commitment_ms, m.commit.updates, m.commit.hashes);
+    println!(
+        "  execution           {:>10.1} ms  ({exec_tps:.0} tx/s, {threads} threads)",
+        m.exec.execution_ms
+    );
+    println!(
+        "  commitment+traces   {:>10.1} ms  ({} leaf updates, {} Poseidon hashes)",
+        m.commitment_ms, m.commit.updates, m.commit.hashes
+    );
     println!("  persist (sled)      {:>10.1} ms", m.persist_ms);
     println!("  chunk traces        {}", out.chunks.len());
     println!("  state root          {}", out.state_root_hex());
     println!("  chunk proofs, aggregation, EVM verification: not yet implemented (later pipeline stages)");
-    println!("  wall time           {:>10.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "  wall time           {:>10.1} s",
+        started.elapsed().as_secs_f64()
+    );
     if a.json {
         println!(
             "{}",

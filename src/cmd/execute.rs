@@ -46,13 +46,21 @@ pub fn run(a: ExecuteArgs) -> Result<()> {
         "sequential" => Engine::Sequential,
         e => return Err(anyhow!("unknown engine {e:?}: use parallel or sequential")),
     };
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 || a.chunk_capacity == 0 {
         return Err(anyhow!("--threads and --chunk-capacity must be positive"));
     }
-    let bytes = std::fs::read(&a.batch).with_context(|| format!("reading {}", a.batch.display()))?;
+    let bytes =
+        std::fs::read(&a.batch).with_context(|| format!("reading {}", a.batch.display()))?;
     let batch = Batch::decode(&bytes).context("invalid batch")?;
-    let cfg = RollupConfig { chain_id: a.chain_id, threads, chunk_capacity: a.chunk_capacity, engine };
+    let cfg = RollupConfig {
+        chain_id: a.chain_id,
+        threads,
+        chunk_capacity: a.chunk_capacity,
+        engine,
+    };
     let mut rollup = match &a.data_dir {
         Some(d) => Rollup::open(d, cfg).with_context(|| format!("opening {}", d.display()))?,
         None => Rollup::in_memory(cfg),
@@ -64,7 +72,8 @@ pub fn run(a: ExecuteArgs) -> Result<()> {
         std::fs::create_dir_all(dir)?;
         for c in &out.chunks {
             let path = dir.join(format!("batch{}_chunk{}.json", c.batch, c.chunk));
-            std::fs::write(&path, serde_json::to_vec(c)?).with_context(|| format!("writing {}", path.display()))?;
+            std::fs::write(&path, serde_json::to_vec(c)?)
+                .with_context(|| format!("writing {}", path.display()))?;
         }
     }
     let m = &out.metrics;

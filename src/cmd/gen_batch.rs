@@ -36,8 +36,12 @@ pub struct GenBatchArgs {
 
 /// Runs `gen-batch`.
 pub fn run(a: GenBatchArgs) -> Result<()> {
-    let workload = Workload::parse(&a.workload)
-        .ok_or_else(|| anyhow!("unknown workload {:?}: use transfers, hot-swaps, spread-swaps or mixed", a.workload))?;
+    let workload = Workload::parse(&a.workload).ok_or_else(|| {
+        anyhow!(
+            "unknown workload {:?}: use transfers, hot-swaps, spread-swaps or mixed",
+            a.workload
+        )
+    })?;
     if a.accounts < 2 {
         return Err(anyhow!("--accounts must be at least 2"));
     }
@@ -46,11 +50,19 @@ pub fn run(a: GenBatchArgs) -> Result<()> {
         "bin" => Encoding::Binary,
         f => return Err(anyhow!("unknown format {f:?}: use json or bin")),
     };
-    let cfg = GenConfig { workload, txs: a.txs, accounts: a.accounts, seed: a.seed, chain_id: a.chain_id, sign: true };
+    let cfg = GenConfig {
+        workload,
+        txs: a.txs,
+        accounts: a.accounts,
+        seed: a.seed,
+        chain_id: a.chain_id,
+        sign: true,
+    };
     let generated = generate(&cfg);
     let genesis = generated.genesis.len();
     let batch = generated.into_batch(a.chain_id);
-    std::fs::write(&a.out, batch.encode(enc)).with_context(|| format!("writing {}", a.out.display()))?;
+    std::fs::write(&a.out, batch.encode(enc))
+        .with_context(|| format!("writing {}", a.out.display()))?;
     eprintln!(
         "wrote {} ({} genesis + {} workload transactions, {} accounts)",
         a.out.display(),

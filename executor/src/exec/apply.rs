@@ -150,16 +150,29 @@ fn pool_of(view: &impl StateView, pool: u32) -> Result<Option<Pool>, ApplyError>
 fn bump_nonce(view: &impl StateView, account: u32, nonce: u32) -> Result<Account, ApplyError> {
     let mut acc = account_of(view, account)?.ok_or(TxError::UnknownAccount { account })?;
     if acc.nonce != nonce {
-        return Err(TxError::BadNonce { account, expected: acc.nonce, got: nonce }.into());
+        return Err(TxError::BadNonce {
+            account,
+            expected: acc.nonce,
+            got: nonce,
+        }
+        .into());
     }
-    acc.nonce = acc.nonce.checked_add(1).ok_or(TxError::NonceOverflow { account })?;
+    acc.nonce = acc
+        .nonce
+        .checked_add(1)
+        .ok_or(TxError::NonceOverflow { account })?;
     Ok(acc)
 }
 
 fn debit(balance: u128, amount: u128, account: u32, asset: u32) -> Result<u128, TxError> {
     balance
         .checked_sub(amount)
-        .ok_or(TxError::InsufficientBalance { account, asset, balance, needed: amount })
+        .ok_or(TxError::InsufficientBalance {
+            account,
+            asset,
+            balance,
+            needed: amount,
+        })
 }
 
 fn credit(balance: u128, amount: u128, account: u32, asset: u32) -> Result<u128, TxError> {
@@ -194,7 +207,12 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
                     Account::new(d.pubkey)
                 }
             };
-            let bal = credit(balance_of(view, d.account, d.asset)?, nonzero(d.amount)?, d.account, d.asset)?;
+            let bal = credit(
+                balance_of(view, d.account, d.asset)?,
+                nonzero(d.amount)?,
+                d.account,
+                d.asset,
+            )?;
             w.push((Key::Account(d.account), Leaf::Account(acc)));
             w.push((Key::Balance(d.account, d.asset), Leaf::balance(bal)));
         }
@@ -207,7 +225,12 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
             if account_of(view, t.to)?.is_none() {
                 return Err(TxError::UnknownAccount { account: t.to }.into());
             }
-            let from_bal = debit(balance_of(view, t.from, t.asset)?, t.amount, t.from, t.asset)?;
+            let from_bal = debit(
+                balance_of(view, t.from, t.asset)?,
+                t.amount,
+                t.from,
+                t.asset,
+            )?;
             let to_bal = credit(balance_of(view, t.to, t.asset)?, t.amount, t.to, t.asset)?;
             w.push((Key::Account(t.from), Leaf::Account(acc)));
             w.push((Key::Balance(t.from, t.asset), Leaf::balance(from_bal)));
@@ -217,9 +240,16 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
             let acc = bump_nonce(view, t.account, t.nonce)?;
             let mut pool = pool_of(view, t.pool)?.ok_or(TxError::UnknownPool { pool: t.pool })?;
             nonzero(t.amount_in)?;
-            let (tin, tout) = if t.a_to_b { (pool.token_a, pool.token_b) } else { (pool.token_b, pool.token_a) };
-            let (rin, rout) =
-                if t.a_to_b { (pool.reserve_a, pool.reserve_b) } else { (pool.reserve_b, pool.reserve_a) };
+            let (tin, tout) = if t.a_to_b {
+                (pool.token_a, pool.token_b)
+            } else {
+                (pool.token_b, pool.token_a)
+            };
+            let (rin, rout) = if t.a_to_b {
+                (pool.reserve_a, pool.reserve_b)
+            } else {
+                (pool.reserve_b, pool.reserve_a)
+            };
             if rin == 0 || rout == 0 {
                 return Err(TxError::InsufficientLiquidity { pool: t.pool }.into());
             }
@@ -228,9 +258,18 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
                 return Err(TxError::InsufficientLiquidity { pool: t.pool }.into());
             }
             if out < t.min_out {
-                return Err(TxError::SlippageExceeded { min: t.min_out, got: out }.into());
+                return Err(TxError::SlippageExceeded {
+                    min: t.min_out,
+                    got: out,
+                }
+                .into());
             }
-            let bal_in = debit(balance_of(view, t.account, tin)?, t.amount_in, t.account, tin)?;
+            let bal_in = debit(
+                balance_of(view, t.account, tin)?,
+                t.amount_in,
+                t.account,
+                tin,
+            )?;
             let bal_out = credit(balance_of(view, t.account, tout)?, out, t.account, tout)?;
             let new_rin = credit(rin, t.amount_in, POOL_REGISTRY_ACCOUNT, t.pool)?;
             let new_rout = rout - out; // out < rout by the formula
@@ -250,7 +289,13 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
             let mut pool = pool_of(view, t.pool)?.ok_or(TxError::UnknownPool { pool: t.pool })?;
             nonzero(t.amount_a)?;
             nonzero(t.amount_b)?;
-            let minted = amm::lp_minted(t.amount_a, t.amount_b, pool.reserve_a, pool.reserve_b, pool.lp_supply);
+            let minted = amm::lp_minted(
+                t.amount_a,
+                t.amount_b,
+                pool.reserve_a,
+                pool.reserve_b,
+                pool.lp_supply,
+            );
             let user_lp = if pool.lp_supply == 0 {
                 if minted <= MINIMUM_LIQUIDITY {
                     return Err(TxError::InsufficientLiquidity { pool: t.pool }.into());
@@ -263,12 +308,31 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
                 minted
             };
             if user_lp < t.min_lp {
-                return Err(TxError::SlippageExceeded { min: t.min_lp, got: user_lp }.into());
+                return Err(TxError::SlippageExceeded {
+                    min: t.min_lp,
+                    got: user_lp,
+                }
+                .into());
             }
             let lp_asset = Pool::lp_asset(t.pool);
-            let bal_a = debit(balance_of(view, t.account, pool.token_a)?, t.amount_a, t.account, pool.token_a)?;
-            let bal_b = debit(balance_of(view, t.account, pool.token_b)?, t.amount_b, t.account, pool.token_b)?;
-            let bal_lp = credit(balance_of(view, t.account, lp_asset)?, user_lp, t.account, lp_asset)?;
+            let bal_a = debit(
+                balance_of(view, t.account, pool.token_a)?,
+                t.amount_a,
+                t.account,
+                pool.token_a,
+            )?;
+            let bal_b = debit(
+                balance_of(view, t.account, pool.token_b)?,
+                t.amount_b,
+                t.account,
+                pool.token_b,
+            )?;
+            let bal_lp = credit(
+                balance_of(view, t.account, lp_asset)?,
+                user_lp,
+                t.account,
+                lp_asset,
+            )?;
             pool.reserve_a = credit(pool.reserve_a, t.amount_a, POOL_REGISTRY_ACCOUNT, t.pool)?;
             pool.reserve_b = credit(pool.reserve_b, t.amount_b, POOL_REGISTRY_ACCOUNT, t.pool)?;
             pool.lp_supply = credit(pool.lp_supply, minted, POOL_REGISTRY_ACCOUNT, t.pool)?;
@@ -284,7 +348,12 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
             let mut pool = pool_of(view, t.pool)?.ok_or(TxError::UnknownPool { pool: t.pool })?;
             nonzero(t.lp_amount)?;
             let lp_asset = Pool::lp_asset(t.pool);
-            let bal_lp = debit(balance_of(view, t.account, lp_asset)?, t.lp_amount, t.account, lp_asset)?;
+            let bal_lp = debit(
+                balance_of(view, t.account, lp_asset)?,
+                t.lp_amount,
+                t.account,
+                lp_asset,
+            )?;
             // The locked minimum is never held by anyone, so lp_amount < supply here.
             let out_a = amm::mul_div(t.lp_amount, pool.reserve_a, pool.lp_supply);
             let out_b = amm::mul_div(t.lp_amount, pool.reserve_b, pool.lp_supply);
@@ -292,13 +361,31 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
                 return Err(TxError::InsufficientLiquidity { pool: t.pool }.into());
             }
             if out_a < t.min_a {
-                return Err(TxError::SlippageExceeded { min: t.min_a, got: out_a }.into());
+                return Err(TxError::SlippageExceeded {
+                    min: t.min_a,
+                    got: out_a,
+                }
+                .into());
             }
             if out_b < t.min_b {
-                return Err(TxError::SlippageExceeded { min: t.min_b, got: out_b }.into());
+                return Err(TxError::SlippageExceeded {
+                    min: t.min_b,
+                    got: out_b,
+                }
+                .into());
             }
-            let bal_a = credit(balance_of(view, t.account, pool.token_a)?, out_a, t.account, pool.token_a)?;
-            let bal_b = credit(balance_of(view, t.account, pool.token_b)?, out_b, t.account, pool.token_b)?;
+            let bal_a = credit(
+                balance_of(view, t.account, pool.token_a)?,
+                out_a,
+                t.account,
+                pool.token_a,
+            )?;
+            let bal_b = credit(
+                balance_of(view, t.account, pool.token_b)?,
+                out_b,
+                t.account,
+                pool.token_b,
+            )?;
             pool.reserve_a -= out_a;
             pool.reserve_b -= out_b;
             pool.lp_supply -= t.lp_amount;
@@ -311,7 +398,12 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
         }
         TxBody::Withdraw(t) => {
             let acc = bump_nonce(view, t.account, t.nonce)?;
-            let bal = debit(balance_of(view, t.account, t.asset)?, nonzero(t.amount)?, t.account, t.asset)?;
+            let bal = debit(
+                balance_of(view, t.account, t.asset)?,
+                nonzero(t.amount)?,
+                t.account,
+                t.asset,
+            )?;
             w.push((Key::Account(t.account), Leaf::Account(acc)));
             w.push((Key::Balance(t.account, t.asset), Leaf::balance(bal)));
         }
@@ -332,5 +424,11 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
             w.push((Key::Pool(t.pool), Leaf::Pool(pool)));
         }
     }
-    Ok((Receipt { tx_type: body.tx_type(), outputs }, w))
+    Ok((
+        Receipt {
+            tx_type: body.tx_type(),
+            outputs,
+        },
+        w,
+    ))
 }

@@ -90,11 +90,17 @@ impl ExecOutput {
 }
 
 /// Executes a batch over `state` without modifying it.
-pub fn execute(state: &State, txs: &[SignedTx], cfg: &ExecConfig) -> Result<ExecOutput, BatchError> {
+pub fn execute(
+    state: &State,
+    txs: &[SignedTx],
+    cfg: &ExecConfig,
+) -> Result<ExecOutput, BatchError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads.max(1))
         .build()
-        .map_err(|e| BatchError::Internal { reason: e.to_string() })?;
+        .map_err(|e| BatchError::Internal {
+            reason: e.to_string(),
+        })?;
     pool.install(|| match cfg.engine {
         Engine::Sequential => {
             let t = Instant::now();
@@ -123,13 +129,26 @@ fn static_phase(state: &State, txs: &[SignedTx]) -> (Option<Failure>, u64) {
     let bad = txs
         .par_iter()
         .position_first(|tx| sequential::static_check(tx).is_err())
-        .map(|i| (i, 0u8, sequential::static_check(&txs[i]).expect_err("found above")));
+        .map(|i| {
+            (
+                i,
+                0u8,
+                sequential::static_check(&txs[i]).expect_err("found above"),
+            )
+        });
     let mut next = state.next_deposit;
     let mut order = None;
     for (i, tx) in txs.iter().enumerate() {
         if let TxBody::Deposit(d) = &tx.body {
             if d.queue_index != next {
-                order = Some((i, 1u8, TxError::DepositOutOfOrder { expected: next, got: d.queue_index }));
+                order = Some((
+                    i,
+                    1u8,
+                    TxError::DepositOutOfOrder {
+                        expected: next,
+                        got: d.queue_index,
+                    },
+                ));
                 break;
             }
             next += 1;
@@ -140,7 +159,12 @@ fn static_phase(state: &State, txs: &[SignedTx]) -> (Option<Failure>, u64) {
 
 /// Signature phase (rank 1 at a signed index; deposits have none): signer
 /// exists at that point, then the batch-verified signature.
-fn signature_phase(state: &State, txs: &[SignedTx], limit: usize, chain_id: u32) -> Option<Failure> {
+fn signature_phase(
+    state: &State,
+    txs: &[SignedTx],
+    limit: usize,
+    chain_id: u32,
+) -> Option<Failure> {
     // Keys of accounts created by deposits in this batch: first creation wins.
     let mut created: FxHashMap<u32, (usize, crate::signature::PublicKey)> = FxHashMap::default();
     for (i, tx) in txs[..limit].iter().enumerate() {
@@ -164,8 +188,18 @@ fn signature_phase(state: &State, txs: &[SignedTx], limit: usize, chain_id: u32)
                 },
             };
             let msg = tx.body.message(chain_id).expect("signed type");
-            let sig = tx.signature.as_ref().expect("static phase checked presence");
-            Ok((i, BatchItem { pk: EdwardsAffine::new_unchecked(pk.x, pk.y), msg, sig }))
+            let sig = tx
+                .signature
+                .as_ref()
+                .expect("static phase checked presence");
+            Ok((
+                i,
+                BatchItem {
+                    pk: EdwardsAffine::new_unchecked(pk.x, pk.y),
+                    msg,
+                    sig,
+                },
+            ))
         })
         .collect();
     let mut unknown = None;
@@ -220,8 +254,15 @@ fn pool_tokens(state: &State, txs: &[SignedTx]) -> FxHashMap<u32, (u32, u32)> {
     map
 }
 
-fn execute_parallel_driver(state: &State, txs: &[SignedTx], cfg: &ExecConfig) -> Result<ExecOutput, BatchError> {
-    let mut metrics = ExecMetrics { threads: cfg.threads, ..Default::default() };
+fn execute_parallel_driver(
+    state: &State,
+    txs: &[SignedTx],
+    cfg: &ExecConfig,
+) -> Result<ExecOutput, BatchError> {
+    let mut metrics = ExecMetrics {
+        threads: cfg.threads,
+        ..Default::default()
+    };
     let t = Instant::now();
     let (static_fail, next_deposit) = static_phase(state, txs);
     metrics.static_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -253,5 +294,10 @@ fn execute_parallel_driver(state: &State, txs: &[SignedTx], cfg: &ExecConfig) ->
     if let Some((index, _, reason)) = first(pre_fail, exec_fail) {
         return Err(BatchError::Tx { index, reason });
     }
-    Ok(ExecOutput { receipts: result.receipts, diff: result.diff, next_deposit, metrics })
+    Ok(ExecOutput {
+        receipts: result.receipts,
+        diff: result.diff,
+        next_deposit,
+        metrics,
+    })
 }

@@ -15,7 +15,10 @@ pub struct Overlay<'a> {
 impl<'a> Overlay<'a> {
     /// An empty overlay.
     pub fn new(base: &'a State) -> Self {
-        Self { base, writes: FxHashMap::default() }
+        Self {
+            base,
+            writes: FxHashMap::default(),
+        }
     }
 
     /// Writes a leaf.

@@ -115,8 +115,13 @@ impl SlotView<'_> {
     fn slot(&self, key: Key) -> Result<usize, Invariant> {
         let keys = &self.shared.keys[self.tx];
         match keys.iter().position(|k| *k == key) {
-            Some(j) => Ok(self.shared.slots_of[self.tx * MAX_WRITES + j].load(Ordering::Relaxed) as usize),
-            None => Err(Invariant(format!("tx {} touched undeclared key {key:?}", self.tx))),
+            Some(j) => {
+                Ok(self.shared.slots_of[self.tx * MAX_WRITES + j].load(Ordering::Relaxed) as usize)
+            }
+            None => Err(Invariant(format!(
+                "tx {} touched undeclared key {key:?}",
+                self.tx
+            ))),
         }
     }
 }
@@ -142,7 +147,10 @@ impl Shared<'_> {
                 return false;
             }
         }
-        let view = SlotView { shared: self, tx: i };
+        let view = SlotView {
+            shared: self,
+            tx: i,
+        };
         match apply_tx(&view, &self.txs[i].body) {
             Ok((receipt, writes)) => {
                 for (k, leaf) in writes {
@@ -178,7 +186,8 @@ impl Shared<'_> {
         let retry = |deferred: &mut Vec<usize>| {
             let before = deferred.len();
             deferred.retain(|&i| !self.try_run(i));
-            self.waits.fetch_add(deferred.len() as u64, Ordering::Relaxed);
+            self.waits
+                .fetch_add(deferred.len() as u64, Ordering::Relaxed);
             before != deferred.len()
         };
         loop {
@@ -219,9 +228,14 @@ pub fn execute_parallel(
     let clock = Instant::now();
     let keys: Vec<ArrayVec<Key, MAX_WRITES>> = {
         use rayon::prelude::*;
-        txs[..limit].par_iter().map(|tx| access_keys(&tx.body, |p| pool_tokens.get(&p).copied())).collect()
+        txs[..limit]
+            .par_iter()
+            .map(|tx| access_keys(&tx.body, |p| pool_tokens.get(&p).copied()))
+            .collect()
     };
-    let deps: Vec<AtomicU32> = (0..limit * MAX_WRITES).map(|_| AtomicU32::new(NONE)).collect();
+    let deps: Vec<AtomicU32> = (0..limit * MAX_WRITES)
+        .map(|_| AtomicU32::new(NONE))
+        .collect();
     let slots_of: Vec<AtomicU32> = (0..limit * MAX_WRITES).map(|_| AtomicU32::new(0)).collect();
 
     // Phase 1: per-key predecessor and slot ids, one key shard per thread.
@@ -256,7 +270,10 @@ pub fn execute_parallel(
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("shard thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("shard thread"))
+            .collect()
     });
 
     // Critical path: if the batch is mostly one dependency chain, extra
@@ -282,7 +299,9 @@ pub fn execute_parallel(
     // Phase 2: the slot table, loaded from state.
     let clock = Instant::now();
     let max_local = shard_maps.iter().map(|m| m.len()).max().unwrap_or(0);
-    let cells: Vec<Cell<Leaf>> = (0..max_local * threads).map(|_| Cell(UnsafeCell::new(Leaf::Empty))).collect();
+    let cells: Vec<Cell<Leaf>> = (0..max_local * threads)
+        .map(|_| Cell(UnsafeCell::new(Leaf::Empty)))
+        .collect();
     std::thread::scope(|s| {
         for map in &shard_maps {
             let cells = &cells;
@@ -331,14 +350,23 @@ pub fn execute_parallel(
     let failed = shared.failed_min.load(Ordering::Acquire);
     let failure = if failed < limit {
         let errors = shared.errors.into_inner().expect("error list lock");
-        let e = errors.into_iter().find(|(i, _)| *i == failed).map(|(_, e)| e);
-        Some((failed, e.ok_or_else(|| Invariant("failure without an error".into()))?))
+        let e = errors
+            .into_iter()
+            .find(|(i, _)| *i == failed)
+            .map(|(_, e)| e);
+        Some((
+            failed,
+            e.ok_or_else(|| Invariant("failure without an error".into()))?,
+        ))
     } else {
         None
     };
     let receipts = shared.receipts[..failed]
         .iter()
-        .map(|c| c.0.into_inner_ref().ok_or_else(|| Invariant("missing receipt".into())))
+        .map(|c| {
+            c.0.into_inner_ref()
+                .ok_or_else(|| Invariant("missing receipt".into()))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let cells = &shared.cells;
     let diff: Vec<(Key, Leaf)> = std::thread::scope(|s| {
@@ -347,11 +375,16 @@ pub fn execute_parallel(
             .map(|map| {
                 s.spawn(move || {
                     // SAFETY: all workers have joined; cells are read-only now.
-                    map.iter().map(|(k, (slot, _))| (*k, unsafe { *cells[*slot as usize].0.get() })).collect::<Vec<_>>()
+                    map.iter()
+                        .map(|(k, (slot, _))| (*k, unsafe { *cells[*slot as usize].0.get() }))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("diff thread")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("diff thread"))
+            .collect()
     });
     let stats = ParallelStats {
         conflicts: conflicts.load(Ordering::Relaxed),
@@ -365,7 +398,12 @@ pub fn execute_parallel(
         run_ms,
         collect_ms: ms(clock),
     };
-    Ok(ParallelResult { receipts, failure, diff, stats })
+    Ok(ParallelResult {
+        receipts,
+        failure,
+        diff,
+        stats,
+    })
 }
 
 fn ms(since: Instant) -> f64 {

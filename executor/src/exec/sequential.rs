@@ -25,7 +25,11 @@ pub(crate) fn static_check(tx: &SignedTx) -> Result<(), TxError> {
 }
 
 /// Runs a batch sequentially over `state` (which it does not modify).
-pub fn execute_sequential(state: &State, txs: &[SignedTx], chain_id: u32) -> Result<ExecOutput, BatchError> {
+pub fn execute_sequential(
+    state: &State,
+    txs: &[SignedTx],
+    chain_id: u32,
+) -> Result<ExecOutput, BatchError> {
     let mut view = Overlay::new(state);
     let mut receipts: Vec<Receipt> = Vec::with_capacity(txs.len());
     let mut next_deposit = state.next_deposit;
@@ -35,7 +39,10 @@ pub fn execute_sequential(state: &State, txs: &[SignedTx], chain_id: u32) -> Res
         match (&tx.body, &tx.signature) {
             (TxBody::Deposit(d), _) => {
                 if d.queue_index != next_deposit {
-                    return Err(fail(TxError::DepositOutOfOrder { expected: next_deposit, got: d.queue_index }));
+                    return Err(fail(TxError::DepositOutOfOrder {
+                        expected: next_deposit,
+                        got: d.queue_index,
+                    }));
                 }
                 next_deposit += 1;
             }
@@ -46,7 +53,8 @@ pub fn execute_sequential(state: &State, txs: &[SignedTx], chain_id: u32) -> Res
                 };
                 let msg = body.message(chain_id).expect("signed types have a message");
                 let pk = EdwardsAffine::new_unchecked(acc.pubkey.x, acc.pubkey.y);
-                signature::verify(&pk, &msg, sig).map_err(|reason| fail(TxError::BadSignature { reason }))?;
+                signature::verify(&pk, &msg, sig)
+                    .map_err(|reason| fail(TxError::BadSignature { reason }))?;
             }
             (_, None) => unreachable!("static_check requires a signature"),
         }
@@ -61,5 +69,10 @@ pub fn execute_sequential(state: &State, txs: &[SignedTx], chain_id: u32) -> Res
             Err(ApplyError::Invariant(e)) => return Err(BatchError::Internal { reason: e.0 }),
         }
     }
-    Ok(ExecOutput { receipts, diff: view.into_diff(), next_deposit, metrics: Default::default() })
+    Ok(ExecOutput {
+        receipts,
+        diff: view.into_diff(),
+        next_deposit,
+        metrics: Default::default(),
+    })
 }

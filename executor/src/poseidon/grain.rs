@@ -121,7 +121,9 @@ pub(crate) fn generate<const T: usize>(r_f: usize, r_p: usize) -> (Vec<[Fr; T]>,
     let mut mds = [[Fr::from(0u64); T]; T];
     for (i, row) in mds.iter_mut().enumerate() {
         for (j, m) in row.iter_mut().enumerate() {
-            *m = (xy[i] + xy[T + j]).inverse().expect("distinct x, y give nonzero sums");
+            *m = (xy[i] + xy[T + j])
+                .inverse()
+                .expect("distinct x, y give nonzero sums");
         }
     }
     (constants, mds)

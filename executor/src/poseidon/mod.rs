@@ -102,7 +102,10 @@ fn inv2(m: &[[Fr; 2]; 2]) -> [[Fr; 2]; 2] {
     let det_inv = (m[0][0] * m[1][1] - m[0][1] * m[1][0])
         .inverse()
         .expect("MDS minors are invertible");
-    [[m[1][1] * det_inv, -m[0][1] * det_inv], [-m[1][0] * det_inv, m[0][0] * det_inv]]
+    [
+        [m[1][1] * det_inv, -m[0][1] * det_inv],
+        [-m[1][0] * det_inv, m[0][0] * det_inv],
+    ]
 }
 
 /// Splits the partial rounds into sparse matrices (Poseidon paper, appendix B):
@@ -133,7 +136,11 @@ fn sparse_form(
             hat_inv[1][0] * acc[1][0] + hat_inv[1][1] * acc[2][0],
         ];
         rounds.push((moved, acc[0][0], [acc[0][1], acc[0][2]], w));
-        let m_prime = [[one, zero, zero], [zero, hat[0][0], hat[0][1]], [zero, hat[1][0], hat[1][1]]];
+        let m_prime = [
+            [one, zero, zero],
+            [zero, hat[0][0], hat[0][1]],
+            [zero, hat[1][0], hat[1][1]],
+        ];
         acc = mat_mul(mds, &m_prime);
         deferred_inv = hat_inv;
     }
@@ -146,7 +153,12 @@ pub fn spec() -> &'static Spec {
     SPEC.get_or_init(|| {
         let (constants, mds) = grain::generate::<WIDTH>(FULL_ROUNDS, PARTIAL_ROUNDS);
         let (sparse, deferred) = sparse_form(&constants, &mds);
-        Spec { constants, mds, sparse, deferred }
+        Spec {
+            constants,
+            mds,
+            sparse,
+            deferred,
+        }
     })
 }
 
@@ -246,9 +258,18 @@ mod tests {
     fn reference_test_vector() {
         let mut state = [Fr::from(0u64), Fr::from(1u64), Fr::from(2u64)];
         permute_reference(&mut state);
-        assert_eq!(hex(state[0]), "115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a");
-        assert_eq!(hex(state[1]), "0fca49b798923ab0239de1c9e7a4a9a2210312b6a2f616d18b5a87f9b628ae29");
-        assert_eq!(hex(state[2]), "0e7ae82e40091e63cbd4f16a6d16310b3729d4b6e138fcf54110e2867045a30c");
+        assert_eq!(
+            hex(state[0]),
+            "115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a"
+        );
+        assert_eq!(
+            hex(state[1]),
+            "0fca49b798923ab0239de1c9e7a4a9a2210312b6a2f616d18b5a87f9b628ae29"
+        );
+        assert_eq!(
+            hex(state[2]),
+            "0e7ae82e40091e63cbd4f16a6d16310b3729d4b6e138fcf54110e2867045a30c"
+        );
     }
 
     #[test]

@@ -26,29 +26,59 @@ pub fn sign(body: TxBody) -> SignedTx {
 }
 
 pub fn sign_on(body: TxBody, chain: u32) -> SignedTx {
-    let signature = body.signer().map(|(a, _)| key(a).sign(&body.message(chain).unwrap()));
+    let signature = body
+        .signer()
+        .map(|(a, _)| key(a).sign(&body.message(chain).unwrap()));
     SignedTx { body, signature }
 }
 
 pub fn deposit(queue_index: u64, account: u32, asset: u32, amount: u128) -> SignedTx {
     SignedTx {
-        body: TxBody::Deposit(Deposit { queue_index, l1_sender: [7; 20], account, pubkey: pk(account), asset, amount }),
+        body: TxBody::Deposit(Deposit {
+            queue_index,
+            l1_sender: [7; 20],
+            account,
+            pubkey: pk(account),
+            asset,
+            amount,
+        }),
         signature: None,
     }
 }
 
 pub fn transfer(from: u32, to: u32, asset: u32, amount: u128, nonce: u32) -> SignedTx {
-    sign(TxBody::Transfer(Transfer { from, to, asset, amount, nonce }))
+    sign(TxBody::Transfer(Transfer {
+        from,
+        to,
+        asset,
+        amount,
+        nonce,
+    }))
 }
 
-pub fn run(state: &State, txs: &[SignedTx], engine: Engine, threads: usize) -> Result<ExecOutput, BatchError> {
-    execute(state, txs, &ExecConfig { threads, chain_id: CHAIN, engine })
+pub fn run(
+    state: &State,
+    txs: &[SignedTx],
+    engine: Engine,
+    threads: usize,
+) -> Result<ExecOutput, BatchError> {
+    execute(
+        state,
+        txs,
+        &ExecConfig {
+            threads,
+            chain_id: CHAIN,
+            engine,
+        },
+    )
 }
 
 /// Compares everything but timing metrics.
 pub fn same(a: &Result<ExecOutput, BatchError>, b: &Result<ExecOutput, BatchError>) -> bool {
     match (a, b) {
-        (Ok(x), Ok(y)) => x.receipts == y.receipts && x.diff == y.diff && x.next_deposit == y.next_deposit,
+        (Ok(x), Ok(y)) => {
+            x.receipts == y.receipts && x.diff == y.diff && x.next_deposit == y.next_deposit
+        }
         (Err(x), Err(y)) => x == y,
         _ => false,
     }
@@ -79,7 +109,12 @@ pub fn random_batch(seed: u64, universe: u32, len: usize, valid_bias: f64) -> Ve
             0..=24 => {
                 let a = rng.gen_range(1..=universe);
                 let asset = rng.gen_range(1..=2);
-                txs.push(deposit(queue, a, asset, rng.gen_range(1..=1_000_000_000u128)));
+                txs.push(deposit(
+                    queue,
+                    a,
+                    asset,
+                    rng.gen_range(1..=1_000_000_000u128),
+                ));
                 queue += 1;
                 if !known.contains(&a) {
                     known.push(a);
@@ -92,8 +127,16 @@ pub fn random_batch(seed: u64, universe: u32, len: usize, valid_bias: f64) -> Ve
                     to = if from == universe { 1 } else { from + 1 };
                 }
                 let n = nonces.entry(from).or_default();
-                let nonce = if honest { *n } else { n.wrapping_add(rng.gen_range(0..3)) };
-                let amount = if honest { rng.gen_range(1..=1_000u128) } else { rng.gen_range(1..=10_000_000_000u128) };
+                let nonce = if honest {
+                    *n
+                } else {
+                    n.wrapping_add(rng.gen_range(0..3))
+                };
+                let amount = if honest {
+                    rng.gen_range(1..=1_000u128)
+                } else {
+                    rng.gen_range(1..=10_000_000_000u128)
+                };
                 txs.push(transfer(from, to, 1, amount, nonce));
                 *n += 1;
             }
