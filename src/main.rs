@@ -22,6 +22,8 @@ enum Command {
     GenBatch(cmd::gen_batch::GenBatchArgs),
     /// Execute a batch and print its state root and metrics.
     Execute(cmd::execute::ExecuteArgs),
+    /// Print the committed height and state roots of a data directory.
+    Status(cmd::status::StatusArgs),
     /// Benchmarks.
     Bench(bench::BenchArgs),
 }
@@ -37,6 +39,7 @@ fn main() -> Result<()> {
         Command::Demo(a) => cmd::demo::run(a),
         Command::GenBatch(a) => cmd::gen_batch::run(a),
         Command::Execute(a) => cmd::execute::run(a),
+        Command::Status(a) => cmd::status::run(a),
         Command::Bench(a) => bench::run(a),
     }
 }

@@ -3,3 +3,4 @@
 pub mod demo;
 pub mod execute;
 pub mod gen_batch;
+pub mod status;
