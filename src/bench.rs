@@ -119,11 +119,28 @@ fn apply_unchecked(state: &mut State, txs: &[SignedTx], threads: usize) -> Resul
     Ok(())
 }
 
+/// Prints one result: a JSON line with `--json`, else a readable line.
 fn emit(json_only: bool, line: Value) {
     if json_only {
         println!("{line}");
-    } else {
-        println!("{line}");
+        return;
+    }
+    let f = |k: &str| line.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let num = |k: &str| line.get(k).and_then(Value::as_f64);
+    match (num("tps"), num("speedup")) {
+        (Some(tps), Some(sp)) => {
+            let extra = num("hash_bound_ratio")
+                .map(|r| format!("  hash_bound_ratio {r:.2}"))
+                .unwrap_or_default();
+            println!(
+                "{:<14} {:<11} threads {:>2}  {:>12.0} tx/s  speedup {sp:.2}x{extra}",
+                f("workload").trim_matches('"'),
+                f("phase").trim_matches('"'),
+                f("threads"),
+                tps
+            );
+        }
+        _ => println!("{line}"),
     }
 }
 

@@ -9,10 +9,25 @@ fn zklanes() -> Command {
     Command::new(env!("CARGO_BIN_EXE_zklanes"))
 }
 
-fn gen(dir: &Path, name: &str, workload: &str, txs: usize, accounts: u32, format: &str) -> std::path::PathBuf {
+fn gen(
+    dir: &Path,
+    name: &str,
+    workload: &str,
+    txs: usize,
+    accounts: u32,
+    format: &str,
+) -> std::path::PathBuf {
     let out = dir.join(name);
     let st = zklanes()
-        .args(["gen-batch", "--workload", workload, "--txs", &txs.to_string(), "--accounts", &accounts.to_string()])
+        .args([
+            "gen-batch",
+            "--workload",
+            workload,
+            "--txs",
+            &txs.to_string(),
+            "--accounts",
+            &accounts.to_string(),
+        ])
         .args(["--seed", "4", "--format", format, "--out"])
         .arg(&out)
         .status()
@@ -22,8 +37,17 @@ fn gen(dir: &Path, name: &str, workload: &str, txs: usize, accounts: u32, format
 }
 
 fn execute_json(args: &[&str]) -> serde_json::Value {
-    let out = zklanes().arg("execute").args(args).arg("--json").output().unwrap();
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let out = zklanes()
+        .arg("execute")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
 
@@ -34,7 +58,14 @@ fn execute_reports_required_fields_and_is_thread_independent() {
     let b = batch.to_str().unwrap();
     let one = execute_json(&["--batch", b, "--threads", "1"]);
     let two = execute_json(&["--batch", b, "--threads", "2"]);
-    for key in ["txs", "state_root", "trace_hash", "exec_ms", "tps", "reexecutions"] {
+    for key in [
+        "txs",
+        "state_root",
+        "trace_hash",
+        "exec_ms",
+        "tps",
+        "reexecutions",
+    ] {
         assert!(one.get(key).is_some(), "missing {key}");
     }
     assert_eq!(one["state_root"], two["state_root"]);
@@ -52,7 +83,11 @@ fn invalid_batches_exit_nonzero_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.bin");
     std::fs::write(&junk, b"\x01\x02not a batch").unwrap();
-    let out = zklanes().args(["execute", "--batch"]).arg(&junk).output().unwrap();
+    let out = zklanes()
+        .args(["execute", "--batch"])
+        .arg(&junk)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("malformed batch"), "{err}");
@@ -62,7 +97,10 @@ fn invalid_batches_exit_nonzero_with_a_clear_message() {
     let data = dir.path().join("data");
     let args = |_: ()| {
         let mut c = zklanes();
-        c.args(["execute", "--batch"]).arg(&batch).arg("--data-dir").arg(&data);
+        c.args(["execute", "--batch"])
+            .arg(&batch)
+            .arg("--data-dir")
+            .arg(&data);
         c
     };
     assert!(args(()).output().unwrap().status.success());
@@ -83,7 +121,15 @@ fn kill_dash_nine_leaves_a_consistent_store() {
     for round in 0..6u64 {
         let data = dir.path().join(format!("d{round}"));
         let mut child = zklanes()
-            .args(["execute", "--batch", b, "--threads", "2", "--json", "--data-dir"])
+            .args([
+                "execute",
+                "--batch",
+                b,
+                "--threads",
+                "2",
+                "--json",
+                "--data-dir",
+            ])
             .arg(&data)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -95,7 +141,15 @@ fn kill_dash_nine_leaves_a_consistent_store() {
         // Reopen and apply again: a committed batch is refused as out of order,
         // an uncommitted one applies and must give the reference root.
         let out = zklanes()
-            .args(["execute", "--batch", b, "--threads", "2", "--json", "--data-dir"])
+            .args([
+                "execute",
+                "--batch",
+                b,
+                "--threads",
+                "2",
+                "--json",
+                "--data-dir",
+            ])
             .arg(&data)
             .output()
             .unwrap();
@@ -105,16 +159,26 @@ fn kill_dash_nine_leaves_a_consistent_store() {
             outcomes.0 += 1;
         } else {
             let err = String::from_utf8_lossy(&out.stderr);
-            assert!(err.contains("not the next batch"), "unexpected failure after kill: {err}");
+            assert!(
+                err.contains("not the next batch"),
+                "unexpected failure after kill: {err}"
+            );
             outcomes.1 += 1;
         }
         // Either way the store now holds exactly the reference transition.
-        let st = zklanes().args(["status", "--data-dir"]).arg(&data).output().unwrap();
+        let st = zklanes()
+            .args(["status", "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap();
         assert!(st.status.success());
         let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
         assert_eq!(v["height"], 1);
         assert_eq!(v["state_root"], reference["state_root"]);
         assert_eq!(v["roots"][0], reference["state_root"]);
     }
-    eprintln!("kill -9 rounds: {} before commit, {} after", outcomes.0, outcomes.1);
+    eprintln!(
+        "kill -9 rounds: {} before commit, {} after",
+        outcomes.0, outcomes.1
+    );
 }

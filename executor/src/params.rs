@@ -54,7 +54,7 @@ pub const MAX_FEE_BPS: u16 = 1_000;
 pub const MINIMUM_LIQUIDITY: u128 = 1_000;
 
 /// Default chain id bound into every signature.
-pub const DEFAULT_CHAIN_ID: u32 = 0x2a1a_7e5;
+pub const DEFAULT_CHAIN_ID: u32 = 0x02a1_a7e5;
 
 /// Default number of transaction slots per chunk.
 pub const DEFAULT_CHUNK_CAPACITY: usize = 64;

@@ -84,7 +84,7 @@ pub fn challenge(msg: &Message, r_y: Fr) -> Scalar {
 impl SecretKey {
     /// A key derived deterministically from a seed (test and demo accounts).
     pub fn from_seed(seed: u64) -> Self {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ 0x5ec2_e7);
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ 0x005e_c2e7);
         Self(Scalar::rand(&mut rng))
     }
 
@@ -118,7 +118,7 @@ impl SecretKey {
         hasher.update(crate::field::fr_to_bytes(&msg.lo));
         let digest = hasher.finalize();
         let mut wide = digest.to_vec();
-        wide.extend_from_slice(&Sha256::digest(&digest));
+        wide.extend_from_slice(&Sha256::digest(digest));
         let r = Scalar::from_le_bytes_mod_order(&wide);
         let big_r = (base_point() * r).into_affine();
         let h = challenge(msg, big_r.y);

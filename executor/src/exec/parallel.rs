@@ -364,7 +364,7 @@ pub fn execute_parallel(
     let receipts = shared.receipts[..failed]
         .iter()
         .map(|c| {
-            c.0.into_inner_ref()
+            c.0.read_joined()
                 .ok_or_else(|| Invariant("missing receipt".into()))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -410,12 +410,12 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
 }
 
-trait IntoInnerRef<T> {
-    fn into_inner_ref(&self) -> T;
+trait ReadJoined<T> {
+    fn read_joined(&self) -> T;
 }
 
-impl<T: Copy> IntoInnerRef<T> for UnsafeCell<T> {
-    fn into_inner_ref(&self) -> T {
+impl<T: Copy> ReadJoined<T> for UnsafeCell<T> {
+    fn read_joined(&self) -> T {
         // SAFETY: called after all workers joined.
         unsafe { *self.get() }
     }

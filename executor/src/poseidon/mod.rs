@@ -73,6 +73,10 @@ impl Tag {
 
 type Matrix = [[Fr; WIDTH]; WIDTH];
 
+/// One sparse partial round: moved constants, `a00`, `v` and `w` of
+/// `[[a00, v0, v1], [w0, 1, 0], [w1, 0, 1]]`.
+type SparseRound = ([Fr; WIDTH], Fr, [Fr; 2], [Fr; 2]);
+
 /// Round constants and the MDS matrix of the instance, plus the derived
 /// sparse form of the partial rounds used by the fast native permutation.
 #[derive(Debug)]
@@ -83,7 +87,7 @@ pub struct Spec {
     pub mds: Matrix,
     /// Per partial round: constants moved through the deferred matrix, and the
     /// sparse matrix `[[a00, v0, v1], [w0, 1, 0], [w1, 0, 1]]` as `(a00, v, w)`.
-    sparse: Vec<([Fr; WIDTH], Fr, [Fr; 2], [Fr; 2])>,
+    sparse: Vec<SparseRound>,
     /// The matrix deferred out of the last partial round, `[[1, 0], [0, Â]]`, as `Â`.
     deferred: [[Fr; 2]; 2],
 }
@@ -112,10 +116,7 @@ fn inv2(m: &[[Fr; 2]; 2]) -> [[Fr; 2]; 2] {
 /// a dense `A = [[a00, v], [w, Â]]` factors as `M' · M''` with
 /// `M' = [[1, 0], [0, Â]]` and `M'' = [[a00, v], [Â⁻¹w, I]]`. `M'` commutes
 /// with the partial S-box, so it is deferred into the next round's matrix.
-fn sparse_form(
-    constants: &[[Fr; WIDTH]],
-    mds: &Matrix,
-) -> (Vec<([Fr; WIDTH], Fr, [Fr; 2], [Fr; 2])>, [[Fr; 2]; 2]) {
+fn sparse_form(constants: &[[Fr; WIDTH]], mds: &Matrix) -> (Vec<SparseRound>, [[Fr; 2]; 2]) {
     let half = FULL_ROUNDS / 2;
     let one = Fr::from(1u64);
     let zero = Fr::from(0u64);
