@@ -256,7 +256,7 @@ fn execution(b: &ExecutorBench, w: Workload, cores: usize, thread_counts: &[usiz
                 json!({"workload": w.name(), "threads": t, "phase": "execution", "txs": gen.workload.len(),
                 "tps": tps, "speedup": tps / base_tps, "reexecutions": s.reexecutions, "conflicts": s.conflicts,
                 "waits": s.waits, "critical_path": s.critical_path, "serialised": s.serialised,
-                "prep_ms": s.prep_ms, "load_ms": s.load_ms, "run_ms": s.run_ms, "collect_ms": s.collect_ms}),
+                "prep_ms": s.prep_ms, "schedule_ms": s.schedule_ms, "run_ms": s.run_ms, "collect_ms": s.collect_ms}),
             );
         }
     }

@@ -1,10 +1,11 @@
 //! The parallel executor: deterministic scheduling over declared access sets.
 //!
 //! ```text
-//!  txs ──► access sets ──► per-key predecessor (sharded by key, one shard per thread)
+//!  txs ──► access sets ──► per-key predecessor and slot cell, loaded from state
+//!                          (sharded by key, one shard per thread)
 //!                                │
 //!                                ▼
-//!        slot table (one cell per distinct key, loaded from state, in parallel)
+//!        critical path: mostly one chain? then the schedule runs on one thread
 //!                                │
 //!                                ▼
 //!  workers take blocks of txs in order; a tx runs once the previous toucher of
@@ -59,10 +60,10 @@ pub struct ParallelStats {
     pub critical_path: u64,
     /// The schedule ran on one thread because the batch is mostly one chain.
     pub serialised: bool,
-    /// Access sets, predecessors and slot ids, ms.
+    /// Access sets, predecessors, slot ids and loading slots from state, ms.
     pub prep_ms: f64,
-    /// Loading the slot table from state, ms.
-    pub load_ms: f64,
+    /// Critical-path check that picks the number of running threads, ms.
+    pub schedule_ms: f64,
     /// Running the transactions, ms.
     pub run_ms: f64,
     /// Collecting receipts and the diff, ms.
@@ -95,7 +96,8 @@ struct Shared<'a> {
     keys: Vec<ArrayVec<Key, MAX_WRITES>>,
     deps: Vec<AtomicU32>,
     slots_of: Vec<AtomicU32>,
-    cells: Vec<Cell<Leaf>>,
+    cells: Vec<Vec<Cell<Leaf>>>,
+    threads: usize,
     done: Vec<AtomicBool>,
     receipts: Vec<Cell<Option<Receipt>>>,
     failed_min: AtomicUsize,
@@ -130,11 +132,16 @@ impl StateView for SlotView<'_> {
     fn get(&self, key: Key) -> Result<Leaf, Invariant> {
         let slot = self.slot(key)?;
         // SAFETY: the schedule orders this read after every earlier access to the key.
-        Ok(unsafe { *self.shared.cells[slot].0.get() })
+        Ok(unsafe { *self.shared.cell(slot).0.get() })
     }
 }
 
 impl Shared<'_> {
+    #[inline]
+    fn cell(&self, slot: usize) -> &Cell<Leaf> {
+        &self.cells[slot % self.threads][slot / self.threads]
+    }
+
     /// Runs tx `i` if its predecessors are done. Returns false if it must wait.
     fn try_run(&self, i: usize) -> bool {
         if i >= self.failed_min.load(Ordering::Acquire) {
@@ -157,7 +164,7 @@ impl Shared<'_> {
                     match view.slot(k) {
                         // SAFETY: as in `get`; this tx is the only one between its
                         // predecessor and successor on this key.
-                        Ok(s) => unsafe { *self.cells[s].0.get() = leaf },
+                        Ok(s) => unsafe { *self.cell(s).0.get() = leaf },
                         Err(e) => return self.fail_invariant(i, e),
                     }
                 }
@@ -238,24 +245,32 @@ pub fn execute_parallel(
         .collect();
     let slots_of: Vec<AtomicU32> = (0..limit * MAX_WRITES).map(|_| AtomicU32::new(0)).collect();
 
-    // Phase 1: per-key predecessor and slot ids, one key shard per thread.
+    // Phase 1: per-key predecessor and slot ids, one key shard per thread;
+    // each shard also loads its keys' values from state into its slot cells.
+    // Slot `local * threads + shard` lives at `cells[shard][local]`.
     let conflicts = AtomicU64::new(0);
-    let shard_maps: Vec<Map<Key, (u32, u32)>> = std::thread::scope(|s| {
+    let shards: Vec<(Vec<Key>, Vec<Cell<Leaf>>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|shard| {
                 let (keys, deps, slots_of, conflicts) = (&keys, &deps, &slots_of, &conflicts);
                 s.spawn(move || {
-                    let mut map: Map<Key, (u32, u32)> = Map::default();
-                    let mut local = 0u32;
+                    let mut map: Map<u64, (u32, u32)> = Map::default();
+                    map.reserve(limit * 2 / threads + 16);
+                    let mut shard_keys = Vec::new();
+                    let mut cells = Vec::new();
                     let mut edges = 0u64;
                     for (i, ks) in keys.iter().enumerate() {
                         for (j, &k) in ks.iter().enumerate() {
                             if shard_of(k, threads) != shard {
                                 continue;
                             }
-                            let e = map.entry(k).or_insert_with(|| {
-                                local += 1;
-                                ((local - 1) * threads as u32 + shard as u32, NONE)
+                            let e = map.entry(k.index()).or_insert_with(|| {
+                                shard_keys.push(k);
+                                cells.push(Cell(UnsafeCell::new(state.get(k))));
+                                (
+                                    (cells.len() as u32 - 1) * threads as u32 + shard as u32,
+                                    NONE,
+                                )
                             });
                             slots_of[i * MAX_WRITES + j].store(e.0, Ordering::Relaxed);
                             if e.1 != NONE {
@@ -266,7 +281,7 @@ pub fn execute_parallel(
                         }
                     }
                     conflicts.fetch_add(edges, Ordering::Relaxed);
-                    map
+                    (shard_keys, cells)
                 })
             })
             .collect();
@@ -275,9 +290,12 @@ pub fn execute_parallel(
             .map(|h| h.join().expect("shard thread"))
             .collect()
     });
+    let (shard_keys, cells): (Vec<Vec<Key>>, Vec<Vec<Cell<Leaf>>>) = shards.into_iter().unzip();
+    let prep_ms = ms(clock);
 
     // Critical path: if the batch is mostly one dependency chain, extra
     // threads would only spin on it, so the schedule runs on one thread.
+    let clock = Instant::now();
     let mut level = vec![0u32; limit];
     let mut critical_path = 0u32;
     for i in 0..limit {
@@ -294,27 +312,7 @@ pub fn execute_parallel(
     drop(level);
     let serialised = threads > 1 && (limit as f64) < MIN_PARALLELISM * critical_path as f64;
     let run_threads = if serialised { 1 } else { threads };
-    let prep_ms = ms(clock);
-
-    // Phase 2: the slot table, loaded from state.
-    let clock = Instant::now();
-    let max_local = shard_maps.iter().map(|m| m.len()).max().unwrap_or(0);
-    let cells: Vec<Cell<Leaf>> = (0..max_local * threads)
-        .map(|_| Cell(UnsafeCell::new(Leaf::Empty)))
-        .collect();
-    std::thread::scope(|s| {
-        for map in &shard_maps {
-            let cells = &cells;
-            s.spawn(move || {
-                for (k, (slot, _)) in map {
-                    // SAFETY: slots are partitioned by shard; each thread writes its own.
-                    unsafe { *cells[*slot as usize].0.get() = state.get(*k) };
-                }
-            });
-        }
-    });
-
-    let load_ms = ms(clock);
+    let schedule_ms = ms(clock);
 
     // Phase 3: execution.
     let clock = Instant::now();
@@ -324,6 +322,7 @@ pub fn execute_parallel(
         deps,
         slots_of,
         cells,
+        threads,
         done: (0..limit).map(|_| AtomicBool::new(false)).collect(),
         receipts: (0..limit).map(|_| Cell(UnsafeCell::new(None))).collect(),
         failed_min: AtomicUsize::new(limit),
@@ -361,31 +360,39 @@ pub fn execute_parallel(
     } else {
         None
     };
-    let receipts = shared.receipts[..failed]
-        .iter()
-        .map(|c| {
-            c.0.read_joined()
-                .ok_or_else(|| Invariant("missing receipt".into()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let cells = &shared.cells;
-    let diff: Vec<(Key, Leaf)> = std::thread::scope(|s| {
-        let handles: Vec<_> = shard_maps
-            .iter()
-            .map(|map| {
-                s.spawn(move || {
-                    // SAFETY: all workers have joined; cells are read-only now.
-                    map.iter()
-                        .map(|(k, (slot, _))| (*k, unsafe { *cells[*slot as usize].0.get() }))
-                        .collect::<Vec<_>>()
-                })
+    let (receipts, diff) = {
+        use rayon::prelude::*;
+        let receipts = shared.receipts[..failed]
+            .par_iter()
+            .map(|c| {
+                c.0.read_joined()
+                    .ok_or_else(|| Invariant("missing receipt".into()))
             })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("diff thread"))
-            .collect()
-    });
+            .collect::<Result<Vec<_>, _>>()?;
+        // The diff, filled shard by shard in parallel into one allocation.
+        let total: usize = shard_keys.iter().map(Vec::len).sum();
+        let mut diff: Vec<(Key, Leaf)> = Vec::with_capacity(total);
+        let mut rest = &mut diff.spare_capacity_mut()[..total];
+        let mut segments = Vec::with_capacity(threads);
+        for ks in &shard_keys {
+            let (seg, tail) = rest.split_at_mut(ks.len());
+            segments.push(seg);
+            rest = tail;
+        }
+        segments
+            .into_par_iter()
+            .zip(shard_keys.par_iter())
+            .zip(shared.cells.par_iter())
+            .for_each(|((seg, ks), cs)| {
+                for ((slot, k), c) in seg.iter_mut().zip(ks).zip(cs) {
+                    // SAFETY: all workers have joined; cells are read-only now.
+                    slot.write((*k, unsafe { *c.0.get() }));
+                }
+            });
+        // SAFETY: the segments cover `0..total` and every element was written above.
+        unsafe { diff.set_len(total) };
+        (receipts, diff)
+    };
     let stats = ParallelStats {
         conflicts: conflicts.load(Ordering::Relaxed),
         waits: shared.waits.load(Ordering::Relaxed),
@@ -394,7 +401,7 @@ pub fn execute_parallel(
         critical_path: critical_path as u64,
         serialised,
         prep_ms,
-        load_ms,
+        schedule_ms,
         run_ms,
         collect_ms: ms(clock),
     };
