@@ -88,3 +88,51 @@ fn real_failures_report_the_same_index_and_reason() {
         ));
     }
 }
+
+/// A transaction that touches a key outside its declared access set is an
+/// invariant failure, detected rather than silently racing. (The driver then
+/// falls back to the sequential engine.)
+#[test]
+fn undeclared_key_is_detected() {
+    use zklanes_executor::exec::parallel::execute_parallel;
+    use zklanes_executor::tx::{AddLiquidity, CreatePool, Swap, TxBody};
+    let txs = vec![
+        deposit(0, 1, 1, 1_000_000),
+        deposit(1, 1, 2, 1_000_000),
+        sign(TxBody::CreatePool(CreatePool {
+            account: 1,
+            pool: 1,
+            token_a: 1,
+            token_b: 2,
+            fee_bps: 30,
+            nonce: 0,
+        })),
+        sign(TxBody::AddLiquidity(AddLiquidity {
+            account: 1,
+            pool: 1,
+            amount_a: 100_000,
+            amount_b: 100_000,
+            min_lp: 0,
+            nonce: 1,
+        })),
+        sign(TxBody::Swap(Swap {
+            account: 1,
+            pool: 1,
+            a_to_b: true,
+            amount_in: 1_000,
+            min_out: 0,
+            nonce: 2,
+        })),
+    ];
+    let state = State::default();
+    // A lying token map makes the swap declare balances of tokens 3 and 4.
+    let mut tokens = rustc_hash::FxHashMap::default();
+    tokens.insert(1u32, (3u32, 4u32));
+    for threads in [1, 2] {
+        assert!(execute_parallel(&state, &txs, txs.len(), &tokens, threads).is_err());
+    }
+    // The honest map executes.
+    tokens.insert(1, (1, 2));
+    let r = execute_parallel(&state, &txs, txs.len(), &tokens, 2).expect("no invariant failure");
+    assert!(r.failure.is_none());
+}
