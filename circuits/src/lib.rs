@@ -1,11 +1,18 @@
-//! # zklanes circuits (not yet implemented)
+//! # zklanes circuits (in progress)
 //!
-//! This crate will hold the halo2 chunk circuit (KZG on BN254) that proves one
-//! chunk's state transition from the executor's [`ChunkTrace`]: signatures,
-//! nonces, balances, AMM math, Merkle updates and the five public inputs of
-//! [`ChunkTrace::public_inputs`].
+//! The halo2 circuits (KZG on BN254, halo2-axiom through halo2-base) that will
+//! prove one chunk's state transition from the executor's [`ChunkTrace`].
 //!
-//! Until it lands, it only re-exports the witness type it will consume, so
-//! the workspace's dependency direction (`circuits → executor`) is fixed.
+//! Built so far:
+//! - [`field`]: conversion of the executor's field elements (arkworks) into
+//!   halo2's BN254 `Fr`;
+//! - [`poseidon`]: a custom-gate Poseidon permutation chip computing exactly
+//!   the executor's hash (`zklanes_executor::poseidon`), one round per row.
+//!
+//! The chunk circuit itself (signatures, balances, AMM, Merkle updates,
+//! public inputs) is the rest of the circuits issue.
+
+pub mod field;
+pub mod poseidon;
 
 pub use zklanes_executor::trace::ChunkTrace;
