@@ -7,12 +7,18 @@
 //! - [`field`]: conversion of the executor's field elements (arkworks) into
 //!   halo2's BN254 `Fr`;
 //! - [`poseidon`]: a custom-gate Poseidon permutation chip computing exactly
-//!   the executor's hash (`zklanes_executor::poseidon`), one round per row.
+//!   the executor's hash (`zklanes_executor::poseidon`), one round per row;
+//! - [`hash_table`]: that chip inside a halo2-base circuit, bound to the
+//!   builder's cells by copy constraints;
+//! - [`merkle`]: a state-tree path gadget (root from leaf, index bits and
+//!   siblings) on top of it.
 //!
 //! The chunk circuit itself (signatures, balances, AMM, Merkle updates,
 //! public inputs) is the rest of the circuits issue.
 
 pub mod field;
+pub mod hash_table;
+pub mod merkle;
 pub mod poseidon;
 
 pub use zklanes_executor::trace::ChunkTrace;

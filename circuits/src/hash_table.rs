@@ -1,0 +1,190 @@
+//! Poseidon inside a halo2-base circuit: compressions requested while the
+//! builder generates its witness are proven by the custom-gate
+//! [`PoseidonConfig`] chip, and tied back to the builder's cells by copy
+//! constraints.
+//!
+//! # How it fits together
+//!
+//! 1. While building, [`HashTable::compress`] witnesses the output with
+//!    `ctx.load_witness` and records the request (three input cells, one
+//!    output cell). Nothing constrains the output yet.
+//! 2. In `synthesize`, [`HashTable::assign`] lays one permutation block per
+//!    request into its own region, loads the block's input and output cells
+//!    into the builder's copy manager as external cells, and adds an
+//!    equality between each request cell and its block cell.
+//! 3. The builder then synthesizes; its copy manager imposes all equalities,
+//!    ours included.
+//!
+//! # Assumptions
+//!
+//! `assign` must run before the builder's own `synthesize` in the same call,
+//! and the circuit's `k` must leave room for `BLOCK_ROWS` rows per request.
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::circuit::{BaseCircuitParams, BaseConfig};
+use halo2_base::halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
+use halo2_base::virtual_region::copy_constraints::SharedCopyConstraintManager;
+use halo2_base::{AssignedValue, Context};
+use zklanes_executor::poseidon::compress_fr;
+
+use crate::field::{to_halo2, to_native};
+use crate::poseidon::{PoseidonConfig, BLOCK_ROWS};
+
+/// One requested compression.
+#[derive(Clone, Debug)]
+struct Request {
+    inputs: [AssignedValue<Fr>; 3],
+    output: AssignedValue<Fr>,
+}
+
+/// The compressions a circuit requested, to be proven by the Poseidon chip.
+#[derive(Clone, Debug, Default)]
+pub struct HashTable {
+    requests: Vec<Request>,
+}
+
+impl HashTable {
+    /// `compress(inputs[0], inputs[1], inputs[2])` (the first input is the
+    /// domain tag): witnesses the output and records the request.
+    pub fn compress(
+        &mut self,
+        ctx: &mut Context<Fr>,
+        inputs: [AssignedValue<Fr>; 3],
+    ) -> AssignedValue<Fr> {
+        let [t, a, b] = inputs.map(|x| to_native(x.value()));
+        let out = to_halo2(&compress_fr(t, a, b));
+        self.compress_claiming(ctx, inputs, out)
+    }
+
+    /// Like [`compress`](Self::compress) but witnesses `claimed` as the
+    /// output. Only for negative tests: a wrong claim must fail the circuit.
+    #[doc(hidden)]
+    pub fn compress_claiming(
+        &mut self,
+        ctx: &mut Context<Fr>,
+        inputs: [AssignedValue<Fr>; 3],
+        claimed: Fr,
+    ) -> AssignedValue<Fr> {
+        let output = ctx.load_witness(claimed);
+        self.requests.push(Request { inputs, output });
+        output
+    }
+
+    /// Number of requested compressions.
+    pub fn len(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Whether nothing was requested.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+
+    /// Rows the table needs.
+    pub fn rows(&self) -> usize {
+        self.requests.len() * BLOCK_ROWS
+    }
+
+    /// Assigns the permutations and records the copy constraints binding
+    /// them to the requests (see the module docs). With `witness_gen_only`
+    /// (proving with a key that already holds the constraints) only the
+    /// witness is assigned.
+    pub fn assign(
+        &self,
+        config: &PoseidonConfig,
+        layouter: &mut impl Layouter<Fr>,
+        copy_manager: &SharedCopyConstraintManager<Fr>,
+        witness_gen_only: bool,
+    ) -> Result<(), Error> {
+        let blocks = layouter.assign_region(
+            || "poseidon table",
+            |mut region| {
+                self.requests
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        config.assign(&mut region, i * BLOCK_ROWS, r.inputs.map(|x| *x.value()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            },
+        )?;
+        if witness_gen_only {
+            return Ok(());
+        }
+        let mut cm = copy_manager.lock().expect("copy manager lock");
+        for (r, block) in self.requests.iter().zip(blocks) {
+            let pairs = r
+                .inputs
+                .iter()
+                .zip(block.input)
+                .chain(std::iter::once((&r.output, block.output[0])));
+            for (virtual_cell, raw) in pairs {
+                let external = cm.load_external_cell(raw);
+                let cell = virtual_cell.cell.expect("builder cells are tagged");
+                cm.advice_equalities.push((cell, external));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A halo2-base circuit plus its Poseidon table.
+pub struct HashedCircuit {
+    /// The builder holding the circuit's generic-gate witness.
+    pub builder: BaseCircuitBuilder<Fr>,
+    /// Its requested compressions.
+    pub table: HashTable,
+}
+
+/// Configuration of a [`HashedCircuit`].
+#[derive(Clone, Debug)]
+pub struct HashedConfig {
+    /// halo2-base's gate (and range) configuration.
+    pub base: BaseConfig<Fr>,
+    /// The Poseidon chip.
+    pub poseidon: PoseidonConfig,
+}
+
+impl Circuit<Fr> for HashedCircuit {
+    type Config = HashedConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = BaseCircuitParams;
+
+    fn params(&self) -> Self::Params {
+        self.builder.params()
+    }
+
+    fn without_witnesses(&self) -> Self {
+        unimplemented!("build the circuit for keygen with the builder's Keygen stage instead")
+    }
+
+    fn configure_with_params(
+        meta: &mut ConstraintSystem<Fr>,
+        params: Self::Params,
+    ) -> Self::Config {
+        let base = BaseConfig::configure(meta, params);
+        let poseidon = PoseidonConfig::configure(meta);
+        HashedConfig { base, poseidon }
+    }
+
+    fn configure(_: &mut ConstraintSystem<Fr>) -> Self::Config {
+        unreachable!("configured with params")
+    }
+
+    fn synthesize(
+        &self,
+        config: Self::Config,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
+        let witness_gen_only = self.builder.witness_gen_only();
+        self.table.assign(
+            &config.poseidon,
+            &mut layouter,
+            &self.builder.core().copy_manager,
+            witness_gen_only,
+        )?;
+        self.builder.synthesize(config.base, layouter)
+    }
+}

@@ -1,0 +1,73 @@
+//! The state-tree path gadget: the root above a leaf, from the leaf index and
+//! the siblings, with `compress(Node, left, right)` at every level exactly as
+//! `zklanes_executor::smt`.
+//!
+//! # Layout
+//!
+//! The index is decomposed into `TREE_DEPTH` bits with halo2-base's
+//! `num_to_bits` (each bit constrained boolean, their weighted sum equal to
+//! the index), so the direction bits are bound to the index. Each level
+//! costs two `select`s in the generic gate and one table compression.
+//!
+//! # Assumptions
+//!
+//! The caller range-checks nothing here: `num_to_bits` itself fails unless
+//! the index fits `TREE_DEPTH` bits.
+
+use halo2_base::gates::{GateChip, GateInstructions};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::{AssignedValue, Context};
+use zklanes_executor::params::TREE_DEPTH;
+use zklanes_executor::poseidon::Tag;
+
+use crate::field::to_halo2;
+use crate::hash_table::HashTable;
+
+/// Computes the root above `leaf` at `index` with `siblings` (leaf level first).
+pub fn root_from_path(
+    ctx: &mut Context<Fr>,
+    gate: &GateChip<Fr>,
+    table: &mut HashTable,
+    index: AssignedValue<Fr>,
+    leaf: AssignedValue<Fr>,
+    siblings: &[AssignedValue<Fr>; TREE_DEPTH],
+) -> AssignedValue<Fr> {
+    path(ctx, gate, table, index, leaf, siblings).root
+}
+
+/// The cells of one path computation.
+pub struct PathCells {
+    /// The root.
+    pub root: AssignedValue<Fr>,
+    /// Direction bits, leaf level first.
+    pub bits: Vec<AssignedValue<Fr>>,
+    /// The `(left, right)` hash inputs of every level.
+    pub inputs: Vec<(AssignedValue<Fr>, AssignedValue<Fr>)>,
+}
+
+/// [`root_from_path`] returning its intermediate cells (for callers sharing
+/// them, and for negative tests).
+pub fn path(
+    ctx: &mut Context<Fr>,
+    gate: &GateChip<Fr>,
+    table: &mut HashTable,
+    index: AssignedValue<Fr>,
+    leaf: AssignedValue<Fr>,
+    siblings: &[AssignedValue<Fr>; TREE_DEPTH],
+) -> PathCells {
+    let bits = gate.num_to_bits(ctx, index, TREE_DEPTH);
+    let tag = ctx.load_constant(to_halo2(&Tag::Node.fr()));
+    let mut acc = leaf;
+    let mut inputs = Vec::with_capacity(TREE_DEPTH);
+    for (bit, sib) in bits.iter().zip(siblings) {
+        let left = gate.select(ctx, *sib, acc, *bit);
+        let right = gate.select(ctx, acc, *sib, *bit);
+        inputs.push((left, right));
+        acc = table.compress(ctx, [tag, left, right]);
+    }
+    PathCells {
+        root: acc,
+        bits,
+        inputs,
+    }
+}
