@@ -11,11 +11,15 @@
 //! - [`hash_table`]: that chip inside a halo2-base circuit, bound to the
 //!   builder's cells by copy constraints;
 //! - [`merkle`]: a state-tree path gadget (root from leaf, index bits and
-//!   siblings) on top of it.
+//!   siblings) on top of it;
+//! - [`ecc`] and [`eddsa`]: BabyJubJub arithmetic and EdDSA-Poseidon
+//!   verification, the executor's signature rule.
 //!
 //! The chunk circuit itself (signatures, balances, AMM, Merkle updates,
 //! public inputs) is the rest of the circuits issue.
 
+pub mod ecc;
+pub mod eddsa;
 pub mod field;
 pub mod hash_table;
 pub mod merkle;
