@@ -70,9 +70,11 @@ fn run(bad: Bad) -> bool {
             assigned.s = ctx.load_witness(v);
         }
         Bad::ScalarPlusOrder => {
-            let l = to_halo2(&zklanes_executor::field::Fr::from_le_bytes_mod_order_(
-                &ark_ed_on_bn254_order(),
-            ));
+            let l = to_halo2(
+                &<zklanes_executor::field::Fr as ark_ff::PrimeField>::from_le_bytes_mod_order(
+                    &ark_ed_on_bn254_order(),
+                ),
+            );
             let v = *assigned.s.value() + l;
             assigned.s = ctx.load_witness(v);
         }
