@@ -55,6 +55,11 @@ fn inv(v: Fr) -> Fr {
 }
 
 impl EccChip {
+    /// The curve's `d`.
+    pub fn d(&self) -> Fr {
+        self.d
+    }
+
     /// Loads a point as a witness and constrains it to the curve.
     pub fn load_point(&self, ctx: &mut Context<Fr>, x: Fr, y: Fr) -> EdPoint {
         let p = EdPoint {

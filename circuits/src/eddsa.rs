@@ -12,9 +12,9 @@
 //!
 //! # Cost
 //!
-//! One table compression, two double-and-add scalar multiplications (251
-//! and 254 bits), three doublings on each side, and the bit checks: about
-//! 1,300 point operations in the generic gate.
+//! One table compression, two scalar multiplications in the
+//! [`crate::scalar_mul`] chip (251 and 254 rows), three doublings on each
+//! side and the bit decompositions and bound checks in the generic gate.
 //!
 //! # Assumptions
 //!
@@ -30,6 +30,7 @@ use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 use crate::ecc::{assert_bits_below, EccChip, EdPoint};
 use crate::field::to_halo2;
 use crate::hash_table::HashTable;
+use crate::scalar_mul::ScalarMulTable;
 
 /// Bits of the subgroup order `l`.
 pub const SCALAR_BITS: usize = 251;
@@ -69,10 +70,12 @@ pub fn load_signature(
 }
 
 /// Constrains `sig` to be a valid signature by `pk` on the message `(hi, lo)`.
+#[allow(clippy::too_many_arguments)]
 pub fn verify(
     ctx: &mut Context<Fr>,
     ecc: &EccChip,
     table: &mut HashTable,
+    muls: &mut ScalarMulTable,
     pk: EdPoint,
     sig: AssignedSignature,
     hi: AssignedValue<Fr>,
@@ -95,8 +98,8 @@ pub fn verify(
     // 8·(s·B) = 8·(R + h·A).
     let base = zklanes_executor::signature::base_point();
     let b = ecc.load_constant(ctx, to_halo2(&base.x), to_halo2(&base.y));
-    let sb = ecc.mul_bits(ctx, b, &s_bits);
-    let ha = ecc.mul_bits(ctx, pk, &h_bits);
+    let sb = muls.mul(ctx, b, &s_bits);
+    let ha = muls.mul(ctx, pk, &h_bits);
     let rhs = ecc.add(ctx, sig.r, ha);
     let l8 = ecc.mul_cofactor(ctx, sb);
     let r8 = ecc.mul_cofactor(ctx, rhs);

@@ -31,6 +31,7 @@ use zklanes_executor::poseidon::compress_fr;
 
 use crate::field::{to_halo2, to_native};
 use crate::poseidon::{PoseidonConfig, BLOCK_ROWS};
+use crate::scalar_mul::{ScalarMulConfig, ScalarMulTable};
 
 /// One requested compression.
 #[derive(Clone, Debug)]
@@ -130,12 +131,35 @@ impl HashTable {
     }
 }
 
-/// A halo2-base circuit plus its Poseidon table.
+/// A halo2-base circuit plus its chip tables (Poseidon compressions and
+/// scalar multiplications).
 pub struct HashedCircuit {
     /// The builder holding the circuit's generic-gate witness.
     pub builder: BaseCircuitBuilder<Fr>,
     /// Its requested compressions.
     pub table: HashTable,
+    /// Its requested scalar multiplications.
+    pub scalar_muls: ScalarMulTable,
+}
+
+impl HashedCircuit {
+    /// A circuit from a builder and its tables.
+    pub fn new(
+        builder: BaseCircuitBuilder<Fr>,
+        table: HashTable,
+        scalar_muls: ScalarMulTable,
+    ) -> Self {
+        Self {
+            builder,
+            table,
+            scalar_muls,
+        }
+    }
+
+    /// Rows the chip tables need (the circuit's `k` must cover them).
+    pub fn table_rows(&self) -> usize {
+        self.table.rows().max(self.scalar_muls.rows())
+    }
 }
 
 /// Configuration of a [`HashedCircuit`].
@@ -145,6 +169,8 @@ pub struct HashedConfig {
     pub base: BaseConfig<Fr>,
     /// The Poseidon chip.
     pub poseidon: PoseidonConfig,
+    /// The scalar multiplication chip.
+    pub scalar_mul: ScalarMulConfig,
 }
 
 impl Circuit<Fr> for HashedCircuit {
@@ -166,7 +192,12 @@ impl Circuit<Fr> for HashedCircuit {
     ) -> Self::Config {
         let base = BaseConfig::configure(meta, params);
         let poseidon = PoseidonConfig::configure(meta);
-        HashedConfig { base, poseidon }
+        let scalar_mul = ScalarMulConfig::configure(meta);
+        HashedConfig {
+            base,
+            poseidon,
+            scalar_mul,
+        }
     }
 
     fn configure(_: &mut ConstraintSystem<Fr>) -> Self::Config {

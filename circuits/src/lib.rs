@@ -12,7 +12,8 @@
 //!   builder's cells by copy constraints;
 //! - [`merkle`]: a state-tree path gadget (root from leaf, index bits and
 //!   siblings) on top of it;
-//! - [`ecc`] and [`eddsa`]: BabyJubJub arithmetic and EdDSA-Poseidon
+//! - [`ecc`], [`scalar_mul`] and [`eddsa`]: BabyJubJub arithmetic, a
+//!   one-row-per-bit scalar multiplication chip, and EdDSA-Poseidon
 //!   verification, the executor's signature rule.
 //!
 //! The chunk circuit itself (signatures, balances, AMM, Merkle updates,
@@ -24,5 +25,6 @@ pub mod field;
 pub mod hash_table;
 pub mod merkle;
 pub mod poseidon;
+pub mod scalar_mul;
 
 pub use zklanes_executor::trace::ChunkTrace;

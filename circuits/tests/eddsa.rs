@@ -12,6 +12,7 @@ use zklanes_circuits::ecc::{assert_bits_below, EccChip};
 use zklanes_circuits::eddsa::{load_signature, verify, AssignedSignature};
 use zklanes_circuits::field::to_halo2;
 use zklanes_circuits::hash_table::{HashTable, HashedCircuit};
+use zklanes_circuits::scalar_mul::ScalarMulTable;
 use zklanes_executor::params::DEFAULT_CHAIN_ID;
 use zklanes_executor::signature::{SecretKey, Signature};
 use zklanes_executor::tx::{Message, Transfer, TxBody};
@@ -48,6 +49,7 @@ fn run(bad: Bad) -> bool {
     let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Mock).use_k(K);
     let ecc = EccChip::default();
     let mut table = HashTable::default();
+    let mut muls = ScalarMulTable::default();
     let ctx = builder.main(0);
     let pk = match bad {
         Bad::OtherKey => SecretKey::from_seed(100).public(),
@@ -84,9 +86,9 @@ fn run(bad: Bad) -> bool {
         }
         _ => {}
     }
-    verify(ctx, &ecc, &mut table, pk, assigned, hi, lo);
+    verify(ctx, &ecc, &mut table, &mut muls, pk, assigned, hi, lo);
     builder.calculate_params(Some(9));
-    let circuit = HashedCircuit { builder, table };
+    let circuit = HashedCircuit::new(builder, table, muls);
     MockProver::run(K as u32, &circuit, vec![])
         .expect("synthesis")
         .verify()
@@ -164,16 +166,21 @@ fn verification_cost_is_within_budget() {
     let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Mock).use_k(K);
     let ecc = EccChip::default();
     let mut table = HashTable::default();
+    let mut muls = ScalarMulTable::default();
     let ctx = builder.main(0);
     let pk = sk.public();
     let pk = ecc.load_point(ctx, to_halo2(&pk.x), to_halo2(&pk.y));
     let lo = ctx.load_witness(to_halo2(&msg.lo));
     let hi = ctx.load_witness(to_halo2(&msg.hi));
     let s = load_signature(ctx, &ecc, &sig);
-    verify(ctx, &ecc, &mut table, pk, s, hi, lo);
+    verify(ctx, &ecc, &mut table, &mut muls, pk, s, hi, lo);
     let stats = builder.statistics();
     let advice: usize = stats.gate.total_advice_per_phase.iter().sum();
     let table_cells = table.len() * zklanes_circuits::poseidon::CELLS_PER_PERMUTATION;
-    println!("eddsa verification: {advice} generic-gate advice cells + {table_cells} Poseidon table cells");
-    assert!(advice < 120_000, "{advice}");
+    let mul_cells = muls.rows() * zklanes_circuits::scalar_mul::COLUMNS;
+    println!(
+        "eddsa verification: {advice} generic-gate advice cells + {table_cells} Poseidon table cells + {mul_cells} scalar-mul chip cells = {}",
+        advice + table_cells + mul_cells
+    );
+    assert!(advice + table_cells + mul_cells < 30_000, "{advice}");
 }

@@ -130,7 +130,10 @@ fn build_at(c: &Case, prank: Prank, mut builder: BaseCircuitBuilder<Fr>) -> (Has
         builder.calculate_params(Some(9));
     }
     let computed = *root.value();
-    (HashedCircuit { builder, table }, computed)
+    (
+        HashedCircuit::new(builder, table, Default::default()),
+        computed,
+    )
 }
 
 fn verifies(c: &Case, prank: Prank, instance: Fr) -> bool {
