@@ -10,8 +10,9 @@
 //!   the executor's hash (`zklanes_executor::poseidon`), one round per row;
 //! - [`hash_table`]: that chip inside a halo2-base circuit, bound to the
 //!   builder's cells by copy constraints;
-//! - [`merkle`]: a state-tree path gadget (root from leaf, index bits and
-//!   siblings) on top of it;
+//! - [`merkle`]: state-tree path and update gadgets (roots from a leaf, index
+//!   bits and siblings) on top of it, and [`leaves`]: the leaf hashes of
+//!   accounts, balances and pools with every field range-checked;
 //! - [`ecc`], [`scalar_mul`] and [`eddsa`]: BabyJubJub arithmetic, a
 //!   one-row-per-bit scalar multiplication chip, and EdDSA-Poseidon
 //!   verification, the executor's signature rule.
@@ -23,6 +24,7 @@ pub mod ecc;
 pub mod eddsa;
 pub mod field;
 pub mod hash_table;
+pub mod leaves;
 pub mod merkle;
 pub mod poseidon;
 pub mod scalar_mul;

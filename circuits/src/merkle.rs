@@ -71,3 +71,39 @@ pub fn path(
         inputs,
     }
 }
+
+/// Roots before and after replacing `old_leaf` by `new_leaf` at `index`, both
+/// over the same siblings (one bit decomposition shared).
+pub struct UpdateCells {
+    /// Root with the old leaf.
+    pub old_root: AssignedValue<Fr>,
+    /// Root with the new leaf.
+    pub new_root: AssignedValue<Fr>,
+}
+
+/// The roots around one leaf update. The caller constrains `old_root` to the
+/// running root and carries `new_root` forward.
+pub fn update(
+    ctx: &mut Context<Fr>,
+    gate: &GateChip<Fr>,
+    table: &mut HashTable,
+    index: AssignedValue<Fr>,
+    old_leaf: AssignedValue<Fr>,
+    new_leaf: AssignedValue<Fr>,
+    siblings: &[AssignedValue<Fr>; TREE_DEPTH],
+) -> UpdateCells {
+    let bits = gate.num_to_bits(ctx, index, TREE_DEPTH);
+    let tag = ctx.load_constant(to_halo2(&Tag::Node.fr()));
+    let mut roots = [old_leaf, new_leaf];
+    for (bit, sib) in bits.iter().zip(siblings) {
+        for acc in roots.iter_mut() {
+            let left = gate.select(ctx, *sib, *acc, *bit);
+            let right = gate.select(ctx, *acc, *sib, *bit);
+            *acc = table.compress(ctx, [tag, left, right]);
+        }
+    }
+    UpdateCells {
+        old_root: roots[0],
+        new_root: roots[1],
+    }
+}
