@@ -3,32 +3,29 @@
 //!
 //! # Layout
 //!
-//! One permutation is a block of `ROUNDS + 1 = 66` rows over 6 advice
-//! columns: the state `s0, s1, s2` and the S-box squares `q0, q1, q2`. Row `r`
-//! holds the state entering round `r` and fixed columns `c0, c1, c2` hold that
-//! round's constants; row 65 holds the output. With `tⱼ = sⱼ + cⱼ`:
+//! Four advice columns `c0..c3`, round constants in fixed columns `k0..k2`.
+//! With `tⱼ = sⱼ + kⱼ` (the state plus the round's constants):
 //!
-//! - full round (selector `full`): `qⱼ = tⱼ²` and
-//!   `s'ᵢ = Σⱼ Mᵢⱼ·tⱼ·qⱼ²` for every `i`;
-//! - partial round (selector `partial`): `q0 = t0²` and
-//!   `s'ᵢ = Mᵢ₀·t0·q0² + Mᵢ₁·t1 + Mᵢ₂·t2`.
+//! - a **partial round** is one row `[s0, s1, s2, q0]` with `q0 = t0²`, and
+//!   the next row starts with `s'ᵢ = Mᵢ₀·t0·q0² + Mᵢ₁·t1 + Mᵢ₂·t2`;
+//! - a **full round** is two rows `[s0, s1, s2, q0]`, `[q1, q2, ·, ·]` with
+//!   `qⱼ = tⱼ²`, and the row after them starts with `s'ᵢ = Σⱼ Mᵢⱼ·tⱼ·qⱼ²`.
 //!
-//! Every gate has degree 4 (selector included), the degree of halo2-base's
-//! own gate, so the chip does not enlarge the quotient domain. Unused
-//! squares in partial rounds are assigned 0 and unconstrained.
-//!
-//! Cost: 66 rows × 6 advice cells = 396 advice cells per permutation, against
-//! about 2,250 per permutation for halo2-base's generic-gate Poseidon.
+//! A permutation is 8·2 + 57 + 1 = [`BLOCK_ROWS`] = 74 rows: **296 advice
+//! cells** (about 2,250 for halo2-base's generic-gate Poseidon). Every gate has
+//! degree 4 with its selector, like halo2-base's own gate, so the quotient
+//! domain does not grow. The cells marked `·` (two per full round) and the
+//! output row's `c3` are unused: assigned 0 and unconstrained.
 //!
 //! # Assumptions
 //!
-//! The caller binds the inputs (row 0) and outputs (row 65) to the rest of
-//! the circuit with copy constraints; the state columns have equality enabled.
+//! The caller binds the inputs (first row) and outputs (last row) to the rest
+//! of the circuit with copy constraints; `c0..c2` have equality enabled.
 
-use halo2_base::halo2_proofs::circuit::{AssignedCell, Cell, Region, Value};
+use halo2_base::halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::plonk::{
-    Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed, Selector,
+    Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector,
 };
 use halo2_base::halo2_proofs::poly::Rotation;
 use zklanes_executor::poseidon::{spec, FULL_ROUNDS, PARTIAL_ROUNDS, WIDTH};
@@ -37,32 +34,32 @@ use crate::field::to_halo2;
 
 /// Rounds of the permutation.
 pub const ROUNDS: usize = FULL_ROUNDS + PARTIAL_ROUNDS;
+/// Advice columns of the chip.
+pub const COLUMNS: usize = 4;
 /// Rows of one permutation block.
-pub const BLOCK_ROWS: usize = ROUNDS + 1;
+pub const BLOCK_ROWS: usize = 2 * FULL_ROUNDS + PARTIAL_ROUNDS + 1;
 /// Advice cells of one permutation.
-pub const CELLS_PER_PERMUTATION: usize = BLOCK_ROWS * 2 * WIDTH;
+pub const CELLS_PER_PERMUTATION: usize = BLOCK_ROWS * COLUMNS;
 
 /// Columns and selectors of the chip.
 #[derive(Clone, Debug)]
 pub struct PoseidonConfig {
-    /// State columns.
-    pub state: [Column<Advice>; WIDTH],
-    /// S-box squares.
-    pub squares: [Column<Advice>; WIDTH],
+    /// Advice columns `c0..c3`.
+    pub cols: [Column<Advice>; COLUMNS],
     /// Round constants.
     pub constants: [Column<Fixed>; WIDTH],
-    /// Full-round selector.
+    /// First row of a full round.
     pub full: Selector,
-    /// Partial-round selector.
+    /// A partial round.
     pub partial: Selector,
 }
 
 /// The assigned input and output cells of one permutation.
 #[derive(Clone, Debug)]
 pub struct PermutationCells {
-    /// Row-0 state cells.
+    /// First-row state cells.
     pub input: [Cell; WIDTH],
-    /// Row-65 state cells.
+    /// Last-row state cells.
     pub output: [Cell; WIDTH],
     /// Output values.
     pub output_values: [Fr; WIDTH],
@@ -72,14 +69,25 @@ fn is_full(round: usize) -> bool {
     !(FULL_ROUNDS / 2..FULL_ROUNDS / 2 + PARTIAL_ROUNDS).contains(&round)
 }
 
+/// The row of each round inside a block.
+pub fn round_row(round: usize) -> usize {
+    let half = FULL_ROUNDS / 2;
+    if round <= half {
+        2 * round
+    } else if round <= half + PARTIAL_ROUNDS {
+        2 * half + (round - half)
+    } else {
+        2 * half + PARTIAL_ROUNDS + 2 * (round - half - PARTIAL_ROUNDS)
+    }
+}
+
 impl PoseidonConfig {
     /// Allocates the columns and creates the gates.
     pub fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
-        let state = [(); WIDTH].map(|_| meta.advice_column());
-        let squares = [(); WIDTH].map(|_| meta.advice_column());
+        let cols = [(); COLUMNS].map(|_| meta.advice_column());
         let constants = [(); WIDTH].map(|_| meta.fixed_column());
-        for c in state {
-            meta.enable_equality(c);
+        for c in &cols[..WIDTH] {
+            meta.enable_equality(*c);
         }
         let full = meta.selector();
         let partial = meta.selector();
@@ -91,22 +99,21 @@ impl PoseidonConfig {
             let q = meta.query_selector(full);
             let t: Vec<Expression<Fr>> = (0..WIDTH)
                 .map(|j| {
-                    meta.query_advice(state[j], Rotation::cur())
+                    meta.query_advice(cols[j], Rotation::cur())
                         + meta.query_fixed(constants[j], Rotation::cur())
                 })
                 .collect();
-            let sq: Vec<Expression<Fr>> = squares
-                .iter()
-                .map(|c| meta.query_advice(*c, Rotation::cur()))
+            let sq = [
+                meta.query_advice(cols[3], Rotation::cur()),
+                meta.query_advice(cols[0], Rotation::next()),
+                meta.query_advice(cols[1], Rotation::next()),
+            ];
+            let next: Vec<Expression<Fr>> = (0..WIDTH)
+                .map(|i| meta.query_advice(cols[i], Rotation(2)))
                 .collect();
-            let next: Vec<Expression<Fr>> = state
-                .iter()
-                .map(|c| meta.query_advice(*c, Rotation::next()))
+            let mut out: Vec<Expression<Fr>> = (0..WIDTH)
+                .map(|j| q.clone() * (sq[j].clone() - t[j].clone() * t[j].clone()))
                 .collect();
-            let mut out = Vec::new();
-            for j in 0..WIDTH {
-                out.push(q.clone() * (sq[j].clone() - t[j].clone() * t[j].clone()));
-            }
             for i in 0..WIDTH {
                 let sum = (0..WIDTH)
                     .map(|j| mds[i][j].clone() * t[j].clone() * sq[j].clone() * sq[j].clone())
@@ -121,14 +128,13 @@ impl PoseidonConfig {
             let q = meta.query_selector(partial);
             let t: Vec<Expression<Fr>> = (0..WIDTH)
                 .map(|j| {
-                    meta.query_advice(state[j], Rotation::cur())
+                    meta.query_advice(cols[j], Rotation::cur())
                         + meta.query_fixed(constants[j], Rotation::cur())
                 })
                 .collect();
-            let sq0 = meta.query_advice(squares[0], Rotation::cur());
-            let next: Vec<Expression<Fr>> = state
-                .iter()
-                .map(|c| meta.query_advice(*c, Rotation::next()))
+            let sq0 = meta.query_advice(cols[3], Rotation::cur());
+            let next: Vec<Expression<Fr>> = (0..WIDTH)
+                .map(|i| meta.query_advice(cols[i], Rotation::next()))
                 .collect();
             let sbox = t[0].clone() * sq0.clone() * sq0.clone();
             let mut out = vec![q.clone() * (sq0 - t[0].clone() * t[0].clone())];
@@ -142,8 +148,7 @@ impl PoseidonConfig {
         });
 
         Self {
-            state,
-            squares,
+            cols,
             constants,
             full,
             partial,
@@ -162,10 +167,15 @@ impl PoseidonConfig {
         let mds = spec.mds.map(|row| row.map(|m| to_halo2(&m)));
         let mut state = input;
         let mut first = None;
+        let put = |region: &mut Region<'_, Fr>, col: usize, row: usize, v: Fr| {
+            region
+                .assign_advice(self.cols[col], row, Value::known(v))
+                .cell()
+        };
         for round in 0..ROUNDS {
-            let row = offset + round;
+            let row = offset + round_row(round);
             let rc = spec.constants[round].map(|c| to_halo2(&c));
-            let cells = self.assign_state(region, row, &state);
+            let cells: [Cell; WIDTH] = std::array::from_fn(|j| put(region, j, row, state[j]));
             if round == 0 {
                 first = Some(cells);
             }
@@ -174,10 +184,16 @@ impl PoseidonConfig {
             }
             let t: [Fr; WIDTH] = std::array::from_fn(|j| state[j] + rc[j]);
             let sq: [Fr; WIDTH] = std::array::from_fn(|j| t[j] * t[j]);
+            put(region, 3, row, sq[0]);
             let full = is_full(round);
-            for (j, c) in self.squares.iter().enumerate() {
-                let v = if full || j == 0 { sq[j] } else { Fr::zero() };
-                region.assign_advice(*c, row, Value::known(v));
+            if full {
+                put(region, 0, row + 1, sq[1]);
+                put(region, 1, row + 1, sq[2]);
+                put(region, 2, row + 1, Fr::zero());
+                put(region, 3, row + 1, Fr::zero());
+                self.full.enable(region, row)?;
+            } else {
+                self.partial.enable(region, row)?;
             }
             let sboxed: [Fr; WIDTH] = std::array::from_fn(|j| {
                 if full || j == 0 {
@@ -187,30 +203,14 @@ impl PoseidonConfig {
                 }
             });
             state = std::array::from_fn(|i| (0..WIDTH).map(|j| mds[i][j] * sboxed[j]).sum());
-            if full {
-                self.full.enable(region, row)?;
-            } else {
-                self.partial.enable(region, row)?;
-            }
         }
-        let last = self.assign_state(region, offset + ROUNDS, &state);
+        let last = offset + BLOCK_ROWS - 1;
+        let output: [Cell; WIDTH] = std::array::from_fn(|j| put(region, j, last, state[j]));
+        put(region, 3, last, Fr::zero());
         Ok(PermutationCells {
             input: first.expect("ROUNDS > 0"),
-            output: last,
+            output,
             output_values: state,
-        })
-    }
-
-    fn assign_state(
-        &self,
-        region: &mut Region<'_, Fr>,
-        row: usize,
-        state: &[Fr; WIDTH],
-    ) -> [Cell; WIDTH] {
-        std::array::from_fn(|j| {
-            let cell: AssignedCell<&Assigned<Fr>, Fr> =
-                region.assign_advice(self.state[j], row, Value::known(state[j]));
-            cell.cell()
         })
     }
 }
