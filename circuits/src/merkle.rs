@@ -45,6 +45,22 @@ pub struct PathCells {
     pub inputs: Vec<(AssignedValue<Fr>, AssignedValue<Fr>)>,
 }
 
+/// One level up: the parent of `acc` and `sib`, ordered by `bit`. Returns
+/// the parent and its `(left, right)` inputs.
+fn level_up(
+    ctx: &mut Context<Fr>,
+    gate: &GateChip<Fr>,
+    table: &mut HashTable,
+    tag: AssignedValue<Fr>,
+    acc: AssignedValue<Fr>,
+    sib: AssignedValue<Fr>,
+    bit: AssignedValue<Fr>,
+) -> (AssignedValue<Fr>, (AssignedValue<Fr>, AssignedValue<Fr>)) {
+    let left = gate.select(ctx, sib, acc, bit);
+    let right = gate.select(ctx, acc, sib, bit);
+    (table.compress(ctx, [tag, left, right]), (left, right))
+}
+
 /// [`root_from_path`] returning its intermediate cells (for callers sharing
 /// them, and for negative tests).
 pub fn path(
@@ -60,10 +76,9 @@ pub fn path(
     let mut acc = leaf;
     let mut inputs = Vec::with_capacity(TREE_DEPTH);
     for (bit, sib) in bits.iter().zip(siblings) {
-        let left = gate.select(ctx, *sib, acc, *bit);
-        let right = gate.select(ctx, acc, *sib, *bit);
-        inputs.push((left, right));
-        acc = table.compress(ctx, [tag, left, right]);
+        let (parent, lr) = level_up(ctx, gate, table, tag, acc, *sib, *bit);
+        inputs.push(lr);
+        acc = parent;
     }
     PathCells {
         root: acc,
@@ -97,9 +112,7 @@ pub fn update(
     let mut roots = [old_leaf, new_leaf];
     for (bit, sib) in bits.iter().zip(siblings) {
         for acc in roots.iter_mut() {
-            let left = gate.select(ctx, *sib, *acc, *bit);
-            let right = gate.select(ctx, *acc, *sib, *bit);
-            *acc = table.compress(ctx, [tag, left, right]);
+            *acc = level_up(ctx, gate, table, tag, *acc, *sib, *bit).0;
         }
     }
     UpdateCells {

@@ -9,6 +9,8 @@ use halo2_base::gates::{GateChip, GateInstructions};
 use halo2_base::halo2_proofs::dev::MockProver;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::AssignedValue;
+mod common;
+
 use zklanes_circuits::field::{to_halo2, NativeFr};
 use zklanes_circuits::hash_table::{HashTable, HashedCircuit};
 use zklanes_circuits::merkle::path;
@@ -198,18 +200,7 @@ fn claimed_hash_outputs_are_bound_to_the_table() {
 /// insecure, test only). A wrong public root does not verify.
 #[test]
 fn real_kzg_proof_through_keygen_and_prover_stages() {
-    use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-    use halo2_base::halo2_proofs::plonk::{
-        create_proof, keygen_pk, keygen_vk, verify_proof, Circuit,
-    };
-    use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
-    use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-    use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
-    use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
-    use halo2_base::halo2_proofs::transcript::{
-        Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
-    };
-    use rand::SeedableRng;
+    use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, Circuit};
 
     let c = case();
     let keygen_builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Keygen)
@@ -217,8 +208,7 @@ fn real_kzg_proof_through_keygen_and_prover_stages() {
         .use_instance_columns(1);
     let (keygen_circuit, _) = build_at(&c, Prank::None, keygen_builder);
     let config_params = keygen_circuit.builder.params();
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
-    let params = ParamsKZG::<Bn256>::setup(K as u32, &mut rng);
+    let params = common::dev_params(K as u32);
     let vk = keygen_vk(&params, &keygen_circuit).expect("vk");
     let pk = keygen_pk(&params, vk, &keygen_circuit).expect("pk");
     let break_points = keygen_circuit.builder.break_points();
@@ -227,41 +217,12 @@ fn real_kzg_proof_through_keygen_and_prover_stages() {
     let (prover_circuit, root) = build_at(&c, Prank::None, prover_builder);
     assert_eq!(root, native_root(&c));
     let instance = vec![root];
-    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
-    create_proof::<
-        KZGCommitmentScheme<Bn256>,
-        ProverSHPLONK<'_, Bn256>,
-        Challenge255<G1Affine>,
-        _,
-        _,
-        _,
-    >(
+    let proof = common::prove(&params, &pk, prover_circuit, &instance);
+    assert!(common::verify(&params, &pk, &proof, &instance));
+    assert!(!common::verify(
         &params,
         &pk,
-        &[prover_circuit],
-        &[&[&instance]],
-        &mut rng,
-        &mut transcript,
-    )
-    .expect("proof");
-    let proof = transcript.finalize();
-    let verify = |inst: &[Fr]| {
-        let mut t = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof[..]);
-        verify_proof::<
-            KZGCommitmentScheme<Bn256>,
-            VerifierSHPLONK<'_, Bn256>,
-            Challenge255<G1Affine>,
-            _,
-            _,
-        >(
-            params.verifier_params(),
-            pk.get_vk(),
-            SingleStrategy::new(&params),
-            &[&[inst]],
-            &mut t,
-        )
-        .is_ok()
-    };
-    assert!(verify(&instance));
-    assert!(!verify(&[root + Fr::from(1u64)]));
+        &proof,
+        &[root + Fr::from(1u64)]
+    ));
 }

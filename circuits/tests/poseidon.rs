@@ -1,23 +1,16 @@
 //! The Poseidon chip computes exactly the executor's hash, and every part of
-//! its witness is constrained: tampering with any state or square cell, or
-//! with the public output, makes MockProver fail. A real KZG proof of the chip
+//! its witness is constrained: tampering with any used cell, or with the
+//! public output, makes MockProver fail. A real KZG proof of the chip
 //! verifies.
+
+mod common;
 
 use halo2_base::halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_base::halo2_proofs::dev::MockProver;
-use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk, verify_proof, Circuit, Column, ConstraintSystem, Error,
-    Instance,
+    keygen_pk, keygen_vk, Circuit, Column, ConstraintSystem, Error, Instance,
 };
-use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
-use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
-use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_base::halo2_proofs::transcript::{
-    Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
-};
-use rand::SeedableRng;
 use zklanes_circuits::field::{to_halo2, NativeFr};
 use zklanes_circuits::poseidon::{round_row, PoseidonConfig, BLOCK_ROWS, COLUMNS, ROUNDS};
 use zklanes_executor::poseidon::{compress_fr, Tag};
@@ -177,49 +170,14 @@ fn real_kzg_proof_verifies() {
         inputs: ins,
         tamper: Tamper::None,
     };
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-    let params = ParamsKZG::<Bn256>::setup(K, &mut rng);
+    let params = common::dev_params(K);
     let vk = keygen_vk(&params, &circuit).expect("vk");
     let pk = keygen_pk(&params, vk, &circuit).expect("pk");
-    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
-    create_proof::<
-        KZGCommitmentScheme<Bn256>,
-        ProverSHPLONK<'_, Bn256>,
-        Challenge255<G1Affine>,
-        _,
-        _,
-        _,
-    >(
-        &params,
-        &pk,
-        &[circuit],
-        &[&[&instance]],
-        &mut rng,
-        &mut transcript,
-    )
-    .expect("proof");
-    let proof = transcript.finalize();
-    let verify = |inst: &[Fr]| {
-        let mut t = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof[..]);
-        verify_proof::<
-            KZGCommitmentScheme<Bn256>,
-            VerifierSHPLONK<'_, Bn256>,
-            Challenge255<G1Affine>,
-            _,
-            _,
-        >(
-            params.verifier_params(),
-            pk.get_vk(),
-            SingleStrategy::new(&params),
-            &[&[inst]],
-            &mut t,
-        )
-        .is_ok()
-    };
-    assert!(verify(&instance));
+    let proof = common::prove(&params, &pk, circuit, &instance);
+    assert!(common::verify(&params, &pk, &proof, &instance));
     let mut bad = instance.clone();
     bad[3] += Fr::from(1u64);
-    assert!(!verify(&bad));
+    assert!(!common::verify(&params, &pk, &proof, &bad));
 }
 
 /// Control for the negative tests: overwriting a cell no gate reads still
