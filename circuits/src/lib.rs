@@ -13,6 +13,7 @@
 //! - [`merkle`]: state-tree path and update gadgets (roots from a leaf, index
 //!   bits and siblings) on top of it, and [`leaves`]: the leaf hashes of
 //!   accounts, balances and pools with every field range-checked;
+//! - [`chunk`]: the chunk circuit, so far for deposits and padding;
 //! - [`ecc`], [`scalar_mul`] and [`eddsa`]: BabyJubJub arithmetic, a
 //!   one-row-per-bit scalar multiplication chip, and EdDSA-Poseidon
 //!   verification, the executor's signature rule.
@@ -20,6 +21,7 @@
 //! The chunk circuit itself (signatures, balances, AMM, Merkle updates,
 //! public inputs) is the rest of the circuits issue.
 
+pub mod chunk;
 pub mod ecc;
 pub mod eddsa;
 pub mod field;
