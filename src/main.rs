@@ -22,6 +22,8 @@ enum Command {
     GenBatch(cmd::gen_batch::GenBatchArgs),
     /// Execute a batch and print its state root and metrics.
     Execute(cmd::execute::ExecuteArgs),
+    /// Advice and lookup cells per transaction type and for the chunk.
+    CircuitStats(cmd::circuit_stats::CircuitStatsArgs),
     /// Print the committed height and state roots of a data directory.
     Status(cmd::status::StatusArgs),
     /// Benchmarks.
@@ -40,6 +42,7 @@ fn main() -> Result<()> {
         Command::GenBatch(a) => cmd::gen_batch::run(a),
         Command::Execute(a) => cmd::execute::run(a),
         Command::Status(a) => cmd::status::run(a),
+        Command::CircuitStats(a) => cmd::circuit_stats::run(a),
         Command::Bench(a) => bench::run(a),
     }
 }

@@ -182,3 +182,34 @@ fn kill_dash_nine_leaves_a_consistent_store() {
         outcomes.0, outcomes.1
     );
 }
+
+/// `circuit-stats --json` reports per-type and chunk figures; the types
+/// without slots yet are reported as null, not as made-up numbers.
+#[test]
+fn circuit_stats_reports_cells() {
+    let out = zklanes()
+        .args(["circuit-stats", "--json", "--capacity", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["per_tx_type"]["deposit"]["total_advice"]
+            .as_u64()
+            .unwrap()
+            > 10_000
+    );
+    assert!(v["per_tx_type"]["transfer"].is_null());
+    assert_eq!(v["chunk"]["capacity"], 2);
+    assert!(v["chunk"]["k"].as_u64().unwrap() >= 10);
+    assert!(
+        v["building_blocks"]["eddsa_verification"]["total_advice"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}

@@ -13,7 +13,8 @@
 //! - [`merkle`]: state-tree path and update gadgets (roots from a leaf, index
 //!   bits and siblings) on top of it, and [`leaves`]: the leaf hashes of
 //!   accounts, balances and pools with every field range-checked;
-//! - [`chunk`]: the chunk circuit, so far for deposits and padding;
+//! - [`chunk`]: the chunk circuit, so far for deposits and padding, and
+//!   [`stats`]: cell accounting for `zklanes circuit-stats`;
 //! - [`ecc`], [`scalar_mul`] and [`eddsa`]: BabyJubJub arithmetic, a
 //!   one-row-per-bit scalar multiplication chip, and EdDSA-Poseidon
 //!   verification, the executor's signature rule.
@@ -30,5 +31,6 @@ pub mod leaves;
 pub mod merkle;
 pub mod poseidon;
 pub mod scalar_mul;
+pub mod stats;
 
 pub use zklanes_executor::trace::ChunkTrace;

@@ -1,5 +1,6 @@
 //! Subcommands.
 
+pub mod circuit_stats;
 pub mod demo;
 pub mod execute;
 pub mod gen_batch;
