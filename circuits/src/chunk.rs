@@ -29,7 +29,6 @@
 //! `[prev_root, new_root, pubdata, deposits, withdrawals]`, as
 //! [`ChunkTrace::public_inputs`].
 
-use ark_ff::{BigInteger, PrimeField};
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
@@ -42,7 +41,7 @@ use zklanes_executor::trace::{ChunkTrace, LeafUpdate};
 use zklanes_executor::tx::{Deposit, TxBody, TxType};
 
 use crate::ecc::{EccChip, EdPoint};
-use crate::field::to_halo2;
+use crate::field::{from_u128, pow2, to_halo2};
 use crate::hash_table::HashTable;
 use crate::leaves::{account_leaf, balance_leaf, pubkey_hash};
 use crate::merkle::update;
@@ -95,14 +94,6 @@ pub struct ChunkChips<'a> {
     pub table: &'a mut HashTable,
     /// Scalar multiplication requests.
     pub muls: &'a mut ScalarMulTable,
-}
-
-fn fr(v: u128) -> Fr {
-    to_halo2(&zklanes_executor::field::Fr::from(v))
-}
-
-fn two_pow(bits: u32) -> Fr {
-    to_halo2(&zklanes_executor::pack::pow2(bits))
 }
 
 /// `(a − b)·cond = 0`.
@@ -208,11 +199,6 @@ struct Running {
     deposits: AssignedValue<Fr>,
 }
 
-fn subgroup_order_bits_lsb() -> Vec<bool> {
-    let bits = ark_ed_on_bn254::Fr::MODULUS.to_bits_le();
-    bits[..crate::eddsa::SCALAR_BITS].to_vec()
-}
-
 /// One deposit slot, active when `on` (else it computes on zeros and asserts nothing).
 fn deposit_slot(
     ctx: &mut Context<Fr>,
@@ -224,15 +210,15 @@ fn deposit_slot(
     let range = chips.range;
     let g = range.gate();
     let mut load = |v: Fr| ctx.load_witness(v);
-    let queue = load(fr(w.queue_index));
-    let l1_hi = load(fr(w.l1_hi));
-    let l1_lo = load(fr(w.l1_lo));
-    let account = load(fr(w.account));
-    let asset = load(fr(w.asset));
-    let amount = load(fr(w.amount));
+    let queue = load(from_u128(w.queue_index));
+    let l1_hi = load(from_u128(w.l1_hi));
+    let l1_lo = load(from_u128(w.l1_lo));
+    let account = load(from_u128(w.account));
+    let asset = load(from_u128(w.asset));
+    let amount = load(from_u128(w.amount));
     let exists = load(Fr::from(w.exists as u64));
-    let old_nonce = load(fr(w.old_nonce));
-    let old_balance = load(fr(w.old_balance));
+    let old_nonce = load(from_u128(w.old_nonce));
+    let old_balance = load(from_u128(w.old_balance));
     let key = EdPoint {
         x: load(w.key.0),
         y: load(w.key.1),
@@ -278,7 +264,7 @@ fn deposit_slot(
     let rhs = g.mul_add(ctx, x2y2, Constant(chips.ecc.d()), Constant(Fr::one()));
     assert_eq_if(ctx, range, lhs, rhs, creates);
     assert_nonzero_if(ctx, range, key.x, creates);
-    let l_bits: Vec<AssignedValue<Fr>> = subgroup_order_bits_lsb()
+    let l_bits: Vec<AssignedValue<Fr>> = crate::eddsa::subgroup_order_bits()
         .into_iter()
         .map(|b| ctx.load_constant(Fr::from(b as u64)))
         .collect();
@@ -295,7 +281,7 @@ fn deposit_slot(
     let new_pk_hash = g.select(ctx, old_pk_hash, key_hash, exists);
     let new_nonce = g.mul(ctx, old_nonce, exists);
     let new_acc = account_leaf(ctx, range, chips.table, one, new_pk_hash, new_nonce);
-    let acc_index = g.mul(ctx, account, Constant(two_pow(SLOT_BITS)));
+    let acc_index = g.mul(ctx, account, Constant(pow2(SLOT_BITS)));
     let u1 = update(ctx, g, chips.table, acc_index, old_acc, new_acc, &acc_sibs);
     assert_eq_if(ctx, range, u1.old_root, run.root, on);
 
@@ -303,7 +289,7 @@ fn deposit_slot(
     let new_balance = g.add(ctx, old_balance, amount);
     let old_bal_leaf = balance_leaf(ctx, range, chips.table, old_balance);
     let new_bal_leaf = balance_leaf(ctx, range, chips.table, new_balance);
-    let bal_index = g.mul_add(ctx, account, Constant(two_pow(SLOT_BITS)), asset);
+    let bal_index = g.mul_add(ctx, account, Constant(pow2(SLOT_BITS)), asset);
     let u2 = update(
         ctx,
         g,
@@ -320,13 +306,13 @@ fn deposit_slot(
         ctx,
         [queue, account, asset, amount],
         [
-            Constant(two_pow(ACCOUNT_BITS + SLOT_BITS + AMOUNT_BITS)),
-            Constant(two_pow(SLOT_BITS + AMOUNT_BITS)),
-            Constant(two_pow(AMOUNT_BITS)),
+            Constant(pow2(ACCOUNT_BITS + SLOT_BITS + AMOUNT_BITS)),
+            Constant(pow2(SLOT_BITS + AMOUNT_BITS)),
+            Constant(pow2(AMOUNT_BITS)),
             Constant(Fr::one()),
         ],
     );
-    let p2 = g.mul_add(ctx, l1_hi, Constant(two_pow(128)), l1_lo);
+    let p2 = g.mul_add(ctx, l1_hi, Constant(pow2(128)), l1_lo);
     let t_item = ctx.load_constant(to_halo2(&Tag::DepositItem.fr()));
     let t_key = ctx.load_constant(to_halo2(&Tag::DepositKey.fr()));
     let t_chain = ctx.load_constant(to_halo2(&Tag::Deposits.fr()));
@@ -339,15 +325,15 @@ fn deposit_slot(
         ctx,
         [account, asset, amount],
         [
-            Constant(two_pow(8 * 27)),
-            Constant(two_pow(8 * 25)),
-            Constant(two_pow(8 * 13)),
+            Constant(pow2(8 * 27)),
+            Constant(pow2(8 * 25)),
+            Constant(pow2(8 * 13)),
         ],
     );
     let e1 = g.add(
         ctx,
         e1,
-        Constant(Fr::from(TxType::Deposit as u64) * two_pow(8 * 30)),
+        Constant(Fr::from(TxType::Deposit as u64) * pow2(8 * 30)),
     );
     let t_pub = ctx.load_constant(to_halo2(&Tag::Pubdata.fr()));
     let c1 = chips.table.compress(ctx, [t_pub, run.pubdata, e1]);

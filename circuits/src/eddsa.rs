@@ -37,7 +37,8 @@ pub const SCALAR_BITS: usize = 251;
 /// Bits of the BN254 scalar field modulus.
 pub const FIELD_BITS: usize = 254;
 
-fn subgroup_order_bits() -> Vec<bool> {
+/// The bits of the subgroup order `l`, least significant first.
+pub fn subgroup_order_bits() -> Vec<bool> {
     let bits = ark_ed_on_bn254::Fr::MODULUS.to_bits_le();
     debug_assert!(bits[SCALAR_BITS..].iter().all(|b| !b));
     bits[..SCALAR_BITS].to_vec()

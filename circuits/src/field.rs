@@ -16,6 +16,16 @@ pub fn to_halo2(f: &NativeFr) -> Fr {
     Fr::from_repr(repr).expect("canonical encodings agree for one field")
 }
 
+/// `2^bits` in halo2's field.
+pub fn pow2(bits: u32) -> Fr {
+    to_halo2(&zklanes_executor::pack::pow2(bits))
+}
+
+/// A `u128` in halo2's field.
+pub fn from_u128(v: u128) -> Fr {
+    to_halo2(&NativeFr::from(v))
+}
+
 /// Converts a halo2 field element into the executor's.
 pub fn to_native(f: &Fr) -> NativeFr {
     NativeFr::from_le_bytes_mod_order(&f.to_repr())

@@ -20,15 +20,11 @@ use zklanes_executor::params::{BALANCE_BITS, FEE_BITS, NONCE_BITS, SLOT_BITS};
 use zklanes_executor::poseidon::Tag;
 
 use crate::ecc::EdPoint;
-use crate::field::to_halo2;
+use crate::field::{pow2, to_halo2};
 use crate::hash_table::HashTable;
 
 fn tag(ctx: &mut Context<Fr>, t: Tag) -> AssignedValue<Fr> {
     ctx.load_constant(to_halo2(&t.fr()))
-}
-
-fn two_pow(bits: u32) -> Fr {
-    to_halo2(&zklanes_executor::pack::pow2(bits))
 }
 
 /// `compress(PubKey, x, y)`.
@@ -110,13 +106,13 @@ pub fn pool_leaf(
         ctx,
         [p.token_a, p.token_b, p.fee_bps, p.reserve_a],
         [
-            Constant(two_pow(SLOT_BITS + FEE_BITS + b)),
-            Constant(two_pow(FEE_BITS + b)),
-            Constant(two_pow(b)),
+            Constant(pow2(SLOT_BITS + FEE_BITS + b)),
+            Constant(pow2(FEE_BITS + b)),
+            Constant(pow2(b)),
             Constant(Fr::one()),
         ],
     );
-    let hi = gate.mul_add(ctx, p.reserve_b, Constant(two_pow(b)), p.lp_supply);
+    let hi = gate.mul_add(ctx, p.reserve_b, Constant(pow2(b)), p.lp_supply);
     let t = tag(ctx, Tag::PoolLeaf);
     let h = table.compress(ctx, [t, lo, hi]);
     gate.mul(ctx, h, exists)
