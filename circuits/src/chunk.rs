@@ -20,9 +20,9 @@
 //! Account leaf at `account·2¹²`: if it exists it is unchanged, else it is
 //! created with the deposit's key (on the curve, in the subgroup: `l·A = O`,
 //! not the identity) and nonce 0. Balance leaf at `account·2¹² + asset`:
-//! `b' = b + amount < 2¹¹²`. Both updates open the running root. The deposit
-//! and pubdata chains advance with the encodings of
-//! `zklanes_executor::commitments`.
+//! `b' = b + amount < 2¹¹²`. The two updates share the account's top path
+//! ([`update_pair`]) and open the running root. The deposit and pubdata
+//! chains advance with the encodings of `zklanes_executor::commitments`.
 //!
 //! # Public inputs
 //!
@@ -44,7 +44,7 @@ use crate::ecc::{EccChip, EdPoint};
 use crate::field::{from_u128, pow2, to_halo2};
 use crate::hash_table::HashTable;
 use crate::leaves::{account_leaf, balance_leaf, pubkey_hash};
-use crate::merkle::update;
+use crate::merkle::{update_pair, PairLeaf, SLOT_LEVELS, TOP_LEVELS};
 use crate::scalar_mul::ScalarMulTable;
 
 /// Why a trace cannot be turned into a chunk circuit.
@@ -238,7 +238,9 @@ fn deposit_slot(
         let s = pad(&w.account_siblings);
         std::array::from_fn(|i| ctx.load_witness(s[i]))
     };
-    let bal_sibs: [AssignedValue<Fr>; TREE_DEPTH] = {
+    // Only the balance leaf's in-subtree siblings are needed: its top path
+    // is the account leaf's (unchanged by writes inside the subtree).
+    let bal_sibs: [AssignedValue<Fr>; SLOT_LEVELS] = {
         let s = pad(&w.balance_siblings);
         std::array::from_fn(|i| ctx.load_witness(s[i]))
     };
@@ -281,25 +283,37 @@ fn deposit_slot(
     let new_pk_hash = g.select(ctx, old_pk_hash, key_hash, exists);
     let new_nonce = g.mul(ctx, old_nonce, exists);
     let new_acc = account_leaf(ctx, range, chips.table, one, new_pk_hash, new_nonce);
-    let acc_index = g.mul(ctx, account, Constant(pow2(SLOT_BITS)));
-    let u1 = update(ctx, g, chips.table, acc_index, old_acc, new_acc, &acc_sibs);
-    assert_eq_if(ctx, range, u1.old_root, run.root, on);
 
     // Balance: b + amount within the width.
     let new_balance = g.add(ctx, old_balance, amount);
     let old_bal_leaf = balance_leaf(ctx, range, chips.table, old_balance);
     let new_bal_leaf = balance_leaf(ctx, range, chips.table, new_balance);
-    let bal_index = g.mul_add(ctx, account, Constant(pow2(SLOT_BITS)), asset);
-    let u2 = update(
+
+    // Both leaves live in the account's subtree: one shared top path.
+    let slot0 = ctx.load_constant(Fr::zero());
+    let acc_low: [AssignedValue<Fr>; SLOT_LEVELS] = std::array::from_fn(|i| acc_sibs[i]);
+    let top: [AssignedValue<Fr>; TOP_LEVELS] = std::array::from_fn(|i| acc_sibs[SLOT_LEVELS + i]);
+    let u = update_pair(
         ctx,
         g,
         chips.table,
-        bal_index,
-        old_bal_leaf,
-        new_bal_leaf,
-        &bal_sibs,
+        account,
+        PairLeaf {
+            slot: slot0,
+            old: old_acc,
+            new: new_acc,
+            low_siblings: &acc_low,
+        },
+        PairLeaf {
+            slot: asset,
+            old: old_bal_leaf,
+            new: new_bal_leaf,
+            low_siblings: &bal_sibs,
+        },
+        &top,
+        on,
     );
-    assert_eq_if(ctx, range, u2.old_root, u1.new_root, on);
+    assert_eq_if(ctx, range, u.old_root, run.root, on);
 
     // Deposit chain.
     let p1 = g.inner_product(
@@ -340,7 +354,7 @@ fn deposit_slot(
     let pubdata = chips.table.compress(ctx, [t_pub, c1, zero]);
 
     Running {
-        root: g.select(ctx, u2.new_root, run.root, on),
+        root: g.select(ctx, u.new_root, run.root, on),
         pubdata: g.select(ctx, pubdata, run.pubdata, on),
         deposits: g.select(ctx, deposits, run.deposits, on),
     }
