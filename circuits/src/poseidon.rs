@@ -3,19 +3,23 @@
 //!
 //! # Layout
 //!
-//! Four advice columns `c0..c3`, round constants in fixed columns `k0..k2`.
-//! With `tⱼ = sⱼ + kⱼ` (the state plus the round's constants):
+//! Six advice columns `c0..c5`, six fixed columns `k0..k5` for round
+//! constants. With `tⱼ = sⱼ + kⱼ` (state plus the round's constants):
 //!
-//! - a **partial round** is one row `[s0, s1, s2, q0]` with `q0 = t0²`, and
-//!   the next row starts with `s'ᵢ = Mᵢ₀·t0·q0² + Mᵢ₁·t1 + Mᵢ₂·t2`;
-//! - a **full round** is two rows `[s0, s1, s2, q0]`, `[q1, q2, ·, ·]` with
-//!   `qⱼ = tⱼ²`, and the row after them starts with `s'ᵢ = Σⱼ Mᵢⱼ·tⱼ·qⱼ²`.
+//! - a **full round** is one row `[s0, s1, s2, q0, q1, q2]` with `qⱼ = tⱼ²`;
+//!   the next row starts with `s'ᵢ = Σⱼ Mᵢⱼ·tⱼ·qⱼ²`;
+//! - **two partial rounds** share one row `[s0, s1, s2, q0, u0, q0']`: the
+//!   first round's state `s'ᵢ = Mᵢ₀·t0·q0² + Mᵢ₁·t1 + Mᵢ₂·t2` stays an
+//!   expression except its S-box input `u0 = s'₀`; the second round uses
+//!   `t'₀ = u0 + k3`, `t'ⱼ = s'ⱼ + k₃₊ⱼ`, `q0' = t'₀²`, and the next row
+//!   starts with `Mᵢ₀·t'₀·q0'² + Mᵢ₁·t'₁ + Mᵢ₂·t'₂`;
+//! - the odd partial round left over is one row `[s0, s1, s2, q0, ·, ·]`.
 //!
-//! A permutation is 8·2 + 57 + 1 = [`BLOCK_ROWS`] = 74 rows: **296 advice
-//! cells** (about 2,250 for halo2-base's generic-gate Poseidon). Every gate has
-//! degree 4 with its selector, like halo2-base's own gate, so the quotient
-//! domain does not grow. The cells marked `·` (two per full round) and the
-//! output row's `c3` are unused: assigned 0 and unconstrained.
+//! A permutation is 8 + 28 + 1 + 1 = [`BLOCK_ROWS`] = 38 rows: **228 advice
+//! cells** (about 2,250 for halo2-base's generic-gate Poseidon). Every gate
+//! has degree 4 with its selector, like halo2-base's own gate, so the
+//! quotient domain does not grow. The cells marked `·` and the output row's
+//! `c3..c5` are unused: assigned 0 and unconstrained ([`is_unused`]).
 //!
 //! # Assumptions
 //!
@@ -35,23 +39,29 @@ use crate::field::to_halo2;
 /// Rounds of the permutation.
 pub const ROUNDS: usize = FULL_ROUNDS + PARTIAL_ROUNDS;
 /// Advice columns of the chip.
-pub const COLUMNS: usize = 4;
+pub const COLUMNS: usize = 6;
+/// Rows holding two partial rounds.
+const PAIR_ROWS: usize = PARTIAL_ROUNDS / 2;
+/// Rows holding one partial round.
+const SINGLE_ROWS: usize = PARTIAL_ROUNDS % 2;
 /// Rows of one permutation block.
-pub const BLOCK_ROWS: usize = 2 * FULL_ROUNDS + PARTIAL_ROUNDS + 1;
+pub const BLOCK_ROWS: usize = FULL_ROUNDS + PAIR_ROWS + SINGLE_ROWS + 1;
 /// Advice cells of one permutation.
 pub const CELLS_PER_PERMUTATION: usize = BLOCK_ROWS * COLUMNS;
 
 /// Columns and selectors of the chip.
 #[derive(Clone, Debug)]
 pub struct PoseidonConfig {
-    /// Advice columns `c0..c3`.
+    /// Advice columns `c0..c5`.
     pub cols: [Column<Advice>; COLUMNS],
-    /// Round constants.
-    pub constants: [Column<Fixed>; WIDTH],
-    /// First row of a full round.
+    /// Round constants `k0..k5`.
+    pub constants: [Column<Fixed>; 2 * WIDTH],
+    /// A full round.
     pub full: Selector,
-    /// A partial round.
-    pub partial: Selector,
+    /// Two partial rounds.
+    pub pair: Selector,
+    /// One partial round.
+    pub single: Selector,
 }
 
 /// The assigned input and output cells of one permutation.
@@ -65,19 +75,38 @@ pub struct PermutationCells {
     pub output_values: [Fr; WIDTH],
 }
 
-fn is_full(round: usize) -> bool {
-    !(FULL_ROUNDS / 2..FULL_ROUNDS / 2 + PARTIAL_ROUNDS).contains(&round)
+/// What a row of a block holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RowKind {
+    Full(usize),
+    Pair(usize),
+    Single(usize),
+    Output,
 }
 
-/// The row of each round inside a block.
-pub fn round_row(round: usize) -> usize {
+fn row_kind(row: usize) -> RowKind {
     let half = FULL_ROUNDS / 2;
-    if round <= half {
-        2 * round
-    } else if round <= half + PARTIAL_ROUNDS {
-        2 * half + (round - half)
+    let partial_rows = PAIR_ROWS + SINGLE_ROWS;
+    if row < half {
+        RowKind::Full(row)
+    } else if row < half + PAIR_ROWS {
+        RowKind::Pair(half + 2 * (row - half))
+    } else if row < half + partial_rows {
+        RowKind::Single(half + 2 * PAIR_ROWS)
+    } else if row < half + partial_rows + half {
+        RowKind::Full(half + PARTIAL_ROUNDS + (row - half - partial_rows))
     } else {
-        2 * half + PARTIAL_ROUNDS + 2 * (round - half - PARTIAL_ROUNDS)
+        RowKind::Output
+    }
+}
+
+/// Whether the layout leaves cell `(row, col)` of a block unused (assigned 0,
+/// read by no gate).
+pub fn is_unused(row: usize, col: usize) -> bool {
+    match row_kind(row) {
+        RowKind::Single(_) => col >= 4,
+        RowKind::Output => col >= WIDTH,
+        _ => false,
     }
 }
 
@@ -85,32 +114,34 @@ impl PoseidonConfig {
     /// Allocates the columns and creates the gates.
     pub fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
         let cols = [(); COLUMNS].map(|_| meta.advice_column());
-        let constants = [(); WIDTH].map(|_| meta.fixed_column());
+        let constants = [(); 2 * WIDTH].map(|_| meta.fixed_column());
         for c in &cols[..WIDTH] {
             meta.enable_equality(*c);
         }
         let full = meta.selector();
-        let partial = meta.selector();
+        let pair = meta.selector();
+        let single = meta.selector();
         let mds = spec()
             .mds
             .map(|row| row.map(|m| Expression::Constant(to_halo2(&m))));
 
+        // tⱼ = sⱼ + kⱼ of the row's (first) round.
+        let first_t = |meta: &mut halo2_base::halo2_proofs::plonk::VirtualCells<'_, Fr>| -> Vec<Expression<Fr>> {
+            (0..WIDTH)
+                .map(|j| meta.query_advice(cols[j], Rotation::cur()) + meta.query_fixed(constants[j], Rotation::cur()))
+                .collect()
+        };
+        let next_state = |meta: &mut halo2_base::halo2_proofs::plonk::VirtualCells<'_, Fr>| -> Vec<Expression<Fr>> {
+            (0..WIDTH).map(|i| meta.query_advice(cols[i], Rotation::next())).collect()
+        };
+
         meta.create_gate("poseidon full round", |meta| {
             let q = meta.query_selector(full);
-            let t: Vec<Expression<Fr>> = (0..WIDTH)
-                .map(|j| {
-                    meta.query_advice(cols[j], Rotation::cur())
-                        + meta.query_fixed(constants[j], Rotation::cur())
-                })
+            let t = first_t(meta);
+            let sq: Vec<Expression<Fr>> = (0..WIDTH)
+                .map(|j| meta.query_advice(cols[WIDTH + j], Rotation::cur()))
                 .collect();
-            let sq = [
-                meta.query_advice(cols[3], Rotation::cur()),
-                meta.query_advice(cols[0], Rotation::next()),
-                meta.query_advice(cols[1], Rotation::next()),
-            ];
-            let next: Vec<Expression<Fr>> = (0..WIDTH)
-                .map(|i| meta.query_advice(cols[i], Rotation(2)))
-                .collect();
+            let next = next_state(meta);
             let mut out: Vec<Expression<Fr>> = (0..WIDTH)
                 .map(|j| q.clone() * (sq[j].clone() - t[j].clone() * t[j].clone()))
                 .collect();
@@ -124,20 +155,50 @@ impl PoseidonConfig {
             out
         });
 
-        meta.create_gate("poseidon partial round", |meta| {
-            let q = meta.query_selector(partial);
-            let t: Vec<Expression<Fr>> = (0..WIDTH)
-                .map(|j| {
-                    meta.query_advice(cols[j], Rotation::cur())
-                        + meta.query_fixed(constants[j], Rotation::cur())
+        meta.create_gate("poseidon partial round pair", |meta| {
+            let q = meta.query_selector(pair);
+            let t = first_t(meta);
+            let q0 = meta.query_advice(cols[3], Rotation::cur());
+            let u0 = meta.query_advice(cols[4], Rotation::cur());
+            let q0b = meta.query_advice(cols[5], Rotation::cur());
+            let k2: Vec<Expression<Fr>> = (0..WIDTH)
+                .map(|j| meta.query_fixed(constants[WIDTH + j], Rotation::cur()))
+                .collect();
+            let next = next_state(meta);
+            let sbox = t[0].clone() * q0.clone() * q0.clone();
+            // The first round's state, as expressions of degree 3.
+            let mid: Vec<Expression<Fr>> = (0..WIDTH)
+                .map(|i| {
+                    mds[i][0].clone() * sbox.clone()
+                        + mds[i][1].clone() * t[1].clone()
+                        + mds[i][2].clone() * t[2].clone()
                 })
                 .collect();
-            let sq0 = meta.query_advice(cols[3], Rotation::cur());
-            let next: Vec<Expression<Fr>> = (0..WIDTH)
-                .map(|i| meta.query_advice(cols[i], Rotation::next()))
-                .collect();
-            let sbox = t[0].clone() * sq0.clone() * sq0.clone();
-            let mut out = vec![q.clone() * (sq0 - t[0].clone() * t[0].clone())];
+            let t0b = u0.clone() + k2[0].clone();
+            let t1b = mid[1].clone() + k2[1].clone();
+            let t2b = mid[2].clone() + k2[2].clone();
+            let sbox_b = t0b.clone() * q0b.clone() * q0b.clone();
+            let mut out = vec![
+                q.clone() * (q0 - t[0].clone() * t[0].clone()),
+                q.clone() * (u0 - mid[0].clone()),
+                q.clone() * (q0b - t0b.clone() * t0b),
+            ];
+            for i in 0..WIDTH {
+                let sum = mds[i][0].clone() * sbox_b.clone()
+                    + mds[i][1].clone() * t1b.clone()
+                    + mds[i][2].clone() * t2b.clone();
+                out.push(q.clone() * (next[i].clone() - sum));
+            }
+            out
+        });
+
+        meta.create_gate("poseidon partial round", |meta| {
+            let q = meta.query_selector(single);
+            let t = first_t(meta);
+            let q0 = meta.query_advice(cols[3], Rotation::cur());
+            let next = next_state(meta);
+            let sbox = t[0].clone() * q0.clone() * q0.clone();
+            let mut out = vec![q.clone() * (q0 - t[0].clone() * t[0].clone())];
             for i in 0..WIDTH {
                 let sum = mds[i][0].clone() * sbox.clone()
                     + mds[i][1].clone() * t[1].clone()
@@ -151,7 +212,8 @@ impl PoseidonConfig {
             cols,
             constants,
             full,
-            partial,
+            pair,
+            single,
         }
     }
 
@@ -165,52 +227,81 @@ impl PoseidonConfig {
     ) -> Result<PermutationCells, Error> {
         let spec = spec();
         let mds = spec.mds.map(|row| row.map(|m| to_halo2(&m)));
-        let mut state = input;
-        let mut first = None;
+        let rc = |round: usize| spec.constants[round].map(|c| to_halo2(&c));
+        let mix = |a: [Fr; WIDTH]| -> [Fr; WIDTH] {
+            std::array::from_fn(|i| (0..WIDTH).map(|j| mds[i][j] * a[j]).sum())
+        };
+        let partial = |s: [Fr; WIDTH], k: [Fr; WIDTH]| -> ([Fr; WIDTH], Fr) {
+            let t: [Fr; WIDTH] = std::array::from_fn(|j| s[j] + k[j]);
+            let q0 = t[0] * t[0];
+            (mix([t[0] * q0 * q0, t[1], t[2]]), q0)
+        };
         let put = |region: &mut Region<'_, Fr>, col: usize, row: usize, v: Fr| {
             region
                 .assign_advice(self.cols[col], row, Value::known(v))
                 .cell()
         };
-        for round in 0..ROUNDS {
-            let row = offset + round_row(round);
-            let rc = spec.constants[round].map(|c| to_halo2(&c));
+        let mut state = input;
+        let mut first = None;
+        for r in 0..BLOCK_ROWS {
+            let row = offset + r;
             let cells: [Cell; WIDTH] = std::array::from_fn(|j| put(region, j, row, state[j]));
-            if round == 0 {
+            if r == 0 {
                 first = Some(cells);
             }
-            for (j, c) in self.constants.iter().enumerate() {
-                region.assign_fixed(*c, row, rc[j]);
-            }
-            let t: [Fr; WIDTH] = std::array::from_fn(|j| state[j] + rc[j]);
-            let sq: [Fr; WIDTH] = std::array::from_fn(|j| t[j] * t[j]);
-            put(region, 3, row, sq[0]);
-            let full = is_full(round);
-            if full {
-                put(region, 0, row + 1, sq[1]);
-                put(region, 1, row + 1, sq[2]);
-                put(region, 2, row + 1, Fr::zero());
-                put(region, 3, row + 1, Fr::zero());
-                self.full.enable(region, row)?;
-            } else {
-                self.partial.enable(region, row)?;
-            }
-            let sboxed: [Fr; WIDTH] = std::array::from_fn(|j| {
-                if full || j == 0 {
-                    t[j] * sq[j] * sq[j]
-                } else {
-                    t[j]
+            let mut rest = [Fr::zero(); COLUMNS - WIDTH];
+            match row_kind(r) {
+                RowKind::Full(round) => {
+                    let k = rc(round);
+                    let t: [Fr; WIDTH] = std::array::from_fn(|j| state[j] + k[j]);
+                    let sq: [Fr; WIDTH] = std::array::from_fn(|j| t[j] * t[j]);
+                    rest = sq;
+                    state = mix(std::array::from_fn(|j| t[j] * sq[j] * sq[j]));
+                    self.set_constants(region, row, k, [Fr::zero(); WIDTH]);
+                    self.full.enable(region, row)?;
                 }
-            });
-            state = std::array::from_fn(|i| (0..WIDTH).map(|j| mds[i][j] * sboxed[j]).sum());
+                RowKind::Pair(round) => {
+                    let (k, k2) = (rc(round), rc(round + 1));
+                    let (mid, q0) = partial(state, k);
+                    let (next, q0b) = partial(mid, k2);
+                    rest = [q0, mid[0], q0b];
+                    state = next;
+                    self.set_constants(region, row, k, k2);
+                    self.pair.enable(region, row)?;
+                }
+                RowKind::Single(round) => {
+                    let k = rc(round);
+                    let (next, q0) = partial(state, k);
+                    rest[0] = q0;
+                    state = next;
+                    self.set_constants(region, row, k, [Fr::zero(); WIDTH]);
+                    self.single.enable(region, row)?;
+                }
+                RowKind::Output => {}
+            }
+            for (j, v) in rest.into_iter().enumerate() {
+                put(region, WIDTH + j, row, v);
+            }
+            if r + 1 == BLOCK_ROWS {
+                return Ok(PermutationCells {
+                    input: first.expect("first row"),
+                    output: cells,
+                    output_values: state,
+                });
+            }
         }
-        let last = offset + BLOCK_ROWS - 1;
-        let output: [Cell; WIDTH] = std::array::from_fn(|j| put(region, j, last, state[j]));
-        put(region, 3, last, Fr::zero());
-        Ok(PermutationCells {
-            input: first.expect("ROUNDS > 0"),
-            output,
-            output_values: state,
-        })
+        unreachable!("BLOCK_ROWS > 0")
+    }
+
+    fn set_constants(
+        &self,
+        region: &mut Region<'_, Fr>,
+        row: usize,
+        k: [Fr; WIDTH],
+        k2: [Fr; WIDTH],
+    ) {
+        for (c, v) in self.constants.iter().zip(k.into_iter().chain(k2)) {
+            region.assign_fixed(*c, row, v);
+        }
     }
 }

@@ -12,9 +12,8 @@ use halo2_base::halo2_proofs::plonk::{
     keygen_pk, keygen_vk, Circuit, Column, ConstraintSystem, Error, Instance,
 };
 use zklanes_circuits::field::{to_halo2, NativeFr};
-use zklanes_circuits::poseidon::{round_row, PoseidonConfig, BLOCK_ROWS, COLUMNS, ROUNDS};
+use zklanes_circuits::poseidon::{is_unused, PoseidonConfig, BLOCK_ROWS, COLUMNS};
 use zklanes_executor::poseidon::{compress_fr, Tag};
-use zklanes_executor::poseidon::{FULL_ROUNDS, PARTIAL_ROUNDS};
 
 /// Where to overwrite a witness cell after honest assignment.
 #[derive(Clone, Copy, Debug)]
@@ -135,14 +134,9 @@ fn wrong_input_is_rejected() {
     assert!(!mock(Tamper::None, Some(inst)));
 }
 
-/// Cells no gate reads: the second row of a full round beyond the two
-/// squares, and the output row's last column.
+/// Cells no gate reads, as the chip's layout declares them.
 fn unused(row: usize, col: usize) -> bool {
-    let full_second_rows: Vec<usize> = (0..ROUNDS)
-        .filter(|r| !(FULL_ROUNDS / 2..FULL_ROUNDS / 2 + PARTIAL_ROUNDS).contains(r))
-        .map(|r| round_row(r) + 1)
-        .collect();
-    (full_second_rows.contains(&row) && col >= 2) || (row == BLOCK_ROWS - 1 && col == 3)
+    is_unused(row, col)
 }
 
 /// Every cell of a block that the layout uses is constrained: tampering with
