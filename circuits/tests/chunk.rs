@@ -21,7 +21,7 @@ use zklanes_executor::trace::ChunkTrace;
 use zklanes_executor::tx::{Deposit, SignedTx, TxBody};
 use zklanes_executor::{Rollup, RollupConfig};
 
-const K: usize = 16;
+const K: usize = 15;
 const CAPACITY: usize = 4;
 
 fn deposit(q: u64, account: u32, asset: u32, amount: u128) -> SignedTx {
@@ -73,11 +73,23 @@ enum Prank {
     Flag(usize),
 }
 
-fn build(trace: &ChunkTrace, prank: Prank) -> Result<HashedCircuit, ChunkError> {
-    let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Mock)
+fn builder_at(stage: CircuitBuilderStage) -> BaseCircuitBuilder<Fr> {
+    BaseCircuitBuilder::<Fr>::from_stage(stage)
         .use_k(K)
         .use_lookup_bits(8)
-        .use_instance_columns(1);
+        .use_instance_columns(1)
+}
+
+fn build(trace: &ChunkTrace, prank: Prank) -> Result<HashedCircuit, ChunkError> {
+    build_with(builder_at(CircuitBuilderStage::Mock), trace, prank)
+}
+
+/// Builds the chunk circuit for `trace` in `builder` (any stage).
+fn build_with(
+    mut builder: BaseCircuitBuilder<Fr>,
+    trace: &ChunkTrace,
+    prank: Prank,
+) -> Result<HashedCircuit, ChunkError> {
     let range = builder.range_chip();
     let ecc = EccChip::default();
     let mut table = HashTable::default();
@@ -97,7 +109,9 @@ fn build(trace: &ChunkTrace, prank: Prank) -> Result<HashedCircuit, ChunkError> 
         cells.is_noop[i].debug_prank(ctx, v);
     }
     builder.assigned_instances[0].extend(cells.public);
-    builder.calculate_params(Some(9));
+    if !builder.witness_gen_only() {
+        builder.calculate_params(Some(9));
+    }
     let circuit = HashedCircuit::new(builder, table, muls);
     assert!(
         circuit.table_rows() < (1 << K) - 64,
@@ -198,39 +212,14 @@ fn unsupported_types_are_refused_by_the_builder() {
 fn real_kzg_proof_of_a_deposit_chunk() {
     use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, Circuit};
     let c = &traces()[1];
-    let mk = |stage_builder: BaseCircuitBuilder<Fr>| {
-        let range = stage_builder.range_chip();
-        let mut builder = stage_builder;
-        let ecc = EccChip::default();
-        let mut table = HashTable::default();
-        let mut muls = ScalarMulTable::default();
-        let ctx = builder.main(0);
-        let cells = {
-            let mut chips = ChunkChips {
-                range: &range,
-                ecc: &ecc,
-                table: &mut table,
-                muls: &mut muls,
-            };
-            assign_chunk(ctx, &mut chips, c, CAPACITY).expect("supported")
-        };
-        builder.assigned_instances[0].extend(cells.public);
-        if !builder.witness_gen_only() {
-            builder.calculate_params(Some(9));
-        }
-        HashedCircuit::new(builder, table, muls)
-    };
-    let keygen = mk(BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen)
-        .use_k(K)
-        .use_lookup_bits(8)
-        .use_instance_columns(1));
+    let keygen =
+        build_with(builder_at(CircuitBuilderStage::Keygen), c, Prank::None).expect("supported");
     let params = common::dev_params(K as u32);
     let vk = keygen_vk(&params, &keygen).expect("vk");
     let pk = keygen_pk(&params, vk, &keygen).expect("pk");
-    let prover = mk(BaseCircuitBuilder::prover(
-        keygen.builder.params(),
-        keygen.builder.break_points(),
-    ));
+    let prover_builder =
+        BaseCircuitBuilder::prover(keygen.builder.params(), keygen.builder.break_points());
+    let prover = build_with(prover_builder, c, Prank::None).expect("supported");
     let instance = public(c);
     let proof = common::prove(&params, &pk, prover, &instance);
     assert!(common::verify(&params, &pk, &proof, &instance));
