@@ -38,6 +38,8 @@ pub struct BenchArgs {
 enum BenchTarget {
     /// Executor phases.
     Executor(ExecutorBench),
+    /// One real chunk proof (SRS, keygen, witness, proof, verification, memory).
+    Chunk(crate::bench_chunk::ChunkBench),
 }
 
 #[derive(Args)]
@@ -75,6 +77,7 @@ struct ExecutorBench {
 pub fn run(a: BenchArgs) -> Result<()> {
     match a.target {
         BenchTarget::Executor(b) => executor(b),
+        BenchTarget::Chunk(b) => crate::bench_chunk::run(b),
     }
 }
 

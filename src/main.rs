@@ -1,6 +1,7 @@
 //! The `zklanes` binary: the pipeline's command-line interface.
 
 mod bench;
+mod bench_chunk;
 mod cmd;
 
 use anyhow::Result;

@@ -82,9 +82,55 @@ pub fn verify(
     hi: AssignedValue<Fr>,
     lo: AssignedValue<Fr>,
 ) {
+    let one = ctx.load_constant(Fr::one());
+    let zero = ctx.load_constant(Fr::zero());
+    let key = ecc.load_constant(ctx, Fr::zero(), Fr::one());
+    verify_if(
+        ctx,
+        ecc,
+        table,
+        muls,
+        pk,
+        sig,
+        (hi, lo),
+        one,
+        KeyCheck { key, on: zero },
+    );
+}
+
+/// A subgroup check that shares the signature's first scalar multiplication
+/// (a chunk slot either verifies a signature or checks a deposit's new key,
+/// never both).
+#[derive(Clone, Copy, Debug)]
+pub struct KeyCheck {
+    /// The key to check.
+    pub key: EdPoint,
+    /// Boolean: compute `(l − 1)·key` instead of `s·B`.
+    pub on: AssignedValue<Fr>,
+}
+
+/// The signature rule, asserted only when `enabled` (a boolean the caller
+/// constrains). Returns the first product: `s·B`, or `(l − 1)·key` when
+/// `key_check.on`, which equals `−key = (−x, y)` exactly when `l·key = O`.
+/// The caller asserts that when it needs the check; `enabled` and
+/// `key_check.on` must not both be 1.
+#[allow(clippy::too_many_arguments)]
+pub fn verify_if(
+    ctx: &mut Context<Fr>,
+    ecc: &EccChip,
+    table: &mut HashTable,
+    muls: &mut ScalarMulTable,
+    pk: EdPoint,
+    sig: AssignedSignature,
+    (hi, lo): (AssignedValue<Fr>, AssignedValue<Fr>),
+    enabled: AssignedValue<Fr>,
+    key_check: KeyCheck,
+) -> EdPoint {
     let gate = &ecc.gate;
-    // s < l.
-    let s_bits = gate.num_to_bits(ctx, sig.s, SCALAR_BITS);
+    // The first scalar, s or l − 1, below l.
+    let l_minus_1 = to_halo2(&ark_bn254::Fr::from(ark_ed_on_bn254::Fr::MODULUS)) - Fr::one();
+    let scalar = gate.select(ctx, Constant(l_minus_1), sig.s, key_check.on);
+    let s_bits = gate.num_to_bits(ctx, scalar, SCALAR_BITS);
     assert_bits_below(ctx, gate, &s_bits, &subgroup_order_bits());
     // h = compress(6 + 2^8·hi, lo, R.y), with canonical bits.
     let tag = gate.mul_add(
@@ -99,10 +145,16 @@ pub fn verify(
     // 8·(s·B) = 8·(R + h·A).
     let base = zklanes_executor::signature::base_point();
     let b = ecc.load_constant(ctx, to_halo2(&base.x), to_halo2(&base.y));
-    let sb = muls.mul(ctx, b, &s_bits);
+    let first_base = ecc.select(ctx, key_check.key, b, key_check.on);
+    let first = muls.mul(ctx, first_base, &s_bits);
     let ha = muls.mul(ctx, pk, &h_bits);
     let rhs = ecc.add(ctx, sig.r, ha);
-    let l8 = ecc.mul_cofactor(ctx, sb);
+    let l8 = ecc.mul_cofactor(ctx, first);
     let r8 = ecc.mul_cofactor(ctx, rhs);
-    ecc.assert_equal(ctx, l8, r8);
+    for (a, b) in [(l8.x, r8.x), (l8.y, r8.y)] {
+        let d = gate.sub(ctx, a, b);
+        let gated = gate.mul(ctx, d, enabled);
+        gate.assert_is_const(ctx, &gated, &Fr::zero());
+    }
+    first
 }

@@ -22,10 +22,12 @@
 //! The chunk circuit itself (signatures, balances, AMM, Merkle updates,
 //! public inputs) is the rest of the circuits issue.
 
+pub mod amm;
 pub mod chunk;
 pub mod ecc;
 pub mod eddsa;
 pub mod field;
+pub mod fixtures;
 pub mod hash_table;
 pub mod leaves;
 pub mod merkle;

@@ -158,15 +158,10 @@ pub struct PairLeaf<'a> {
 /// the executor applies them, with the account subtree's path above shared:
 /// `4·12 + 2·20 = 88` node hashes instead of `128` for two [`update`]s.
 ///
-/// `a`'s subtree root before and after are computed with `a`'s low siblings;
-/// `b`'s low siblings must open `a`'s after-root with `b.old`, which binds
-/// `b.old` to the state between the two updates; the top path (20 levels,
-/// unchanged by writes inside the subtree) opens the old root from `a`'s
-/// before-root and gives the new root from `b`'s after-root.
-///
 /// The link between the two updates is asserted only when `enabled` is 1
 /// (a boolean the caller constrains), so a padding slot can run the gadget
-/// on zeros; the caller gates its root checks the same way.
+/// on zeros; the caller gates its root checks the same way. This is
+/// [`update_group`] with two leaves.
 #[allow(clippy::too_many_arguments)]
 pub fn update_pair(
     ctx: &mut Context<Fr>,
@@ -178,18 +173,95 @@ pub fn update_pair(
     top_siblings: &[AssignedValue<Fr>; TOP_LEVELS],
     enabled: AssignedValue<Fr>,
 ) -> UpdateCells {
+    fn leaf<'a>(p: PairLeaf<'a>, enabled: Option<AssignedValue<Fr>>) -> GroupLeaf<'a> {
+        GroupLeaf {
+            slot: p.slot,
+            old: p.old,
+            new: p.new,
+            low_siblings: p.low_siblings,
+            enabled,
+            read_only: false,
+        }
+    }
+    update_group(
+        ctx,
+        gate,
+        table,
+        account,
+        &[leaf(a, None), leaf(b, Some(enabled))],
+        top_siblings,
+    )
+}
+
+/// One leaf of a same-account group update ([`update_group`]).
+pub struct GroupLeaf<'a> {
+    /// Slot of the leaf in the account (`< 2^SLOT_BITS`).
+    pub slot: AssignedValue<Fr>,
+    /// Leaf before.
+    pub old: AssignedValue<Fr>,
+    /// Leaf after (ignored for a read).
+    pub new: AssignedValue<Fr>,
+    /// Siblings inside the account subtree (leaf level first), against the
+    /// subtree as the previous leaves of the group left it.
+    pub low_siblings: &'a [AssignedValue<Fr>; SLOT_LEVELS],
+    /// Whether the leaf takes part (a boolean the caller constrains); `None`
+    /// for always. A leaf that does not take part changes nothing and is
+    /// not checked. The first leaf always takes part.
+    pub enabled: Option<AssignedValue<Fr>>,
+    /// A read: the leaf is opened, not changed (one path instead of two).
+    pub read_only: bool,
+}
+
+/// Consecutive updates (and reads) of leaves of one account, as the
+/// executor applies them, sharing the account subtree's path above:
+/// `2·12` node hashes per update and `12` per read inside the subtree, plus
+/// `2·20` for the top path, instead of `2·32` per leaf.
+///
+/// The first leaf's old path gives the subtree root before; each later
+/// leaf's old path must open the subtree root the previous ones left (only
+/// when it is enabled), which binds its old value to the state between the
+/// updates; the top path (unchanged by writes inside the subtree) opens the
+/// old root from the subtree root before and gives the new root from the
+/// subtree root after. The caller constrains `old_root` to the running
+/// root when the group is in use.
+pub fn update_group(
+    ctx: &mut Context<Fr>,
+    gate: &GateChip<Fr>,
+    table: &mut HashTable,
+    account: AssignedValue<Fr>,
+    leaves: &[GroupLeaf<'_>],
+    top_siblings: &[AssignedValue<Fr>; TOP_LEVELS],
+) -> UpdateCells {
+    assert!(!leaves.is_empty(), "a group has at least one leaf");
     let tag = ctx.load_constant(to_halo2(&Tag::Node.fr()));
     let account_bits = gate.num_to_bits(ctx, account, TOP_LEVELS);
-    let a_bits = gate.num_to_bits(ctx, a.slot, SLOT_LEVELS);
-    let b_bits = gate.num_to_bits(ctx, b.slot, SLOT_LEVELS);
-    let a_before = fold(ctx, gate, table, tag, a.old, a.low_siblings, &a_bits);
-    let a_after = fold(ctx, gate, table, tag, a.new, a.low_siblings, &a_bits);
-    let b_before = fold(ctx, gate, table, tag, b.old, b.low_siblings, &b_bits);
-    let gap = gate.sub(ctx, b_before, a_after);
-    let gated = gate.mul(ctx, gap, enabled);
-    gate.assert_is_const(ctx, &gated, &Fr::zero());
-    let b_after = fold(ctx, gate, table, tag, b.new, b.low_siblings, &b_bits);
-    let old_root = fold(ctx, gate, table, tag, a_before, top_siblings, &account_bits);
-    let new_root = fold(ctx, gate, table, tag, b_after, top_siblings, &account_bits);
+    let mut subtree_before = None;
+    let mut running = None;
+    for leaf in leaves {
+        let bits = gate.num_to_bits(ctx, leaf.slot, SLOT_LEVELS);
+        let before = fold(ctx, gate, table, tag, leaf.old, leaf.low_siblings, &bits);
+        let after = if leaf.read_only {
+            before
+        } else {
+            fold(ctx, gate, table, tag, leaf.new, leaf.low_siblings, &bits)
+        };
+        running = Some(match running {
+            None => {
+                subtree_before = Some(before);
+                after
+            }
+            Some(r) => {
+                let on = leaf.enabled.unwrap_or_else(|| ctx.load_constant(Fr::one()));
+                let gap = gate.sub(ctx, before, r);
+                let gated = gate.mul(ctx, gap, on);
+                gate.assert_is_const(ctx, &gated, &Fr::zero());
+                gate.select(ctx, after, r, on)
+            }
+        });
+    }
+    let before = subtree_before.expect("one leaf");
+    let after = running.expect("one leaf");
+    let old_root = fold(ctx, gate, table, tag, before, top_siblings, &account_bits);
+    let new_root = fold(ctx, gate, table, tag, after, top_siblings, &account_bits);
     UpdateCells { old_root, new_root }
 }

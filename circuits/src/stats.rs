@@ -69,6 +69,9 @@ pub struct Tools<'a> {
 /// Lookup bits used by zklanes circuits.
 pub const LOOKUP_BITS: usize = 8;
 
+/// Rows halo2 reserves at the end of every column (blinding factors).
+pub const MIN_UNUSABLE_ROWS: usize = 9;
+
 /// Runs `f` in a fresh mock builder and reports what it cost.
 pub fn measure(f: impl FnOnce(&mut Context<Fr>, &mut Tools<'_>)) -> Cost {
     measure_at(20, f).0
@@ -103,7 +106,28 @@ pub fn measure_at(
         poseidon_permutations: table.len(),
         scalar_mul_rows: muls.rows(),
     };
-    let params = builder.calculate_params(Some(9));
+    let params = builder.calculate_params(Some(MIN_UNUSABLE_ROWS));
     builder.clear();
     (cost, params)
+}
+
+/// The cost of the chunk circuit of `shape` (all slots cost the same, so an
+/// empty trace measures it), and the smallest `k` whose rows hold its chip
+/// tables with room for halo2's blinding rows.
+pub fn chunk_layout(shape: &crate::chunk::ChunkShape) -> (Cost, usize) {
+    let empty = crate::chunk::empty_trace(shape, Default::default());
+    let (cost, _) = measure_at(22, |ctx, t| {
+        let mut chips = crate::chunk::ChunkChips {
+            range: t.range,
+            ecc: t.ecc,
+            table: t.table,
+            muls: t.muls,
+        };
+        crate::chunk::assign_chunk(ctx, &mut chips, &empty, shape).expect("an empty trace builds");
+    });
+    let k = (cost.table_rows() + 64)
+        .next_power_of_two()
+        .trailing_zeros()
+        .max(10) as usize;
+    (cost, k)
 }

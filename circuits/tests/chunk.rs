@@ -1,7 +1,9 @@
-//! The chunk circuit proves what the executor did, on real executor traces:
-//! deposits (creating accounts and topping up existing ones) and padding.
-//! Every public input is bound, the witness is not trusted, and padding
-//! flags are constrained.
+//! The chunk circuit proves what the executor did, on real executor traces
+//! of every transaction type. Every public input is bound, the witness is
+//! not trusted, and the selector and padding flags are constrained.
+//!
+//! Tampering tests check the circuit against its *own* computed public
+//! inputs, so only internal constraints can reject the tampered witness.
 
 mod common;
 
@@ -9,68 +11,52 @@ use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::dev::MockProver;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use zklanes_circuits::chunk::{assign_chunk, ChunkChips, ChunkError};
-use zklanes_circuits::ecc::EccChip;
+use zklanes_circuits::chunk::{build_circuit, empty_trace, ChunkCells, ChunkError, ChunkShape};
 use zklanes_circuits::field::to_halo2;
-use zklanes_circuits::hash_table::{HashTable, HashedCircuit};
-use zklanes_circuits::scalar_mul::ScalarMulTable;
-use zklanes_executor::batch::{Batch, BATCH_VERSION};
+use zklanes_circuits::fixtures;
+use zklanes_executor::field::Fr as NativeFr;
 use zklanes_executor::params::DEFAULT_CHAIN_ID;
-use zklanes_executor::signature::SecretKey;
+use zklanes_executor::state::Leaf;
 use zklanes_executor::trace::ChunkTrace;
-use zklanes_executor::tx::{Deposit, SignedTx, TxBody};
+use zklanes_executor::tx::{TxBody, TxType};
 use zklanes_executor::{Rollup, RollupConfig};
 
 const K: usize = 15;
-const CAPACITY: usize = 4;
+const SHAPE: ChunkShape = ChunkShape {
+    capacity: 3,
+    chain_id: DEFAULT_CHAIN_ID,
+};
 
-fn deposit(q: u64, account: u32, asset: u32, amount: u128) -> SignedTx {
-    let mut l1_sender = [0u8; 20];
-    l1_sender[0] = 0xab;
-    l1_sender[19] = q as u8;
-    SignedTx {
-        body: TxBody::Deposit(Deposit {
-            queue_index: q,
-            l1_sender,
-            account,
-            pubkey: SecretKey::from_seed(account as u64).public(),
-            asset,
-            amount,
-        }),
-        signature: None,
-    }
-}
-
-/// Two chunks of deposits: creations, top-ups of existing accounts, a
-/// second asset, and a half-full last chunk (2 padding slots).
+/// The showcase batch in chunks of 3: four chunks, every type, mixed chunks.
 fn traces() -> Vec<ChunkTrace> {
-    let txs = vec![
-        deposit(0, 5, 1, 1_000),
-        deposit(1, 9, 1, 7),
-        deposit(2, 5, 1, 3),
-        deposit(3, 5, 2, 10u128.pow(20)),
-        deposit(4, 1_000_000, 1, 42),
-        deposit(5, 9, 1, 1),
-    ];
-    let batch = Batch {
-        version: BATCH_VERSION,
-        chain_id: DEFAULT_CHAIN_ID,
-        number: 0,
-        txs,
-    };
     let mut r = Rollup::in_memory(RollupConfig {
-        chunk_capacity: CAPACITY,
+        chunk_capacity: SHAPE.capacity,
         threads: 2,
         ..Default::default()
     });
-    r.apply(&batch).expect("valid deposits").chunks
+    r.apply(&fixtures::showcase_batch(DEFAULT_CHAIN_ID))
+        .expect("valid showcase")
+        .chunks
 }
 
-#[derive(Clone, Copy)]
-enum Prank {
-    None,
-    /// Flip slot `i`'s padding flag.
-    Flag(usize),
+/// A chunk trace holding the transactions `range` of the showcase (prefix
+/// executed, roots and commitments from the executor).
+fn sub_chunk(txs: std::ops::Range<usize>) -> ChunkTrace {
+    let all = fixtures::showcase_txs(DEFAULT_CHAIN_ID);
+    let mut r = Rollup::in_memory(RollupConfig {
+        chunk_capacity: SHAPE.capacity,
+        threads: 1,
+        ..Default::default()
+    });
+    if txs.start > 0 {
+        let mut pre = fixtures::showcase_batch(DEFAULT_CHAIN_ID);
+        pre.txs = all[..txs.start].to_vec();
+        r.apply(&pre).expect("valid prefix");
+    }
+    let mut batch = fixtures::showcase_batch(DEFAULT_CHAIN_ID);
+    batch.number = if txs.start > 0 { 1 } else { 0 };
+    batch.txs = all[txs].to_vec();
+    r.apply(&batch).expect("valid").chunks.remove(0)
 }
 
 fn builder_at(stage: CircuitBuilderStage) -> BaseCircuitBuilder<Fr> {
@@ -80,146 +66,370 @@ fn builder_at(stage: CircuitBuilderStage) -> BaseCircuitBuilder<Fr> {
         .use_instance_columns(1)
 }
 
-fn build(trace: &ChunkTrace, prank: Prank) -> Result<HashedCircuit, ChunkError> {
-    build_with(builder_at(CircuitBuilderStage::Mock), trace, prank)
-}
-
-/// Builds the chunk circuit for `trace` in `builder` (any stage).
-fn build_with(
-    mut builder: BaseCircuitBuilder<Fr>,
-    trace: &ChunkTrace,
-    prank: Prank,
-) -> Result<HashedCircuit, ChunkError> {
-    let range = builder.range_chip();
-    let ecc = EccChip::default();
-    let mut table = HashTable::default();
-    let mut muls = ScalarMulTable::default();
-    let ctx = builder.main(0);
-    let cells = {
-        let mut chips = ChunkChips {
-            range: &range,
-            ecc: &ecc,
-            table: &mut table,
-            muls: &mut muls,
-        };
-        assign_chunk(ctx, &mut chips, trace, CAPACITY)?
-    };
-    if let Prank::Flag(i) = prank {
-        let v = Fr::one() - cells.is_noop[i].value();
-        cells.is_noop[i].debug_prank(ctx, v);
-    }
-    builder.assigned_instances[0].extend(cells.public);
-    if !builder.witness_gen_only() {
-        builder.calculate_params(Some(9));
-    }
-    let circuit = HashedCircuit::new(builder, table, muls);
-    assert!(
-        circuit.table_rows() < (1 << K) - 64,
-        "k too small for the chip tables"
-    );
-    Ok(circuit)
-}
-
 fn public(trace: &ChunkTrace) -> Vec<Fr> {
     trace.public_inputs().iter().map(to_halo2).collect()
 }
 
-fn verifies(trace: &ChunkTrace, prank: Prank, instance: Vec<Fr>) -> bool {
-    let circuit = build(trace, prank).expect("supported trace");
-    MockProver::run(K as u32, &circuit, vec![instance])
+/// MockProver on `trace` (pranked by `tamper`) against `instance`, or
+/// against the circuit's own public cells when `instance` is `None`.
+fn verifies_with(
+    trace: &ChunkTrace,
+    tamper: impl FnOnce(&mut halo2_base::Context<Fr>, &ChunkCells),
+    instance: Option<Vec<Fr>>,
+) -> bool {
+    let mut own = vec![];
+    let circuit = build_circuit(
+        builder_at(CircuitBuilderStage::Mock),
+        trace,
+        &SHAPE,
+        |ctx, cells| {
+            own = cells.public.iter().map(|c| *c.value()).collect();
+            tamper(ctx, cells)
+        },
+    )
+    .expect("builds");
+    assert!(circuit.table_rows() < (1 << K) - 64, "k too small");
+    MockProver::run(K as u32, &circuit, vec![instance.unwrap_or(own)])
         .expect("synthesis")
         .verify()
         .is_ok()
 }
 
+fn verifies(trace: &ChunkTrace) -> bool {
+    verifies_with(trace, |_, _| {}, Some(public(trace)))
+}
+
+/// Satisfied against its own public inputs (the witness alone decides).
+fn consistent(trace: &ChunkTrace) -> bool {
+    verifies_with(trace, |_, _| {}, None)
+}
+
 #[test]
-fn deposit_chunks_prove_the_executor_transition() {
+fn every_type_and_mixed_chunks_prove_the_executor_transition() {
     let chunks = traces();
-    assert_eq!(chunks.len(), 2);
+    assert_eq!(chunks.len(), 4);
+    let mut seen = std::collections::BTreeSet::new();
     for c in &chunks {
-        assert!(verifies(c, Prank::None, public(c)), "chunk {}", c.chunk);
+        for t in &c.txs {
+            seen.insert(t.tx.body.tx_type() as u8);
+        }
+        assert!(verifies(c), "chunk {}", c.chunk);
     }
+    assert_eq!(seen.len(), 7, "every type is proven");
+    // The empty chunk (all padding) proves that nothing changed.
+    let root = chunks[3].new_root;
+    assert!(verifies(&empty_trace(&SHAPE, root)));
 }
 
 #[test]
 fn every_public_input_is_bound() {
-    let c = &traces()[1];
+    let c = &traces()[3]; // remove liquidity, withdraw, deposit
     for i in 0..5 {
         let mut inst = public(c);
         inst[i] += Fr::one();
         assert!(
-            !verifies(c, Prank::None, inst),
+            !verifies_with(c, |_, _| {}, Some(inst)),
             "public input {i} not bound"
         );
     }
 }
 
+/// Applies `f` to the transaction of `trace` at `i` and re-signs it.
+fn resign(trace: &ChunkTrace, i: usize, f: impl FnOnce(&mut TxBody)) -> ChunkTrace {
+    let mut t = trace.clone();
+    let mut body = t.txs[i].tx.body.clone();
+    f(&mut body);
+    t.txs[i].tx = fixtures::sign(body, DEFAULT_CHAIN_ID);
+    t
+}
+
 #[test]
-fn the_witness_is_not_trusted() {
-    let base = traces()[0].clone();
-    // A different amount: the public new root and commitments no longer match.
-    let mut t = base.clone();
-    if let TxBody::Deposit(d) = &mut t.txs[1].tx.body {
+fn tampered_fields_break_the_circuit() {
+    let chunks = traces();
+    // [create pool, add (first), swap a→b] and [transfer, add, swap b→a] ...
+    let c1 = &chunks[1];
+    let c2 = &chunks[2];
+    let c3 = &chunks[3];
+    assert!(consistent(c1) && consistent(c2) && consistent(c3));
+    let cases: Vec<(&str, ChunkTrace)> = vec![
+        (
+            "swap amount_in + 1 (re-signed)",
+            resign(c1, 2, |b| {
+                if let TxBody::Swap(s) = b {
+                    s.amount_in += 1
+                }
+            }),
+        ),
+        (
+            "transfer amount + 1 (re-signed)",
+            resign(c2, 0, |b| {
+                if let TxBody::Transfer(s) = b {
+                    s.amount += 1
+                }
+            }),
+        ),
+        (
+            "transfer nonce + 1 (re-signed)",
+            resign(c2, 0, |b| {
+                if let TxBody::Transfer(s) = b {
+                    s.nonce += 1
+                }
+            }),
+        ),
+        (
+            "transfer to another (re-signed)",
+            resign(c2, 0, |b| {
+                if let TxBody::Transfer(s) = b {
+                    s.to = 3
+                }
+            }),
+        ),
+        (
+            "swap min_out above the output (re-signed)",
+            resign(c1, 2, |b| {
+                if let TxBody::Swap(s) = b {
+                    s.min_out = 1_000_000
+                }
+            }),
+        ),
+        (
+            "add min_lp above the share (re-signed)",
+            resign(c2, 1, |b| {
+                if let TxBody::AddLiquidity(s) = b {
+                    s.min_lp = 1 << 90
+                }
+            }),
+        ),
+        (
+            "remove min_b above the output (re-signed)",
+            resign(c3, 0, |b| {
+                if let TxBody::RemoveLiquidity(s) = b {
+                    s.min_b = 1 << 90
+                }
+            }),
+        ),
+        (
+            "withdraw more than the balance (re-signed)",
+            resign(c3, 1, |b| {
+                if let TxBody::Withdraw(s) = b {
+                    s.amount = 1_000
+                }
+            }),
+        ),
+        (
+            "create pool with a fee above the maximum (re-signed)",
+            resign(c1, 0, |b| {
+                if let TxBody::CreatePool(s) = b {
+                    s.fee_bps = 1_001
+                }
+            }),
+        ),
+        (
+            "create pool with tokens out of order (re-signed)",
+            resign(c1, 0, |b| {
+                if let TxBody::CreatePool(s) = b {
+                    (s.token_a, s.token_b) = (2, 1)
+                }
+            }),
+        ),
+        ("transfer amount + 1 without re-signing", {
+            let mut t = c2.clone();
+            if let TxBody::Transfer(s) = &mut t.txs[0].tx.body {
+                s.amount += 1
+            }
+            t
+        }),
+    ];
+    let mut outputs: Vec<(&str, ChunkTrace)> = vec![];
+    for (slot, chunk, name_plus, name_minus) in [
+        (2usize, c1, "swap output + 1", "swap output - 1"),
+        (1, c1, "first LP mint + 1", "first LP mint - 1"),
+        (1, c2, "later LP mint + 1", "later LP mint - 1"),
+        (0, c3, "burn output A + 1", "burn output A - 1"),
+    ] {
+        let mut t = chunk.clone();
+        t.txs[slot].receipt.outputs[0] += 1;
+        outputs.push((name_plus, t));
+        let mut t = chunk.clone();
+        t.txs[slot].receipt.outputs[0] -= 1;
+        outputs.push((name_minus, t));
+    }
+    let mut t = c3.clone();
+    t.txs[0].receipt.outputs[1] += 1;
+    outputs.push(("burn output B + 1", t));
+    for (name, t) in cases.iter().chain(outputs.iter()) {
+        assert!(!consistent(t), "{name} was accepted");
+    }
+    // A deposit is an L1 input: a different amount is a different, valid
+    // transition, which the public inputs (deposit commitment, roots) reject.
+    let mut t = c3.clone();
+    if let TxBody::Deposit(d) = &mut t.txs[2].tx.body {
         d.amount += 1;
     }
-    assert!(!verifies(&t, Prank::None, public(&base)));
-    // A forged sibling: the old leaf no longer opens the running root.
-    let mut t = base.clone();
-    t.txs[2].updates[1].siblings[5] += zklanes_executor::field::Fr::from(1u64);
-    assert!(!verifies(&t, Prank::None, public(&base)));
-    // A forged old balance.
-    let mut t = base.clone();
-    t.txs[2].updates[1].old = zklanes_executor::state::Leaf::Balance(1_001);
-    assert!(!verifies(&t, Prank::None, public(&base)));
-    // Pretending an existing account is new (re-keying it).
-    let mut t = base.clone();
-    t.txs[2].updates[0].old = zklanes_executor::state::Leaf::Empty;
-    assert!(!verifies(&t, Prank::None, public(&base)));
+    assert!(consistent(&t));
+    assert!(!verifies_with(&t, |_, _| {}, Some(public(c3))));
 }
 
 #[test]
-fn padding_flags_are_constrained() {
-    let c = &traces()[1];
-    assert_eq!(c.txs.len(), 2);
-    for slot in 0..CAPACITY {
-        assert!(
-            !verifies(c, Prank::Flag(slot), public(c)),
-            "slot {slot} flag"
-        );
+fn tampered_state_witness_breaks_the_circuit() {
+    let chunks = traces();
+    let c2 = &chunks[2]; // transfer, add liquidity, swap
+    let mut cases: Vec<(&str, ChunkTrace)> = vec![];
+    let mut t = c2.clone();
+    t.txs[0].updates[1].old = Leaf::Balance(1 << 100);
+    cases.push(("sender balance", t));
+    let mut t = c2.clone();
+    t.txs[0].updates[2].old = Leaf::Balance(123);
+    cases.push(("receiver balance", t));
+    let mut t = c2.clone();
+    t.txs[0].updates[3].old = Leaf::Empty;
+    cases.push(("receiver account made absent", t));
+    let mut t = c2.clone();
+    if let Leaf::Pool(p) = &mut t.txs[2].updates[3].old {
+        p.reserve_a += 1;
     }
+    cases.push(("pool reserve", t));
+    let mut t = c2.clone();
+    if let Leaf::Account(a) = &mut t.txs[1].updates[0].old {
+        a.nonce += 1;
+    }
+    cases.push(("account nonce", t));
+    // Levels the circuit reads: the first leaf of each group opens the top
+    // path; later leaves of a group only their levels inside the account.
+    for (u, lvl) in [(0usize, 3usize), (0, 25), (1, 11), (2, 7), (2, 31), (3, 0)] {
+        let mut t = c2.clone();
+        t.txs[0].updates[u].siblings[lvl] += NativeFr::from(1u64);
+        cases.push(("a sibling", t));
+    }
+    let mut t = c2.clone();
+    if let Some(s) = &mut t.txs[0].tx.signature {
+        s.s[0] ^= 1;
+    }
+    cases.push(("signature s", t));
+    let mut t = c2.clone();
+    let other = fixtures::sign(t.txs[1].tx.body.clone(), DEFAULT_CHAIN_ID);
+    t.txs[0].tx.signature = other.signature;
+    cases.push(("signature of another transaction", t));
+    let mut t = c2.clone();
+    let sk = zklanes_executor::signature::SecretKey::from_seed(99);
+    let msg = t.txs[0].tx.body.message(DEFAULT_CHAIN_ID).expect("signed");
+    t.txs[0].tx.signature = Some(sk.sign(&msg));
+    cases.push(("signature by another key", t));
+    let mut t = c2.clone();
+    let msg = t.txs[0]
+        .tx
+        .body
+        .message(DEFAULT_CHAIN_ID + 1)
+        .expect("signed");
+    t.txs[0].tx.signature = Some(fixtures::key(1).sign(&msg));
+    cases.push(("signature for another chain", t));
+    for (name, t) in &cases {
+        assert!(!consistent(t), "{name} was accepted");
+    }
+    // An account created with a key off the subgroup or the curve.
+    let c0 = &chunks[0];
+    let mut t = c0.clone();
+    if let TxBody::Deposit(d) = &mut t.txs[0].tx.body {
+        d.pubkey.x += NativeFr::from(1u64);
+    }
+    assert!(!consistent(&t), "off-curve key accepted");
 }
 
 #[test]
-fn unsupported_types_are_refused_by_the_builder() {
-    let mut t = traces()[0].clone();
-    t.txs[0].tx.body = TxBody::Withdraw(zklanes_executor::tx::Withdraw {
-        account: 5,
-        asset: 1,
-        amount: 1,
-        l1_address: [0; 20],
-        nonce: 0,
-    });
-    assert!(matches!(
-        build(&t, Prank::None),
-        Err(ChunkError::Unsupported { index: 0, .. })
+fn selector_and_padding_flags_are_constrained() {
+    let chunks = traces();
+    let c = &chunks[3]; // remove, withdraw, deposit
+                        // Move a slot to another type (keeping the one-hot sum), or to padding.
+    for slot in 0..3 {
+        let ty = c.txs[slot].tx.body.tx_type() as usize;
+        for other in [0usize, 2, 6] {
+            if other == ty {
+                continue;
+            }
+            let pranked = verifies_with(
+                c,
+                |ctx, cells| {
+                    cells.flags[slot][ty].debug_prank(ctx, Fr::zero());
+                    cells.flags[slot][other].debug_prank(ctx, Fr::one());
+                },
+                None,
+            );
+            assert!(!pranked, "slot {slot}: type {ty} -> {other} accepted");
+        }
+    }
+    // Padding: a padding slot turned into a deposit, or flags not one-hot.
+    let short = sub_chunk(0..2);
+    assert_eq!(short.txs.len(), 2);
+    assert!(verifies(&short));
+    assert!(!verifies_with(
+        &short,
+        |ctx, cells| {
+            cells.flags[2][0].debug_prank(ctx, Fr::zero());
+            cells.flags[2][TxType::Deposit as usize].debug_prank(ctx, Fr::one());
+        },
+        None
+    ));
+    assert!(!verifies_with(
+        &short,
+        |ctx, cells| cells.flags[2][0].debug_prank(ctx, Fr::zero()),
+        None
+    ));
+    assert!(!verifies_with(
+        &short,
+        |ctx, cells| cells.flags[0][0].debug_prank(ctx, Fr::one()),
+        None
     ));
 }
 
-/// The real path for the chunk circuit: Keygen stage, break points, Prover
-/// stage, SHPLONK proof verified against the trace's public inputs (dev SRS,
-/// insecure, test only).
 #[test]
-fn real_kzg_proof_of_a_deposit_chunk() {
+fn the_builder_refuses_malformed_traces() {
+    let mut t = traces()[0].clone();
+    t.txs[0].updates.pop();
+    assert!(matches!(
+        build_circuit(builder_at(CircuitBuilderStage::Mock), &t, &SHAPE, |_, _| {}),
+        Err(ChunkError::BadTrace { index: 0, .. })
+    ));
+    let t = traces()[0].clone();
+    let wrong = ChunkShape {
+        chain_id: 1,
+        ..SHAPE
+    };
+    assert!(matches!(
+        build_circuit(builder_at(CircuitBuilderStage::Mock), &t, &wrong, |_, _| {}),
+        Err(ChunkError::WrongChain { .. })
+    ));
+    let small = ChunkShape {
+        capacity: 2,
+        ..SHAPE
+    };
+    assert!(matches!(
+        build_circuit(builder_at(CircuitBuilderStage::Mock), &t, &small, |_, _| {}),
+        Err(ChunkError::TooManyTxs { .. })
+    ));
+}
+
+/// The real path for the chunk circuit: keys from an empty (all-padding)
+/// trace in the Keygen stage, then a SHPLONK proof of a mixed chunk in the
+/// Prover stage with the keygen break points, verified against the trace's
+/// public inputs (dev SRS, insecure, test only).
+#[test]
+fn real_kzg_proof_of_a_mixed_chunk() {
     use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, Circuit};
-    let c = &traces()[1];
-    let keygen =
-        build_with(builder_at(CircuitBuilderStage::Keygen), c, Prank::None).expect("supported");
+    let chunks = traces();
+    let c = &chunks[2];
+    let keygen = build_circuit(
+        builder_at(CircuitBuilderStage::Keygen),
+        &empty_trace(&SHAPE, NativeFr::from(0u64)),
+        &SHAPE,
+        |_, _| {},
+    )
+    .expect("builds");
     let params = common::dev_params(K as u32);
     let vk = keygen_vk(&params, &keygen).expect("vk");
     let pk = keygen_pk(&params, vk, &keygen).expect("pk");
     let prover_builder =
         BaseCircuitBuilder::prover(keygen.builder.params(), keygen.builder.break_points());
-    let prover = build_with(prover_builder, c, Prank::None).expect("supported");
+    let prover = build_circuit(prover_builder, c, &SHAPE, |_, _| {}).expect("builds");
     let instance = public(c);
     let proof = common::prove(&params, &pk, prover, &instance);
     assert!(common::verify(&params, &pk, &proof, &instance));

@@ -31,9 +31,17 @@ pub fn lp_minted(
     if supply == 0 {
         isqrt(U256::from(amount_a) * U256::from(amount_b))
     } else {
-        let sa = mul_div(amount_a, supply, reserve_a);
-        let sb = mul_div(amount_b, supply, reserve_b);
-        sa.min(sb)
+        // Each quotient may exceed 128 bits (a tiny reserve against a large
+        // supply); the minimum is taken at full width and saturates, so an
+        // oversized mint fails the balance-width check instead of wrapping.
+        let sa = U256::from(amount_a) * U256::from(supply) / U256::from(reserve_a);
+        let sb = U256::from(amount_b) * U256::from(supply) / U256::from(reserve_b);
+        let m = sa.min(sb);
+        if m > U256::from(MAX_BALANCE) {
+            MAX_BALANCE + 1
+        } else {
+            m.as_u128()
+        }
     }
 }
 

@@ -190,6 +190,13 @@ pub fn commit(
             ups.push((k.index(), view.read(k), new));
             view.set(k, new);
         }
+        // Reads the circuit must open appear as updates with `old == new`:
+        // a transfer proves that its receiver's account exists.
+        if let TxBody::Transfer(t) = &tx.body {
+            let k = Key::Account(t.to);
+            let leaf = view.read(k);
+            ups.push((k.index(), leaf, leaf));
+        }
         per_tx.push(ups);
         keys.push(signer_key);
     }

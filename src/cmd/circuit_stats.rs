@@ -3,18 +3,18 @@
 
 use anyhow::{anyhow, Context as _, Result};
 use clap::Args;
+use halo2_base::gates::circuit::BaseCircuitParams;
 use serde_json::{json, Value};
-use zklanes_circuits::chunk::{assign_chunk, ChunkChips};
+use zklanes_circuits::chunk::{assign_chunk, empty_trace, ChunkChips, ChunkShape};
 use zklanes_circuits::eddsa;
 use zklanes_circuits::field::to_halo2;
 use zklanes_circuits::merkle::update;
-use zklanes_circuits::stats::{measure, measure_at, Cost};
-use zklanes_circuits::{poseidon, scalar_mul};
-use zklanes_executor::batch::{Batch, BATCH_VERSION};
+use zklanes_circuits::stats::{chunk_layout, measure, measure_at, Cost};
+use zklanes_circuits::{fixtures, poseidon, scalar_mul};
 use zklanes_executor::params::{DEFAULT_CHAIN_ID, TREE_DEPTH};
 use zklanes_executor::signature::SecretKey;
 use zklanes_executor::trace::ChunkTrace;
-use zklanes_executor::tx::{Deposit, SignedTx, Transfer, TxBody};
+use zklanes_executor::tx::{Transfer, TxBody, TxType};
 use zklanes_executor::{Rollup, RollupConfig};
 
 /// Arguments of `circuit-stats`.
@@ -38,46 +38,41 @@ fn cost_json(c: &Cost) -> Value {
     })
 }
 
-fn per_slot(c: &Cost, n: usize) -> Cost {
-    Cost {
-        generic_advice: c.generic_advice / n,
-        lookup_advice: c.lookup_advice / n,
-        poseidon_permutations: c.poseidon_permutations / n,
-        scalar_mul_rows: c.scalar_mul_rows / n,
+fn type_name(t: TxType) -> &'static str {
+    match t {
+        TxType::Deposit => "deposit",
+        TxType::Transfer => "transfer",
+        TxType::Swap => "swap",
+        TxType::AddLiquidity => "add_liquidity",
+        TxType::RemoveLiquidity => "remove_liquidity",
+        TxType::Withdraw => "withdraw",
+        TxType::CreatePool => "create_pool",
     }
 }
 
-/// A chunk of `capacity` deposits (each creating an account), from the executor.
-fn deposit_chunk(capacity: usize) -> Result<ChunkTrace> {
-    let txs: Vec<SignedTx> = (0..capacity as u32)
-        .map(|i| SignedTx {
-            body: TxBody::Deposit(Deposit {
-                queue_index: i as u64,
-                l1_sender: [1; 20],
-                account: i + 1,
-                pubkey: SecretKey::from_seed(i as u64).public(),
-                asset: 1,
-                amount: 1_000,
-            }),
-            signature: None,
-        })
-        .collect();
-    let batch = Batch {
-        version: BATCH_VERSION,
-        chain_id: DEFAULT_CHAIN_ID,
-        number: 0,
-        txs,
-    };
+/// The showcase batch's chunk traces (capacity 1: one transaction each).
+fn showcase_slots() -> Result<Vec<ChunkTrace>> {
     let mut r = Rollup::in_memory(RollupConfig {
-        chunk_capacity: capacity,
+        chunk_capacity: 1,
         threads: 1,
         ..Default::default()
     });
-    let out = r.apply(&batch).context("executing the deposit batch")?;
-    out.chunks
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow!("no chunk"))
+    Ok(r.apply(&fixtures::showcase_batch(DEFAULT_CHAIN_ID))
+        .context("executing the showcase batch")?
+        .chunks)
+}
+
+/// Cost of the chunk circuit for `trace` in `shape`, laid out at `2^k` rows.
+fn chunk_cost(trace: &ChunkTrace, shape: &ChunkShape, k: usize) -> (Cost, BaseCircuitParams) {
+    measure_at(k, |ctx, t| {
+        let mut chips = ChunkChips {
+            range: t.range,
+            ecc: t.ecc,
+            table: t.table,
+            muls: t.muls,
+        };
+        assign_chunk(ctx, &mut chips, trace, shape).expect("executor traces build");
+    })
 }
 
 /// Runs `circuit-stats`.
@@ -113,42 +108,36 @@ pub fn run(a: CircuitStatsArgs) -> Result<()> {
         update(ctx, &t.range.gate, t.table, i, o, n, &s);
     });
 
-    // The chunk: every slot runs the same gadgets (padding on zeros).
-    let full = deposit_chunk(a.capacity)?;
-    let mut empty = full.clone();
-    empty.txs.clear();
-    empty.deposits.clear();
-    empty.new_root = empty.prev_root;
-    let chunk_cost = |trace: &ChunkTrace, k: usize| {
-        measure_at(k, |ctx, t| {
-            let mut chips = ChunkChips {
-                range: t.range,
-                ecc: t.ecc,
-                table: t.table,
-                muls: t.muls,
-            };
-            assign_chunk(ctx, &mut chips, trace, a.capacity).expect("deposit chunks are supported");
-        })
+    // Per type: a one-slot chunk holding one transaction of that type.
+    let one = ChunkShape {
+        capacity: 1,
+        chain_id: DEFAULT_CHAIN_ID,
     };
-    let (probe, _) = chunk_cost(&full, 22);
-    let k = (probe.table_rows() + 64)
-        .next_power_of_two()
-        .trailing_zeros()
-        .max(10) as usize;
-    let (cost, params) = chunk_cost(&full, k);
-    let (pad_cost, _) = chunk_cost(&empty, k);
+    let mut per_type = serde_json::Map::new();
+    for trace in showcase_slots()? {
+        let name = type_name(trace.txs[0].tx.body.tx_type());
+        if !per_type.contains_key(name) {
+            per_type.insert(name.into(), cost_json(&chunk_cost(&trace, &one, 20).0));
+        }
+    }
+    let empty = empty_trace(&one, Default::default());
+    per_type.insert("noop".into(), cost_json(&chunk_cost(&empty, &one, 20).0));
+
+    // The configured chunk (every slot costs the same; padding included).
+    let shape = ChunkShape {
+        capacity: a.capacity,
+        chain_id: DEFAULT_CHAIN_ID,
+    };
+    let empty = empty_trace(&shape, Default::default());
+    let (probe, k) = chunk_layout(&shape);
+    let (cost, params) = chunk_cost(&empty, &shape, k);
     let generic_cols: usize = params.num_advice_per_phase.iter().sum();
     let lookup_cols: usize = params.num_lookup_advice_per_phase.iter().sum();
     let rows_used = cost
         .table_rows()
         .max(cost.generic_advice.div_ceil(generic_cols.max(1)));
     let report = json!({
-        "per_tx_type": {
-            "deposit": cost_json(&per_slot(&cost, a.capacity)),
-            "noop": cost_json(&per_slot(&pad_cost, a.capacity)),
-            "transfer": null, "swap": null, "add_liquidity": null, "remove_liquidity": null,
-            "withdraw": null, "create_pool": null,
-        },
+        "per_tx_type": per_type,
         "building_blocks": {
             "poseidon_permutation": poseidon::CELLS_PER_PERMUTATION,
             "scalar_mul_per_bit": scalar_mul::COLUMNS,
@@ -169,8 +158,9 @@ pub fn run(a: CircuitStatsArgs) -> Result<()> {
             "rows_used": rows_used,
             "advice_cells": cost.total_advice(),
             "cells_per_tx": cost.total_advice() / a.capacity,
+            "rows_per_slot": probe.table_rows() / a.capacity,
         },
-        "note": "slots exist for deposits and padding only; the other types are not implemented yet (null)",
+        "note": "every slot is the same universal slot (all types share its hashing and signature check), so every type costs the same cells",
     });
     if a.json {
         println!("{report}");

@@ -1,0 +1,208 @@
+//! Chunk keys, proofs and verification.
+//!
+//! Keys come from the Keygen stage over an all-padding trace: the circuit's
+//! layout does not depend on the witness (every slot is the same universal
+//! slot), so one set of keys proves every trace of the shape. Proofs use the
+//! Prover stage with the keygen break points, SHPLONK and a Blake2b
+//! transcript; every proof is verified before it is returned.
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::Circuit;
+use halo2_base::halo2_proofs::plonk::{
+    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
+};
+use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_base::halo2_proofs::transcript::{
+    Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
+};
+use zklanes_circuits::chunk::{build_circuit, empty_trace, ChunkError, ChunkShape};
+use zklanes_circuits::field::to_halo2;
+use zklanes_circuits::stats::{chunk_layout, LOOKUP_BITS};
+use zklanes_circuits::ChunkTrace;
+
+/// Why a chunk could not be proven.
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    /// The trace does not fit the circuit.
+    #[error("chunk {chunk}: {source}")]
+    Trace {
+        /// Chunk index.
+        chunk: u32,
+        /// Why.
+        source: ChunkError,
+    },
+    /// halo2 failed (keygen or proving).
+    #[error("halo2 {stage} failed: {reason}")]
+    Halo2 {
+        /// Which stage.
+        stage: &'static str,
+        /// halo2's error.
+        reason: String,
+    },
+    /// The fresh proof did not verify (a bug or a bad witness).
+    #[error("chunk {chunk}: the proof does not verify against its public inputs")]
+    Rejected {
+        /// Chunk index.
+        chunk: u32,
+    },
+}
+
+/// Keys and layout of one chunk shape.
+pub struct ChunkKeys {
+    /// The shape.
+    pub shape: ChunkShape,
+    /// Rows are `2^k`.
+    pub k: u32,
+    /// The proving key (holds the verifying key).
+    pub pk: ProvingKey<G1Affine>,
+    /// halo2-base layout parameters from keygen.
+    pub params: BaseCircuitParams,
+    /// halo2-base break points from keygen.
+    pub break_points: MultiPhaseThreadBreakPoints,
+}
+
+impl ChunkKeys {
+    /// The verifying key.
+    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
+        self.pk.get_vk()
+    }
+}
+
+/// The smallest `k` for `shape`.
+pub fn chunk_k(shape: &ChunkShape) -> u32 {
+    chunk_layout(shape).1 as u32
+}
+
+fn builder(stage: CircuitBuilderStage, k: u32) -> BaseCircuitBuilder<Fr> {
+    BaseCircuitBuilder::<Fr>::from_stage(stage)
+        .use_k(k as usize)
+        .use_lookup_bits(LOOKUP_BITS)
+        .use_instance_columns(1)
+}
+
+/// Generates the keys of `shape` with `params` (of size `2^k`, `k` from [`chunk_k`]).
+pub fn keygen(params: &ParamsKZG<Bn256>, shape: &ChunkShape) -> Result<ChunkKeys, ProveError> {
+    let k = params.k();
+    let empty = empty_trace(shape, Default::default());
+    let circuit = build_circuit(
+        builder(CircuitBuilderStage::Keygen, k),
+        &empty,
+        shape,
+        |_, _| {},
+    )
+    .map_err(|source| ProveError::Trace { chunk: 0, source })?;
+    let halo2 = |stage| {
+        move |e: halo2_base::halo2_proofs::plonk::Error| ProveError::Halo2 {
+            stage,
+            reason: format!("{e:?}"),
+        }
+    };
+    let vk = keygen_vk(params, &circuit).map_err(halo2("keygen_vk"))?;
+    let pk = keygen_pk(params, vk, &circuit).map_err(halo2("keygen_pk"))?;
+    Ok(ChunkKeys {
+        shape: *shape,
+        k,
+        pk,
+        params: circuit.builder.params(),
+        break_points: circuit.builder.break_points(),
+    })
+}
+
+/// The public inputs of a trace as the circuit's instance column.
+pub fn instance(trace: &ChunkTrace) -> Vec<Fr> {
+    trace.public_inputs().iter().map(to_halo2).collect()
+}
+
+/// Timings of one proof.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProofTimings {
+    /// Witness generation (building the circuit), ms.
+    pub witness_ms: f64,
+    /// `create_proof`, ms.
+    pub prove_ms: f64,
+    /// Verification, ms.
+    pub verify_ms: f64,
+}
+
+/// Proves `trace` and verifies the proof before returning it.
+pub fn prove(
+    params: &ParamsKZG<Bn256>,
+    keys: &ChunkKeys,
+    trace: &ChunkTrace,
+) -> Result<(Vec<u8>, ProofTimings), ProveError> {
+    let clock = std::time::Instant::now();
+    let b = BaseCircuitBuilder::prover(keys.params.clone(), keys.break_points.clone());
+    let circuit =
+        build_circuit(b, trace, &keys.shape, |_, _| {}).map_err(|source| ProveError::Trace {
+            chunk: trace.chunk,
+            source,
+        })?;
+    let witness_ms = clock.elapsed().as_secs_f64() * 1e3;
+    let inst = instance(trace);
+    let clock = std::time::Instant::now();
+    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+    create_proof::<
+        KZGCommitmentScheme<Bn256>,
+        ProverSHPLONK<'_, Bn256>,
+        Challenge255<G1Affine>,
+        _,
+        _,
+        _,
+    >(
+        params,
+        &keys.pk,
+        &[circuit],
+        &[&[&inst]],
+        rand::rngs::OsRng,
+        &mut transcript,
+    )
+    .map_err(|e| ProveError::Halo2 {
+        stage: "create_proof",
+        reason: format!("{e:?}"),
+    })?;
+    let proof = transcript.finalize();
+    let prove_ms = clock.elapsed().as_secs_f64() * 1e3;
+    let clock = std::time::Instant::now();
+    if !verify(params, keys.vk(), &proof, &inst) {
+        return Err(ProveError::Rejected { chunk: trace.chunk });
+    }
+    let verify_ms = clock.elapsed().as_secs_f64() * 1e3;
+    Ok((
+        proof,
+        ProofTimings {
+            witness_ms,
+            prove_ms,
+            verify_ms,
+        },
+    ))
+}
+
+/// Verifies a chunk proof against its instance.
+pub fn verify(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    proof: &[u8],
+    instance: &[Fr],
+) -> bool {
+    let mut t = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(proof);
+    verify_proof::<
+        KZGCommitmentScheme<Bn256>,
+        VerifierSHPLONK<'_, Bn256>,
+        Challenge255<G1Affine>,
+        _,
+        _,
+    >(
+        params.verifier_params(),
+        vk,
+        SingleStrategy::new(params),
+        &[&[instance]],
+        &mut t,
+    )
+    .is_ok()
+}

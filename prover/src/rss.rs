@@ -1,0 +1,10 @@
+//! Peak resident memory of this process, for proof metrics.
+
+/// Peak resident set size in MiB (`VmHWM` of `/proc/self/status`), or
+/// `None` where that file is not available.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

@@ -1,0 +1,158 @@
+//! The development SRS: KZG parameters from a fixed, publicly known secret.
+//! **Insecure**: anyone can recompute the toxic waste. For tests,
+//! benchmarks and the demo only; production loads a Powers-of-Tau-derived
+//! file instead.
+//!
+//! Every `k` derives from the same secret, so circuits of different sizes
+//! (chunks, aggregation layers) share one setup, as recursion requires. The
+//! generator is parallel: the powers `sⁱ` and the Lagrange scalars
+//! `Lᵢ(s) = (sⁿ − 1)/n · ωⁱ/(s − ωⁱ)` are field arithmetic (batch-inverted),
+//! and each point is a fixed-base multiplication of the generator through
+//! a table of byte windows (32 mixed additions per point), instead of
+//! halo2's `ParamsKZG::setup`, which runs a full scalar multiplication per
+//! point.
+
+use halo2_base::halo2_proofs::arithmetic::Field;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G2Affine, G1};
+use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_base::halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
+use halo2_base::halo2_proofs::halo2curves::group::{Curve, Group};
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use rand::SeedableRng;
+use rayon::prelude::*;
+
+/// Seed of the development secret (public: the setup is insecure).
+const DEV_SEED: u64 = 0x7a6c_616e_6573; // "zlanes"
+
+/// Elements per parallel task.
+const TASK: usize = 1 << 12;
+
+/// The development secret.
+fn dev_secret() -> Fr {
+    Fr::random(rand_chacha::ChaCha20Rng::seed_from_u64(DEV_SEED))
+}
+
+/// `j·256ⁱ·G` for every byte window `i` and byte `j`.
+struct FixedBase {
+    table: Vec<[G1Affine; 256]>,
+}
+
+impl FixedBase {
+    fn generator() -> Self {
+        let mut base = G1::generator();
+        let mut table = Vec::with_capacity(32);
+        for _ in 0..32 {
+            let mut row = [G1::identity(); 256];
+            for j in 1..256 {
+                row[j] = row[j - 1] + base;
+            }
+            let mut affine = [G1Affine::identity(); 256];
+            G1::batch_normalize(&row, &mut affine);
+            table.push(affine);
+            base = row[255] + base;
+        }
+        Self { table }
+    }
+
+    fn mul(&self, s: &Fr) -> G1 {
+        let bytes = s.to_repr();
+        let mut acc = G1::identity();
+        for (i, b) in bytes.as_ref().iter().enumerate() {
+            if *b != 0 {
+                acc += self.table[i][*b as usize];
+            }
+        }
+        acc
+    }
+
+    /// `scalars[i]·G`, in parallel, normalized.
+    fn mul_all(&self, scalars: &[Fr]) -> Vec<G1Affine> {
+        let mut out = vec![G1Affine::identity(); scalars.len()];
+        out.par_chunks_mut(TASK)
+            .zip(scalars.par_chunks(TASK))
+            .for_each(|(o, s)| {
+                let proj: Vec<G1> = s.iter().map(|x| self.mul(x)).collect();
+                G1::batch_normalize(&proj, o);
+            });
+        out
+    }
+}
+
+/// `start·step^i` for `i < n`, in parallel.
+fn geometric(n: usize, step: Fr) -> Vec<Fr> {
+    let mut out = vec![Fr::ZERO; n];
+    out.par_chunks_mut(TASK).enumerate().for_each(|(c, o)| {
+        let mut x = step.pow_vartime([(c * TASK) as u64]);
+        for v in o.iter_mut() {
+            *v = x;
+            x *= step;
+        }
+    });
+    out
+}
+
+/// Inverts every element in place (Montgomery's trick per task); none may be zero.
+fn batch_invert(values: &mut [Fr]) {
+    values.par_chunks_mut(TASK).for_each(|chunk| {
+        let mut prefix = Vec::with_capacity(chunk.len());
+        let mut acc = Fr::ONE;
+        for v in chunk.iter() {
+            prefix.push(acc);
+            acc *= v;
+        }
+        let mut inv = acc.invert().expect("nonzero");
+        for (v, p) in chunk.iter_mut().zip(prefix).rev() {
+            let next = inv * *v;
+            *v = inv * p;
+            inv = next;
+        }
+    });
+}
+
+/// The insecure development SRS for `2^k` rows: the same secret for every `k`.
+pub fn dev_params(k: u32) -> ParamsKZG<Bn256> {
+    assert!(k <= Fr::S, "k above the field's two-adicity");
+    let n = 1usize << k;
+    let s = dev_secret();
+    let table = FixedBase::generator();
+    let g = table.mul_all(&geometric(n, s));
+    // ω: a primitive 2^k-th root of unity.
+    let mut omega = Fr::ROOT_OF_UNITY;
+    for _ in k..Fr::S {
+        omega = omega.square();
+    }
+    let powers = geometric(n, omega);
+    let mut lagrange: Vec<Fr> = powers.par_iter().map(|w| s - w).collect();
+    batch_invert(&mut lagrange);
+    let n_inv = Fr::from(n as u64).invert().expect("n is nonzero");
+    let multiplier = (s.pow_vartime([n as u64]) - Fr::ONE) * n_inv;
+    lagrange
+        .par_iter_mut()
+        .zip(powers.par_iter())
+        .for_each(|(l, w)| *l *= multiplier * w);
+    let g_lagrange = table.mul_all(&lagrange);
+    let g2 = G2Affine::generator();
+    let s_g2: G2Affine = (g2 * s).to_affine();
+    // `from_parts` is a method: a tiny throwaway instance provides it.
+    let shell = ParamsKZG::<Bn256>::setup(1, rand_chacha::ChaCha20Rng::seed_from_u64(0));
+    shell.from_parts(k, g, Some(g_lagrange), g2, s_g2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halo2_base::halo2_proofs::poly::commitment::Params;
+
+    /// The fast generator equals halo2's reference setup for the same secret.
+    #[test]
+    fn matches_the_reference_setup() {
+        let k = 5;
+        let fast = dev_params(k);
+        let reference =
+            ParamsKZG::<Bn256>::setup(k, rand_chacha::ChaCha20Rng::seed_from_u64(DEV_SEED));
+        let (mut a, mut b) = (vec![], vec![]);
+        fast.write(&mut a).expect("write");
+        reference.write(&mut b).expect("write");
+        assert_eq!(a, b);
+    }
+}
