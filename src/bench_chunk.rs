@@ -73,7 +73,8 @@ pub fn run(b: ChunkBench) -> Result<()> {
     let keys = keygen(&params, &shape)?;
     let keygen_s = clock.elapsed().as_secs_f64();
     log("proving ...");
-    let (proof, t) = prove(&params, &keys, &trace)?;
+    let proof = prove(&params, &keys, &trace)?;
+    let t = proof.timings;
     let line = json!({
         "bench": "chunk",
         "capacity": b.capacity,
@@ -86,7 +87,7 @@ pub fn run(b: ChunkBench) -> Result<()> {
         "witness_s": t.witness_ms / 1e3,
         "prove_s": t.prove_ms / 1e3,
         "verify_ms": t.verify_ms,
-        "proof_bytes": proof.len(),
+        "proof_bytes": proof.snark.proof.len(),
         "peak_rss_mb": peak_rss_mb(),
         "srs": "development (insecure)",
     });

@@ -1,7 +1,29 @@
-//! # zklanes aggregator (not yet implemented)
+//! # zklanes aggregator
 //!
-//! This crate will fold chunk proofs recursively (snark-verifier accumulation)
-//! into one final proof checked by an EVM verifier contract. It depends on
-//! `prover` and `circuits`.
+//! Folds chunk proofs into one proof that an EVM verifier contract checks.
+//!
+//! - [`node`]: one aggregation circuit (snark-verifier-sdk SHPLONK
+//!   accumulation) over `fan_in` proofs with the same verifying key, pinned
+//!   in the circuit (`VerifierUniversality::None`). On top of verifying them
+//!   it constrains continuity (each proof's new root is the next one's
+//!   previous root) and folds their commitments
+//!   (`zklanes_executor::commitments::fold`, computed in-circuit with
+//!   [`zklanes_circuits::poseidon_gate`]). Its public inputs are the 12
+//!   accumulator limbs, then `[prev_root, new_root, pubdata, deposits,
+//!   withdrawals]` of the folded transition: the same shape at every level,
+//!   so layers compose.
+//! - [`layer`]: the keys of one layer of the tree (generated from dummy
+//!   proofs of the inner verifying key) and proving one node.
+//! - [`tree`]: the whole tree: chunk proofs, padded with proofs of empty
+//!   chunks (no padding flags anywhere), then every layer up to the final
+//!   one, which uses the EVM transcript.
+//! - [`evm`]: the Solidity verifier of the final layer, compiled with the
+//!   pinned solcjs, and its execution in revm.
+
+pub mod evm;
+pub mod layer;
+pub mod node;
+pub mod tree;
+pub mod verify;
 
 pub use zklanes_prover::ChunkTrace;

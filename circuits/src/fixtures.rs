@@ -124,3 +124,17 @@ pub fn showcase_batch(chain_id: u32) -> Batch {
         txs: showcase_txs(chain_id),
     }
 }
+
+/// The showcase batch executed in memory (empty genesis) into chunks of
+/// `capacity` transactions: real executor traces.
+pub fn showcase_chunks(chain_id: u32, capacity: usize) -> Vec<zklanes_executor::trace::ChunkTrace> {
+    let mut r = zklanes_executor::Rollup::in_memory(zklanes_executor::RollupConfig {
+        chain_id,
+        chunk_capacity: capacity,
+        threads: 2,
+        ..Default::default()
+    });
+    r.apply(&showcase_batch(chain_id))
+        .expect("the showcase batch is valid")
+        .chunks
+}

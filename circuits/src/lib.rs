@@ -32,6 +32,7 @@ pub mod hash_table;
 pub mod leaves;
 pub mod merkle;
 pub mod poseidon;
+pub mod poseidon_gate;
 pub mod scalar_mul;
 pub mod stats;
 

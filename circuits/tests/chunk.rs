@@ -29,14 +29,7 @@ const SHAPE: ChunkShape = ChunkShape {
 
 /// The showcase batch in chunks of 3: four chunks, every type, mixed chunks.
 fn traces() -> Vec<ChunkTrace> {
-    let mut r = Rollup::in_memory(RollupConfig {
-        chunk_capacity: SHAPE.capacity,
-        threads: 2,
-        ..Default::default()
-    });
-    r.apply(&fixtures::showcase_batch(DEFAULT_CHAIN_ID))
-        .expect("valid showcase")
-        .chunks
+    fixtures::showcase_chunks(DEFAULT_CHAIN_ID, SHAPE.capacity)
 }
 
 /// A chunk trace holding the transactions `range` of the showcase (prefix

@@ -190,3 +190,37 @@ fn overwriting_an_unused_cell_is_not_itself_an_error() {
         }
     }
 }
+
+/// The generic-gate compression (for aggregation circuits) equals the
+/// executor's, and a pranked output fails.
+#[test]
+fn generic_gate_compression_matches_the_executor() {
+    use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+    use halo2_base::gates::circuit::CircuitBuilderStage;
+    use halo2_base::halo2_proofs::dev::MockProver;
+    use zklanes_circuits::field::to_halo2;
+    use zklanes_executor::field::Fr as NativeFr;
+    use zklanes_executor::poseidon::{compress, Tag};
+
+    let (a, b) = (NativeFr::from(12345u64), NativeFr::from(678u64));
+    let expected = to_halo2(&compress(Tag::Node, a, b));
+    for prank in [false, true] {
+        let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Mock)
+            .use_k(12)
+            .use_lookup_bits(8);
+        let gate = halo2_base::gates::GateChip::<Fr>::default();
+        let ctx = builder.main(0);
+        let inputs = [Tag::Node.fr(), a, b].map(|x| ctx.load_witness(to_halo2(&x)));
+        let out = zklanes_circuits::poseidon_gate::compress(ctx, &gate, inputs);
+        assert_eq!(*out.value(), expected);
+        if prank {
+            out.debug_prank(ctx, expected + Fr::one());
+        }
+        builder.calculate_params(Some(9));
+        let ok = MockProver::run(12, &builder, vec![])
+            .expect("synthesis")
+            .verify()
+            .is_ok();
+        assert_eq!(ok, !prank);
+    }
+}

@@ -145,3 +145,28 @@ pub fn withdrawal_item(w: &Withdraw) -> Fr {
 pub fn chain_withdrawal(c: Fr, w: &Withdraw) -> Fr {
     compress(Tag::Withdrawals, c, withdrawal_item(w))
 }
+
+/// Public inputs of a proof of a state transition: `[prev_root, new_root,
+/// pubdata, deposits, withdrawals]` (a chunk's, or an aggregation's).
+pub type PublicInputs = [Fr; 5];
+
+/// Folds consecutive transitions into one, as an aggregation node does:
+/// the roots must chain (`new_root` of each is `prev_root` of the next),
+/// the result runs from the first `prev_root` to the last `new_root`, and
+/// each commitment folds left to right,
+/// `c ← compress(Fold*, c, cᵢ)` from the first one. `None` when the roots do
+/// not chain or `parts` is empty.
+pub fn fold(parts: &[PublicInputs]) -> Option<PublicInputs> {
+    let (first, rest) = parts.split_first()?;
+    let mut acc = *first;
+    for p in rest {
+        if p[0] != acc[1] {
+            return None;
+        }
+        acc[1] = p[1];
+        acc[2] = compress(Tag::FoldPubdata, acc[2], p[2]);
+        acc[3] = compress(Tag::FoldDeposits, acc[3], p[3]);
+        acc[4] = compress(Tag::FoldWithdrawals, acc[4], p[4]);
+    }
+    Some(acc)
+}

@@ -3,24 +3,20 @@
 //! Keys come from the Keygen stage over an all-padding trace: the circuit's
 //! layout does not depend on the witness (every slot is the same universal
 //! slot), so one set of keys proves every trace of the shape. Proofs use the
-//! Prover stage with the keygen break points, SHPLONK and a Blake2b
-//! transcript; every proof is verified before it is returned.
+//! Prover stage with the keygen break points, SHPLONK and the Poseidon
+//! transcript snark-verifier aggregates; every proof is verified before it
+//! is returned.
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_base::halo2_proofs::plonk::Circuit;
-use halo2_base::halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
-};
-use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
-use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
-use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_base::halo2_proofs::transcript::{
-    Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
-};
+use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, Circuit, ProvingKey, VerifyingKey};
+use halo2_base::halo2_proofs::poly::commitment::Params;
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
+use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
+use snark_verifier_sdk::Snark;
 use zklanes_circuits::chunk::{build_circuit, empty_trace, ChunkError, ChunkShape};
 use zklanes_circuits::field::to_halo2;
 use zklanes_circuits::stats::{chunk_layout, LOOKUP_BITS};
@@ -51,6 +47,36 @@ pub enum ProveError {
         /// Chunk index.
         chunk: u32,
     },
+    /// A worker did not answer (crashed, timed out, lost).
+    #[error("worker {worker} failed on chunk {chunk}: {reason}")]
+    WorkerLost {
+        /// Worker id.
+        worker: usize,
+        /// Chunk index.
+        chunk: u32,
+        /// What happened.
+        reason: String,
+    },
+}
+
+impl ProveError {
+    /// Maps a halo2 error of `stage` to [`ProveError::Halo2`].
+    pub fn halo2(stage: &'static str) -> impl Fn(halo2_base::halo2_proofs::plonk::Error) -> Self {
+        move |e| ProveError::Halo2 {
+            stage,
+            reason: format!("{e:?}"),
+        }
+    }
+
+    /// Whether trying again may succeed: a lost worker or a halo2 failure
+    /// (resources) may be transient; a trace that does not fit the circuit,
+    /// or a witness whose proof does not verify, fails the same way again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ProveError::WorkerLost { .. } | ProveError::Halo2 { .. }
+        )
+    }
 }
 
 /// Keys and layout of one chunk shape.
@@ -65,6 +91,8 @@ pub struct ChunkKeys {
     pub params: BaseCircuitParams,
     /// halo2-base break points from keygen.
     pub break_points: MultiPhaseThreadBreakPoints,
+    /// The verifying key compiled for snark-verifier (what aggregation pins).
+    pub protocol: PlonkProtocol<G1Affine>,
 }
 
 impl ChunkKeys {
@@ -97,15 +125,15 @@ pub fn keygen(params: &ParamsKZG<Bn256>, shape: &ChunkShape) -> Result<ChunkKeys
         |_, _| {},
     )
     .map_err(|source| ProveError::Trace { chunk: 0, source })?;
-    let halo2 = |stage| {
-        move |e: halo2_base::halo2_proofs::plonk::Error| ProveError::Halo2 {
-            stage,
-            reason: format!("{e:?}"),
-        }
-    };
-    let vk = keygen_vk(params, &circuit).map_err(halo2("keygen_vk"))?;
-    let pk = keygen_pk(params, vk, &circuit).map_err(halo2("keygen_pk"))?;
+    let vk = keygen_vk(params, &circuit).map_err(ProveError::halo2("keygen_vk"))?;
+    let pk = keygen_pk(params, vk, &circuit).map_err(ProveError::halo2("keygen_pk"))?;
+    let protocol = compile(
+        params,
+        pk.get_vk(),
+        Config::kzg().with_num_instance(vec![PUBLIC_INPUTS]),
+    );
     Ok(ChunkKeys {
+        protocol,
         shape: *shape,
         k,
         pk,
@@ -113,6 +141,9 @@ pub fn keygen(params: &ParamsKZG<Bn256>, shape: &ChunkShape) -> Result<ChunkKeys
         break_points: circuit.builder.break_points(),
     })
 }
+
+/// Public inputs of a chunk proof.
+pub const PUBLIC_INPUTS: usize = 5;
 
 /// The public inputs of a trace as the circuit's instance column.
 pub fn instance(trace: &ChunkTrace) -> Vec<Fr> {
@@ -130,12 +161,25 @@ pub struct ProofTimings {
     pub verify_ms: f64,
 }
 
+/// A verified chunk proof, ready for aggregation: the proof with the
+/// Poseidon transcript, the chunk's public inputs and the compiled protocol
+/// of the chunk verifying key.
+#[derive(Clone, Debug)]
+pub struct ChunkProof {
+    /// Chunk index in its batch.
+    pub chunk: u32,
+    /// The proof as snark-verifier consumes it.
+    pub snark: Snark,
+    /// Timings.
+    pub timings: ProofTimings,
+}
+
 /// Proves `trace` and verifies the proof before returning it.
 pub fn prove(
     params: &ParamsKZG<Bn256>,
     keys: &ChunkKeys,
     trace: &ChunkTrace,
-) -> Result<(Vec<u8>, ProofTimings), ProveError> {
+) -> Result<ChunkProof, ProveError> {
     let clock = std::time::Instant::now();
     let b = BaseCircuitBuilder::prover(keys.params.clone(), keys.break_points.clone());
     let circuit =
@@ -146,63 +190,26 @@ pub fn prove(
     let witness_ms = clock.elapsed().as_secs_f64() * 1e3;
     let inst = instance(trace);
     let clock = std::time::Instant::now();
-    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
-    create_proof::<
-        KZGCommitmentScheme<Bn256>,
-        ProverSHPLONK<'_, Bn256>,
-        Challenge255<G1Affine>,
-        _,
-        _,
-        _,
-    >(
-        params,
-        &keys.pk,
-        &[circuit],
-        &[&[&inst]],
-        rand::rngs::OsRng,
-        &mut transcript,
-    )
-    .map_err(|e| ProveError::Halo2 {
-        stage: "create_proof",
-        reason: format!("{e:?}"),
-    })?;
-    let proof = transcript.finalize();
+    let proof = crate::transcript::prove_poseidon(params, &keys.pk, circuit, &inst)?;
     let prove_ms = clock.elapsed().as_secs_f64() * 1e3;
     let clock = std::time::Instant::now();
-    if !verify(params, keys.vk(), &proof, &inst) {
+    if !crate::transcript::verify_poseidon(params, keys.vk(), &proof, &inst) {
         return Err(ProveError::Rejected { chunk: trace.chunk });
     }
     let verify_ms = clock.elapsed().as_secs_f64() * 1e3;
-    Ok((
-        proof,
-        ProofTimings {
+    Ok(ChunkProof {
+        chunk: trace.chunk,
+        snark: Snark::new(keys.protocol.clone(), vec![inst], proof),
+        timings: ProofTimings {
             witness_ms,
             prove_ms,
             verify_ms,
         },
-    ))
+    })
 }
 
-/// Verifies a chunk proof against its instance.
-pub fn verify(
-    params: &ParamsKZG<Bn256>,
-    vk: &VerifyingKey<G1Affine>,
-    proof: &[u8],
-    instance: &[Fr],
-) -> bool {
-    let mut t = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(proof);
-    verify_proof::<
-        KZGCommitmentScheme<Bn256>,
-        VerifierSHPLONK<'_, Bn256>,
-        Challenge255<G1Affine>,
-        _,
-        _,
-    >(
-        params.verifier_params(),
-        vk,
-        SingleStrategy::new(params),
-        &[&[instance]],
-        &mut t,
-    )
-    .is_ok()
+/// Verifies a chunk proof (snark) against its instance with the chunk keys.
+pub fn verify(params: &ParamsKZG<Bn256>, keys: &ChunkKeys, snark: &Snark) -> bool {
+    snark.instances.len() == 1
+        && crate::transcript::verify_poseidon(params, keys.vk(), &snark.proof, &snark.instances[0])
 }

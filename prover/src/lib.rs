@@ -10,8 +10,10 @@
 //! come with the aggregation issue.
 
 pub mod chunk;
+pub mod pool;
 pub mod rss;
 pub mod srs;
+pub mod transcript;
 
 pub use zklanes_circuits::chunk::ChunkShape;
 pub use zklanes_circuits::ChunkTrace;

@@ -156,3 +156,25 @@ mod tests {
         assert_eq!(a, b);
     }
 }
+
+/// SRS parameters by `k`, generated on first use from the one development
+/// secret and shared (every circuit of a proof tree must use one setup).
+#[derive(Default)]
+pub struct SrsSet {
+    by_k: std::sync::Mutex<std::collections::BTreeMap<u32, std::sync::Arc<ParamsKZG<Bn256>>>>,
+}
+
+impl SrsSet {
+    /// An empty set (development SRS, **insecure**).
+    pub fn development() -> Self {
+        Self::default()
+    }
+
+    /// The parameters for `2^k` rows.
+    pub fn get(&self, k: u32) -> std::sync::Arc<ParamsKZG<Bn256>> {
+        let mut map = self.by_k.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(k)
+            .or_insert_with(|| std::sync::Arc::new(dev_params(k)))
+            .clone()
+    }
+}

@@ -24,7 +24,7 @@ pub struct CircuitStatsArgs {
     #[arg(long)]
     json: bool,
     /// Transaction slots of the chunk to lay out.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = zklanes_circuits::chunk::DEFAULT_CAPACITY)]
     capacity: usize,
 }
 

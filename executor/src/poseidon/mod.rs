@@ -62,6 +62,12 @@ pub enum Tag {
     DepositKey = 12,
     /// Withdrawal record: `compress(WithdrawalItem, p1, p2)`.
     WithdrawalItem = 13,
+    /// Aggregation fold of two public-data commitments.
+    FoldPubdata = 14,
+    /// Aggregation fold of two deposit commitments.
+    FoldDeposits = 15,
+    /// Aggregation fold of two withdrawal commitments.
+    FoldWithdrawals = 16,
 }
 
 impl Tag {

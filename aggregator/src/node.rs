@@ -1,0 +1,76 @@
+//! One aggregation node: verify `fan_in` proofs, chain their roots, fold
+//! their commitments, expose the folded transition.
+
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::gates::GateChip;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_base::{AssignedValue, Context};
+use snark_verifier_sdk::halo2::aggregation::{
+    AggregationCircuit, AggregationConfigParams, VerifierUniversality,
+};
+use snark_verifier_sdk::{Snark, LIMBS, SHPLONK};
+use zklanes_circuits::field::to_halo2;
+use zklanes_circuits::poseidon_gate;
+use zklanes_executor::poseidon::Tag;
+
+/// Accumulator limbs at the front of an aggregation proof's instances.
+pub const ACCUMULATOR_LIMBS: usize = 4 * LIMBS;
+/// The transition's public values: `[prev_root, new_root, pubdata, deposits, withdrawals]`.
+pub const TRANSITION: usize = 5;
+/// Instances of an aggregation proof.
+pub const NODE_INSTANCES: usize = ACCUMULATOR_LIMBS + TRANSITION;
+
+/// Chains the transitions and folds their commitments in-circuit, as
+/// `zklanes_executor::commitments::fold`.
+pub fn fold_cells(
+    ctx: &mut Context<Fr>,
+    gate: &GateChip<Fr>,
+    parts: &[[AssignedValue<Fr>; TRANSITION]],
+) -> [AssignedValue<Fr>; TRANSITION] {
+    let tags = [Tag::FoldPubdata, Tag::FoldDeposits, Tag::FoldWithdrawals]
+        .map(|t| ctx.load_constant(to_halo2(&t.fr())));
+    let mut acc = parts[0];
+    for p in &parts[1..] {
+        ctx.constrain_equal(&acc[1], &p[0]);
+        acc[1] = p[1];
+        for j in 0..3 {
+            acc[2 + j] = poseidon_gate::compress(ctx, gate, [tags[j], acc[2 + j], p[2 + j]]);
+        }
+    }
+    acc
+}
+
+/// The aggregation circuit of one node over `snarks` (all of one verifying
+/// key, pinned). `inner_is_aggregation`: the snarks are aggregation proofs
+/// (their accumulators are folded in by the sdk and skipped here).
+pub fn node_circuit(
+    stage: CircuitBuilderStage,
+    config: AggregationConfigParams,
+    params: &ParamsKZG<Bn256>,
+    snarks: Vec<Snark>,
+    inner_is_aggregation: bool,
+) -> AggregationCircuit {
+    assert!(!snarks.is_empty(), "a node aggregates at least one proof");
+    let mut agg = AggregationCircuit::new::<SHPLONK>(
+        stage,
+        config,
+        params,
+        snarks,
+        VerifierUniversality::None,
+    );
+    let start = if inner_is_aggregation {
+        ACCUMULATOR_LIMBS
+    } else {
+        0
+    };
+    let parts: Vec<[AssignedValue<Fr>; TRANSITION]> = agg
+        .previous_instances()
+        .iter()
+        .map(|p| std::array::from_fn(|i| p[start + i]))
+        .collect();
+    let gate = GateChip::<Fr>::default();
+    let out = fold_cells(agg.builder.main(0), &gate, &parts);
+    agg.builder.assigned_instances[0].extend(out);
+    agg
+}
