@@ -18,11 +18,17 @@
 //!   chunks (no padding flags anywhere), then every layer up to the final
 //!   one, which uses the EVM transcript.
 //! - [`evm`]: the Solidity verifier of the final layer, compiled with the
-//!   pinned solcjs, and its execution in revm.
+//!   pinned solcjs, and its execution in revm; [`evm_host`]: a revm chain
+//!   for the L1 contracts; [`poseidon_sol`]: the executor's Poseidon as a
+//!   Solidity contract (for L1 commitments); [`rollup_sol`]: the Rollup
+//!   contract (`contracts/ZklanesRollup.sol`) that settles batches.
 
 pub mod evm;
+pub mod evm_host;
 pub mod layer;
 pub mod node;
+pub mod poseidon_sol;
+pub mod rollup_sol;
 pub mod tree;
 pub mod verify;
 

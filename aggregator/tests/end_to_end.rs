@@ -2,17 +2,21 @@
 //! every layer: a batch executed into two chunks (3 slots, k = 15), two real
 //! chunk proofs, one aggregation layer (fan-in 2, Poseidon transcript, k = 20), one
 //! recursive fold (fan-in 1, Keccak transcript, k = 21), the generated Solidity
-//! verifier compiled with the pinned solcjs and run in revm. Tampered
-//! proofs and public inputs revert. Development SRS (insecure).
+//! verifier compiled with the pinned solcjs and run in revm, then the Rollup
+//! contract over it. Tampered proofs and public inputs, a skipped batch, a
+//! wrong previous root and a replay revert. Development SRS (insecure).
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zklanes_aggregator::evm::{verifier_bytecode, verify_in_evm};
+use zklanes_aggregator::evm_host::{selector, EvmHost};
 use zklanes_aggregator::layer::LayerSpec;
 use zklanes_aggregator::node::ACCUMULATOR_LIMBS;
+use zklanes_aggregator::rollup_sol::{deployment, finalize_calldata};
 use zklanes_aggregator::tree::{
     expected_transition, keygen_tree, padded, prove_tree, transition_fr,
 };
 use zklanes_aggregator::verify::verify_aggregation;
+use zklanes_circuits::field::to_halo2;
 use zklanes_circuits::fixtures;
 use zklanes_executor::params::DEFAULT_CHAIN_ID;
 use zklanes_executor::{Rollup, RollupConfig};
@@ -140,4 +144,58 @@ fn a_batch_settles_through_the_evm_verifier() {
             true
         ));
     }
+}
+
+/// The Rollup contract over the real verifier: a tampered proof, a tampered
+/// public input, a skipped batch, a wrong previous root and a replayed
+/// batch revert; the batch finalizes once and advances the stored root.
+fn settle_through_the_rollup_contract(
+    verifier_code: &[u8],
+    instances: &[Fr],
+    proof: &[u8],
+    traces: &[zklanes_executor::trace::ChunkTrace],
+) {
+    let mut host = EvmHost::new();
+    let verifier = host.deploy(verifier_code).expect("verifier deploys");
+    let genesis = to_halo2(&traces[0].prev_root);
+    let rollup = host
+        .deploy(&deployment(verifier, &genesis).expect("compiles"))
+        .expect("rollup deploys");
+    let elsewhere = host
+        .deploy(&deployment(verifier, &(genesis + Fr::one())).expect("compiles"))
+        .expect("rollup deploys");
+    let finalize = |batch, inst: &[Fr], p: &[u8]| finalize_calldata(batch, inst, p);
+    // A wrong previous root.
+    assert!(host.call(elsewhere, finalize(0, instances, proof)).is_err());
+    // A skipped batch.
+    assert!(host.call(rollup, finalize(1, instances, proof)).is_err());
+    // A tampered proof.
+    let mut bad_proof = proof.to_vec();
+    bad_proof[64] ^= 1;
+    assert!(host
+        .call(rollup, finalize(0, instances, &bad_proof))
+        .is_err());
+    // A tampered public input (the new root, then the deposit commitment).
+    for i in [ACCUMULATOR_LIMBS + 1, ACCUMULATOR_LIMBS + 3] {
+        let mut bad = instances.to_vec();
+        bad[i] += Fr::one();
+        assert!(
+            host.call(rollup, finalize(0, &bad, proof)).is_err(),
+            "instance {i}"
+        );
+    }
+    // The batch settles, and the stored root advances.
+    let done = host
+        .call(rollup, finalize(0, instances, proof))
+        .expect("finalizes");
+    eprintln!("Rollup.finalize: {} gas (transaction included)", done.gas);
+    let root = host
+        .call(rollup, selector("stateRoot()").to_vec())
+        .expect("reads");
+    let mut expected = to_halo2(&traces[traces.len() - 1].new_root).to_bytes();
+    expected.reverse();
+    assert_eq!(root.output, expected.to_vec());
+    // A replay, under the same or the next number.
+    assert!(host.call(rollup, finalize(0, instances, proof)).is_err());
+    assert!(host.call(rollup, finalize(1, instances, proof)).is_err());
 }
