@@ -173,9 +173,6 @@ pub fn prove_tree(
     let clock = Instant::now();
     let (proofs, _) = pool.prove_all(&chunks)?;
     let per_chunk_ms = clock.elapsed().as_secs_f64() * 1e3 / chunks.len() as f64;
-    let chunk_cells = zklanes_circuits::stats::chunk_layout(&keys.chunk.shape)
-        .0
-        .total_advice();
     let mut records: Vec<ProofRecord> = proofs
         .iter()
         .enumerate()
@@ -183,7 +180,7 @@ pub fn prove_tree(
             layer: 0,
             index: i,
             k: keys.chunk.k,
-            advice_cells: chunk_cells,
+            advice_cells: keys.chunk.advice_cells,
             ms: p.timings.witness_ms + p.timings.prove_ms + p.timings.verify_ms,
             proof_bytes: p.snark.proof.len(),
         })

@@ -93,6 +93,8 @@ pub struct ChunkKeys {
     pub break_points: MultiPhaseThreadBreakPoints,
     /// The verifying key compiled for snark-verifier (what aggregation pins).
     pub protocol: PlonkProtocol<G1Affine>,
+    /// Advice cells of the circuit (for metrics), measured once at keygen.
+    pub advice_cells: usize,
 }
 
 impl ChunkKeys {
@@ -134,6 +136,7 @@ pub fn keygen(params: &ParamsKZG<Bn256>, shape: &ChunkShape) -> Result<ChunkKeys
     );
     Ok(ChunkKeys {
         protocol,
+        advice_cells: chunk_layout(shape).0.total_advice(),
         shape: *shape,
         k,
         pk,

@@ -83,12 +83,7 @@ impl Worker for LocalWorker {
             .threads
             .install(|| prove(&self.params, &self.keys, trace))?;
         let t = proof.timings;
-        span.record(
-            "advice_cells",
-            zklanes_circuits::stats::chunk_layout(&self.keys.shape)
-                .0
-                .total_advice(),
-        );
+        span.record("advice_cells", self.keys.advice_cells);
         span.record("witness_ms", t.witness_ms.round() as u64);
         span.record("prove_ms", t.prove_ms.round() as u64);
         span.record("verify_ms", t.verify_ms.round() as u64);
