@@ -19,6 +19,13 @@ struct Cli {
 enum Command {
     /// Run the pipeline end to end on an embedded default batch.
     Demo(cmd::demo::DemoArgs),
+    /// Execute a batch into a data directory and prove it (chunk proofs,
+    /// aggregation, final EVM proof).
+    Prove(cmd::prove::ProveArgs),
+    /// Verify a final proof file natively and in the EVM.
+    Verify(cmd::verify::VerifyArgs),
+    /// The batch pipeline service (HTTP and watched-folder ingest).
+    Serve(cmd::serve::ServeArgs),
     /// Write a signed synthetic batch (genesis deposits first).
     GenBatch(cmd::gen_batch::GenBatchArgs),
     /// Execute a batch and print its state root and metrics.
@@ -32,14 +39,26 @@ enum Command {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let (json, default) = match &cli.command {
+        Command::Serve(a) => (a.log_format == "json", "info"),
+        _ => (false, "warn"),
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        fmt.json().flatten_event(true).init();
+    } else {
+        fmt.init();
+    }
+    match cli.command {
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Prove(a) => cmd::prove::run(a),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
         Command::GenBatch(a) => cmd::gen_batch::run(a),
         Command::Execute(a) => cmd::execute::run(a),
         Command::Status(a) => cmd::status::run(a),

@@ -23,6 +23,9 @@
 //!   Solidity contract (for L1 commitments); [`rollup_sol`]: the Rollup
 //!   contract (`contracts/ZklanesRollup.sol`) that settles batches.
 
+/// Digest of this crate's sources: cached aggregation keys are named by it.
+pub const SOURCE_DIGEST: &str = env!("ZKLANES_SOURCE_DIGEST");
+
 pub mod evm;
 pub mod evm_host;
 pub mod layer;

@@ -16,12 +16,15 @@ use zklanes_circuits::chunk::empty_trace;
 use zklanes_circuits::field::to_halo2;
 use zklanes_executor::commitments::{fold, PublicInputs};
 
-use zklanes_prover::chunk::{keygen, ChunkKeys, ProveError};
+use zklanes_prover::cache::KeyCache;
+use zklanes_prover::chunk::{key_name, keygen_cached, ChunkKeys, ProveError};
 use zklanes_prover::pool::{PoolError, ProverPool};
-use zklanes_prover::srs::SrsSet;
+use zklanes_prover::srs::{SrsError, SrsSet};
 use zklanes_prover::{ChunkShape, ChunkTrace};
 
-use crate::layer::{keygen_layer, prove_node, LayerKeys, LayerSpec, NodeProof};
+use crate::layer::{
+    keygen_layer, keygen_layer_cached, layer_key_name, prove_node, LayerKeys, LayerSpec, NodeProof,
+};
 use crate::node::ACCUMULATOR_LIMBS;
 
 /// The keys of a whole tree.
@@ -30,6 +33,12 @@ pub struct TreeKeys {
     pub chunk: Arc<ChunkKeys>,
     /// Layer keys, bottom up; the last is the EVM layer.
     pub layers: Vec<LayerKeys>,
+    /// The final layer's key name (a digest of the whole tree and the SRS).
+    pub final_name: String,
+    /// How many of the key sets (chunk, then layers) came from the cache.
+    pub loaded: usize,
+    /// Time to load or generate all keys, ms.
+    pub keys_ms: f64,
 }
 
 impl TreeKeys {
@@ -51,48 +60,85 @@ pub enum TreeError {
     /// The tree's shape is not usable.
     #[error("bad tree: {0}")]
     Shape(String),
+    /// SRS parameters could not be had.
+    #[error(transparent)]
+    Srs(#[from] SrsError),
 }
 
-/// Generates the chunk keys and every layer's keys (`layers` bottom up).
+/// Loads or generates the chunk keys and every layer's keys (`layers`
+/// bottom up), from and into `cache` when there is one. With no layers,
+/// only the chunk keys (a prover of chunk proofs alone).
 pub fn keygen_tree(
     srs: &SrsSet,
     shape: &ChunkShape,
     chunk_k: u32,
     layers: &[LayerSpec],
+    cache: Option<&KeyCache>,
 ) -> Result<TreeKeys, TreeError> {
     match layers.last() {
-        Some(last) if last.evm => {}
-        _ => {
+        Some(last) if !last.evm => {
             return Err(TreeError::Shape(
                 "the last layer must be the EVM layer".into(),
             ))
         }
+        _ => {}
     }
-    if layers[..layers.len() - 1].iter().any(|l| l.evm) {
+    if layers.iter().rev().skip(1).any(|l| l.evm) {
         return Err(TreeError::Shape(
             "only the last layer may be the EVM layer".into(),
         ));
     }
-    let chunk = keygen(&srs.get(chunk_k), shape)?;
-    let mut keys: Vec<LayerKeys> = Vec::with_capacity(layers.len());
     for (i, spec) in layers.iter().enumerate() {
-        if spec.inner_is_aggregation != (i > 0) {
+        if spec.inner_is_aggregation != (i > 0) || spec.fan_in == 0 {
             return Err(TreeError::Shape(format!(
-                "layer {i}: inner proofs are aggregation proofs exactly above the first layer"
+                "layer {i}: inner proofs are aggregation proofs exactly above the first layer, and fan-in is at least 1"
             )));
         }
+    }
+    let clock = Instant::now();
+    let chunk_params = srs.get(chunk_k)?;
+    let (chunk, hit) = keygen_cached(&chunk_params, shape, cache)?;
+    let mut loaded = usize::from(hit);
+    tracing::info!(
+        stage = "keys",
+        k = chunk_k,
+        cached = hit,
+        ms = clock.elapsed().as_secs_f64() * 1e3,
+        "chunk keys"
+    );
+    let mut name = key_name(&chunk_params, shape);
+    let mut keys: Vec<LayerKeys> = Vec::with_capacity(layers.len());
+    for spec in layers {
+        let step = Instant::now();
+        let params = srs.get(spec.k)?;
         let inner = keys.last().map_or(&chunk.protocol, |l| &l.protocol);
-        let k = keygen_layer(&srs.get(spec.k), inner, *spec)?;
+        name = layer_key_name(&params, &name, *spec);
+        let (k, hit) = match cache {
+            Some(cache) => keygen_layer_cached(&params, inner, *spec, cache, &name)?,
+            None => (keygen_layer(&params, inner, *spec)?, false),
+        };
+        loaded += usize::from(hit);
+        tracing::info!(
+            stage = "keys",
+            k = spec.k,
+            fan_in = spec.fan_in,
+            cached = hit,
+            ms = step.elapsed().as_secs_f64() * 1e3,
+            "layer keys"
+        );
         keys.push(k);
     }
     Ok(TreeKeys {
         chunk: Arc::new(chunk),
         layers: keys,
+        final_name: name,
+        loaded,
+        keys_ms: clock.elapsed().as_secs_f64() * 1e3,
     })
 }
 
 /// Timings and sizes of one proof of the tree, for metrics.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct ProofRecord {
     /// 0 for chunk proofs, then the layer number from 1.
     pub layer: usize,
@@ -116,6 +162,23 @@ pub struct BatchProof {
     pub proof: Vec<u8>,
     /// One record per proof, chunks first.
     pub records: Vec<ProofRecord>,
+    /// Every proof below the final one, in the order of `records`.
+    pub inner: Vec<InnerProof>,
+    /// Wall time of the chunk proofs on the pool, ms.
+    pub chunks_ms: f64,
+}
+
+/// A chunk or aggregation proof below the final one.
+#[derive(Clone, Debug)]
+pub struct InnerProof {
+    /// 0 for chunk proofs, then the layer number from 1.
+    pub layer: usize,
+    /// Index within its layer.
+    pub index: usize,
+    /// Its public inputs.
+    pub instances: Vec<Fr>,
+    /// The proof (Poseidon transcript).
+    pub proof: Vec<u8>,
 }
 
 impl BatchProof {
@@ -168,11 +231,13 @@ pub fn prove_tree(
     keys: &TreeKeys,
     pool: &ProverPool,
     traces: &[ChunkTrace],
+    progress: &dyn Fn(&ProofRecord),
 ) -> Result<BatchProof, TreeError> {
     let chunks = padded(traces, &keys.chunk.shape, keys.width())?;
     let clock = Instant::now();
     let (proofs, _) = pool.prove_all(&chunks)?;
-    let per_chunk_ms = clock.elapsed().as_secs_f64() * 1e3 / chunks.len() as f64;
+    let chunks_ms = clock.elapsed().as_secs_f64() * 1e3;
+    let per_chunk_ms = chunks_ms / chunks.len() as f64;
     let mut records: Vec<ProofRecord> = proofs
         .iter()
         .enumerate()
@@ -185,11 +250,22 @@ pub fn prove_tree(
             proof_bytes: p.snark.proof.len(),
         })
         .collect();
+    records.iter().for_each(progress);
     tracing::debug!(per_chunk_ms, "chunk proofs done");
+    let mut inner: Vec<InnerProof> = proofs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| InnerProof {
+            layer: 0,
+            index: i,
+            instances: p.snark.instances[0].clone(),
+            proof: p.snark.proof.clone(),
+        })
+        .collect();
     let mut snarks: Vec<_> = proofs.into_iter().map(|p| p.snark).collect();
     let mut last = None;
     for (l, layer) in keys.layers.iter().enumerate() {
-        let params = srs.get(layer.spec.k);
+        let params = srs.get(layer.spec.k)?;
         let mut next = Vec::new();
         for (i, group) in snarks.chunks(layer.spec.fan_in).enumerate() {
             let clock = Instant::now();
@@ -206,8 +282,17 @@ pub fn prove_tree(
                 ms: clock.elapsed().as_secs_f64() * 1e3,
                 proof_bytes: bytes,
             });
+            progress(&records[records.len() - 1]);
             match node {
-                NodeProof::Snark(s) => next.push(*s),
+                NodeProof::Snark(s) => {
+                    inner.push(InnerProof {
+                        layer: l + 1,
+                        index: i,
+                        instances: s.instances[0].clone(),
+                        proof: s.proof.clone(),
+                    });
+                    next.push(*s)
+                }
                 evm @ NodeProof::Evm { .. } => last = Some(evm),
             }
         }
@@ -218,6 +303,8 @@ pub fn prove_tree(
             instances,
             proof,
             records,
+            inner,
+            chunks_ms,
         }),
         _ => Err(TreeError::Shape(
             "the tree did not end in one EVM proof".into(),

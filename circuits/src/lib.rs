@@ -1,26 +1,29 @@
-//! # zklanes circuits (in progress)
+//! # zklanes circuits
 //!
-//! The halo2 circuits (KZG on BN254, halo2-axiom through halo2-base) that will
-//! prove one chunk's state transition from the executor's [`ChunkTrace`].
-//!
-//! Built so far:
+//! The halo2 circuits (KZG on BN254, halo2-axiom through halo2-base) that
+//! prove one chunk's state transition from the executor's [`ChunkTrace`]:
+//! - [`chunk`]: the chunk circuit. Every slot is one universal slot that
+//!   proves any transaction type or a padding no-op (one-hot selector,
+//!   EdDSA-Poseidon signature, nonce, balances with range checks, exact AMM
+//!   and LP math, Merkle paths before and after, the public commitments);
+//!   [`stats`]: cell accounting for `zklanes circuit-stats`;
 //! - [`field`]: conversion of the executor's field elements (arkworks) into
 //!   halo2's BN254 `Fr`;
 //! - [`poseidon`]: a custom-gate Poseidon permutation chip computing exactly
-//!   the executor's hash (`zklanes_executor::poseidon`), one round per row;
-//! - [`hash_table`]: that chip inside a halo2-base circuit, bound to the
-//!   builder's cells by copy constraints;
-//! - [`merkle`]: state-tree path and update gadgets (roots from a leaf, index
-//!   bits and siblings) on top of it, and [`leaves`]: the leaf hashes of
-//!   accounts, balances and pools with every field range-checked;
-//! - [`chunk`]: the chunk circuit, so far for deposits and padding, and
-//!   [`stats`]: cell accounting for `zklanes circuit-stats`;
+//!   the executor's hash, one round per row; [`hash_table`]: that chip
+//!   inside a halo2-base circuit, bound to the builder's cells by copy
+//!   constraints; [`poseidon_gate`]: the same hash in halo2-base's generic
+//!   gate (for the aggregation circuit);
+//! - [`merkle`]: state-tree path and update gadgets; [`leaves`]: the leaf
+//!   hashes of accounts, balances and pools with every field range-checked;
 //! - [`ecc`], [`scalar_mul`] and [`eddsa`]: BabyJubJub arithmetic, a
 //!   one-row-per-bit scalar multiplication chip, and EdDSA-Poseidon
-//!   verification, the executor's signature rule.
-//!
-//! The chunk circuit itself (signatures, balances, AMM, Merkle updates,
-//! public inputs) is the rest of the circuits issue.
+//!   verification, the executor's signature rule;
+//! - [`amm`]: constant-product swap, LP mint and burn gadgets;
+//! - [`fixtures`]: a signed showcase batch with every transaction type.
+
+/// Digest of this crate's sources: cached circuit keys are named by it.
+pub const SOURCE_DIGEST: &str = env!("ZKLANES_SOURCE_DIGEST");
 
 pub mod amm;
 pub mod chunk;

@@ -87,7 +87,12 @@ fn mutate(body: &mut TxBody, kind: u8, v: u128) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("ZKLANES_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16),
+        max_shrink_iters: 0,
+        failure_persistence: None,
+        .. ProptestConfig::default()
+    })]
 
     #[test]
     fn the_circuit_agrees_with_the_executor(

@@ -41,6 +41,10 @@ pub enum Workload {
     SpreadSwaps,
     /// The mixed DeFi workload.
     Mixed,
+    /// Every transaction type over the two hot pools, with a genesis of a
+    /// few transactions: batches small enough to prove end to end (the
+    /// demo, the end-to-end tests).
+    Compact,
 }
 
 impl Workload {
@@ -59,12 +63,16 @@ impl Workload {
             Workload::HotSwaps => "hot-swaps",
             Workload::SpreadSwaps => "spread-swaps",
             Workload::Mixed => "mixed",
+            Workload::Compact => "compact",
         }
     }
 
     /// Parses a CLI name.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|w| w.name() == s)
+        Self::ALL
+            .into_iter()
+            .chain([Workload::Compact])
+            .find(|w| w.name() == s)
     }
 }
 
@@ -361,6 +369,23 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// A withdrawal of a little of token 1 to a random L1 address.
+    fn withdraw(&mut self) {
+        let account = self.account();
+        let nonce = self.next_nonce(account);
+        let mut l1_address = [0u8; 20];
+        self.rng.fill(&mut l1_address[..]);
+        self.out.push(TxBody::Withdraw(Withdraw {
+            account,
+            asset: 1,
+            amount: 1_000_000,
+            l1_address,
+            nonce,
+        }));
+    }
+}
+
 /// Generates a genesis and a workload.
 pub fn generate(cfg: &GenConfig) -> Generated {
     assert!(
@@ -380,7 +405,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
     };
     let w = cfg.workload;
     let spread = matches!(w, Workload::SpreadSwaps | Workload::Mixed);
-    let hot = matches!(w, Workload::HotSwaps | Workload::Mixed);
+    let hot = matches!(w, Workload::HotSwaps | Workload::Mixed | Workload::Compact);
     // Genesis: the liquidity provider (account 1) holds every token.
     let last_token = if spread {
         SPREAD_TOKEN_FIRST + SPREAD_TOKENS - 1
@@ -439,20 +464,26 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                             sim.add_liquidity(account, pool, amount);
                         }
                     }
-                    89 => {
-                        let account = sim.account();
-                        let nonce = sim.next_nonce(account);
-                        let mut l1_address = [0u8; 20];
-                        sim.rng.fill(&mut l1_address[..]);
-                        sim.out.push(TxBody::Withdraw(Withdraw {
-                            account,
-                            asset: 1,
-                            amount: 1_000_000,
-                            l1_address,
-                            nonce,
-                        }));
-                    }
+                    89 => sim.withdraw(),
                     _ => sim.spread_swap(),
+                }
+            }
+            Workload::Compact => {
+                let r = sim.rng.gen_range(0..100u32);
+                let pool = HOT_POOLS[(r % 2) as usize];
+                match r {
+                    0..=44 => sim.transfer(),
+                    45..=69 => sim.hot_swap(pool),
+                    70..=89 => {
+                        let account = sim.account();
+                        if r % 2 == 0 || !sim.remove_liquidity(account, pool) {
+                            let amount = sim
+                                .rng
+                                .gen_range(1_000_000_000_000u128..=1_000_000_000_000_000_000);
+                            sim.add_liquidity(account, pool, amount);
+                        }
+                    }
+                    _ => sim.withdraw(),
                 }
             }
         }

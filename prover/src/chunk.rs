@@ -129,11 +129,7 @@ pub fn keygen(params: &ParamsKZG<Bn256>, shape: &ChunkShape) -> Result<ChunkKeys
     .map_err(|source| ProveError::Trace { chunk: 0, source })?;
     let vk = keygen_vk(params, &circuit).map_err(ProveError::halo2("keygen_vk"))?;
     let pk = keygen_pk(params, vk, &circuit).map_err(ProveError::halo2("keygen_pk"))?;
-    let protocol = compile(
-        params,
-        pk.get_vk(),
-        Config::kzg().with_num_instance(vec![PUBLIC_INPUTS]),
-    );
+    let protocol = compile_protocol(params, &pk);
     Ok(ChunkKeys {
         protocol,
         advice_cells: chunk_layout(shape).0.total_advice(),
@@ -143,6 +139,104 @@ pub fn keygen(params: &ParamsKZG<Bn256>, shape: &ChunkShape) -> Result<ChunkKeys
         params: circuit.builder.params(),
         break_points: circuit.builder.break_points(),
     })
+}
+
+/// What a cached chunk key file holds besides the proving key.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ChunkKeyHeader {
+    shape: ChunkShape,
+    k: u32,
+    params: BaseCircuitParams,
+    break_points: MultiPhaseThreadBreakPoints,
+    advice_cells: usize,
+}
+
+/// The cache entry name of the keys of `shape` under `params`: a digest of
+/// the shape, `k`, the SRS and the sources that lay the circuit out.
+pub fn key_name(params: &ParamsKZG<Bn256>, shape: &ChunkShape) -> String {
+    let d = crate::cache::digest(&[
+        b"zklanes chunk keys v1",
+        &shape.capacity.to_le_bytes(),
+        &shape.chain_id.to_le_bytes(),
+        &params.k().to_le_bytes(),
+        &(LOOKUP_BITS as u64).to_le_bytes(),
+        zklanes_circuits::SOURCE_DIGEST.as_bytes(),
+        crate::SOURCE_DIGEST.as_bytes(),
+        crate::cache::srs_id(params).as_bytes(),
+    ]);
+    format!("chunk_{}_{}_{}.pk", shape.capacity, params.k(), &d[..16])
+}
+
+/// The keys of `shape` from `cache`, or generated (and stored) on a miss.
+/// Returns the keys and whether they were loaded.
+pub fn keygen_cached(
+    params: &ParamsKZG<Bn256>,
+    shape: &ChunkShape,
+    cache: Option<&crate::cache::KeyCache>,
+) -> Result<(ChunkKeys, bool), ProveError> {
+    use halo2_base::halo2_proofs::SerdeFormat;
+    let Some(cache) = cache else {
+        return keygen(params, shape).map(|k| (k, false));
+    };
+    let name = key_name(params, shape);
+    let loaded = cache.load(&name, |r| {
+        let h: ChunkKeyHeader = crate::cache::read_header(r)?;
+        let bp = h.params.clone();
+        let pk = crate::cache::catch_read(|| {
+            let mut r = r;
+            ProvingKey::<G1Affine>::read::<_, zklanes_circuits::hash_table::HashedCircuit>(
+                &mut r,
+                SerdeFormat::RawBytesUnchecked,
+                bp,
+            )
+        })?;
+        Ok((h, pk))
+    });
+    if let Some((h, pk)) = loaded {
+        if h.shape == *shape && h.k == params.k() {
+            let protocol = compile_protocol(params, &pk);
+            return Ok((
+                ChunkKeys {
+                    shape: h.shape,
+                    k: h.k,
+                    pk,
+                    params: h.params,
+                    break_points: h.break_points,
+                    protocol,
+                    advice_cells: h.advice_cells,
+                },
+                true,
+            ));
+        }
+    }
+    let keys = keygen(params, shape)?;
+    let header = ChunkKeyHeader {
+        shape: keys.shape,
+        k: keys.k,
+        params: keys.params.clone(),
+        break_points: keys.break_points.clone(),
+        advice_cells: keys.advice_cells,
+    };
+    if let Err(e) = cache.store(&name, |w| {
+        crate::cache::write_header(w, &header)?;
+        let mut w = w;
+        keys.pk.write(&mut w, SerdeFormat::RawBytesUnchecked)
+    }) {
+        tracing::warn!(error = %e, "chunk keys not cached");
+    }
+    Ok((keys, false))
+}
+
+/// The chunk verifying key compiled for snark-verifier.
+fn compile_protocol(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+) -> PlonkProtocol<G1Affine> {
+    compile(
+        params,
+        pk.get_vk(),
+        Config::kzg().with_num_instance(vec![PUBLIC_INPUTS]),
+    )
 }
 
 /// Public inputs of a chunk proof.

@@ -1,14 +1,18 @@
 //! # zklanes prover
 //!
 //! Real KZG (BN254, SHPLONK) proofs of the chunk circuit:
-//! - [`srs`]: the development SRS (deterministic, **insecure**);
+//! - [`srs`]: the development SRS (deterministic, **insecure**, cached on
+//!   disk) or Powers-of-Tau-derived `kzg_bn254_{k}.srs` files;
 //! - [`chunk`]: chunk keys (generated once from an all-padding trace, so
 //!   they depend only on the [`ChunkShape`]), proofs of executor traces, and
 //!   their verification against the trace's public inputs.
 //!
-//! The pool of prover workers, key caching on disk and Powers-of-Tau params
-//! come with the aggregation issue.
+//! - [`cache`]: SRS params and proving keys cached on disk, named by a
+//!   digest of the configuration, the circuit sources and the SRS;
+//! - [`pool`]: the pool of prover workers (retries, verification of every
+//!   proof, metrics spans).
 
+pub mod cache;
 pub mod chunk;
 pub mod pool;
 pub mod rss;
@@ -16,4 +20,7 @@ pub mod srs;
 pub mod transcript;
 
 pub use zklanes_circuits::chunk::ChunkShape;
+
+/// Digest of this crate's sources (part of every cached key's name).
+pub const SOURCE_DIGEST: &str = env!("ZKLANES_SOURCE_DIGEST");
 pub use zklanes_circuits::ChunkTrace;

@@ -157,24 +157,155 @@ mod tests {
     }
 }
 
-/// SRS parameters by `k`, generated on first use from the one development
-/// secret and shared (every circuit of a proof tree must use one setup).
-#[derive(Default)]
+/// Why SRS parameters could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SrsError {
+    /// No params file of size `2^k` or larger in the params directory.
+    #[error("no params file kzg_bn254_{{j}}.srs with j >= {k} in {dir}")]
+    Missing {
+        /// The size asked for.
+        k: u32,
+        /// The params directory.
+        dir: String,
+    },
+    /// A params file does not parse (bad encoding, a point off the curve).
+    #[error("params file {path}: {reason}")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file holds another size than its name says.
+    #[error("params file {path} holds k={found}, its name says k={expected}")]
+    WrongSize {
+        /// The file.
+        path: String,
+        /// Size from the name.
+        expected: u32,
+        /// Size in the file.
+        found: u32,
+    },
+    /// The cache could not be written.
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+}
+
+/// Where a set's parameters come from.
+#[derive(Clone, Debug)]
+pub enum SrsSource {
+    /// The development secret (**insecure**), optionally cached on disk.
+    Development(Option<crate::cache::KeyCache>),
+    /// Powers-of-Tau-derived files `kzg_bn254_{k}.srs` (halo2's format) in a
+    /// directory; a smaller `k` is derived from the smallest larger file.
+    Files(std::path::PathBuf),
+}
+
+/// SRS parameters by `k`, loaded or generated on first use and shared
+/// (every circuit of a proof tree must use one setup).
 pub struct SrsSet {
+    source: SrsSource,
     by_k: std::sync::Mutex<std::collections::BTreeMap<u32, std::sync::Arc<ParamsKZG<Bn256>>>>,
 }
 
+/// The file name of the parameters of size `2^k`.
+pub fn params_file_name(k: u32) -> String {
+    format!("kzg_bn254_{k}.srs")
+}
+
+/// Reads a params file with every point checked (on the curve, canonical).
+pub fn read_params_file(path: &std::path::Path) -> Result<ParamsKZG<Bn256>, SrsError> {
+    use halo2_base::halo2_proofs::SerdeFormat;
+    let corrupt = |reason: String| SrsError::Corrupt {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| corrupt(e.to_string()))?;
+    let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+    ParamsKZG::<Bn256>::read_custom(&mut r, SerdeFormat::RawBytes)
+        .map_err(|e| corrupt(e.to_string()))
+}
+
 impl SrsSet {
-    /// An empty set (development SRS, **insecure**).
+    /// The development SRS in memory only (**insecure**).
     pub fn development() -> Self {
-        Self::default()
+        Self::new(SrsSource::Development(None))
+    }
+
+    /// A set from `source`.
+    pub fn new(source: SrsSource) -> Self {
+        Self {
+            source,
+            by_k: Default::default(),
+        }
+    }
+
+    /// Where the parameters come from.
+    pub fn source(&self) -> &SrsSource {
+        &self.source
+    }
+
+    /// Whether the setup is the insecure development one.
+    pub fn is_insecure(&self) -> bool {
+        matches!(self.source, SrsSource::Development(_))
     }
 
     /// The parameters for `2^k` rows.
-    pub fn get(&self, k: u32) -> std::sync::Arc<ParamsKZG<Bn256>> {
+    pub fn get(&self, k: u32) -> Result<std::sync::Arc<ParamsKZG<Bn256>>, SrsError> {
         let mut map = self.by_k.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(k)
-            .or_insert_with(|| std::sync::Arc::new(dev_params(k)))
-            .clone()
+        if let Some(p) = map.get(&k) {
+            return Ok(p.clone());
+        }
+        let params = std::sync::Arc::new(match &self.source {
+            SrsSource::Development(None) => dev_params(k),
+            SrsSource::Development(Some(cache)) => {
+                use halo2_base::halo2_proofs::poly::commitment::Params;
+                let name = format!("dev_bn254_{k}.srs");
+                match cache.load(&name, |r| {
+                    let mut r = r;
+                    ParamsKZG::<Bn256>::read(&mut r)
+                }) {
+                    Some(p) if p.k() == k => p,
+                    _ => {
+                        let p = dev_params(k);
+                        cache.store(&name, |w| {
+                            let mut w = w;
+                            p.write(&mut w)
+                        })?;
+                        p
+                    }
+                }
+            }
+            SrsSource::Files(dir) => load_from_dir(dir, k)?,
+        });
+        map.insert(k, params.clone());
+        Ok(params)
     }
+}
+
+/// `kzg_bn254_{k}.srs` from `dir`, or the smallest larger file downsized.
+fn load_from_dir(dir: &std::path::Path, k: u32) -> Result<ParamsKZG<Bn256>, SrsError> {
+    use halo2_base::halo2_proofs::poly::commitment::Params;
+    let found = (k..=Fr::S)
+        .map(|j| (j, dir.join(params_file_name(j))))
+        .find(|(_, p)| p.is_file());
+    let Some((j, path)) = found else {
+        return Err(SrsError::Missing {
+            k,
+            dir: dir.display().to_string(),
+        });
+    };
+    let mut params = read_params_file(&path)?;
+    if params.k() != j {
+        return Err(SrsError::WrongSize {
+            path: path.display().to_string(),
+            expected: j,
+            found: params.k(),
+        });
+    }
+    if j > k {
+        tracing::info!(from = j, to = k, "deriving smaller params");
+        params.downsize(k);
+    }
+    Ok(params)
 }

@@ -4,4 +4,8 @@ pub mod circuit_stats;
 pub mod demo;
 pub mod execute;
 pub mod gen_batch;
+pub mod progress;
+pub mod prove;
+pub mod serve;
 pub mod status;
+pub mod verify;

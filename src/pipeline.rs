@@ -1,0 +1,321 @@
+//! The proving half of the pipeline, shared by `demo`, `prove`, `verify`
+//! and the service: a proof configuration (chunk shape and the aggregation
+//! tree), a [`Prover`] that holds the SRS, the keys (loaded once from the
+//! key cache or generated and cached) and the worker pool, and the L1
+//! settlement of a final proof through the Rollup contract in revm.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use serde::{Deserialize, Serialize};
+use zklanes_aggregator::evm::{verifier_bytecode, verify_in_evm, EvmError};
+use zklanes_aggregator::evm_host::{selector, EvmHost};
+use zklanes_aggregator::layer::LayerSpec;
+use zklanes_aggregator::rollup_sol::{deployment, finalize_calldata};
+use zklanes_aggregator::tree::{
+    keygen_tree, prove_tree, BatchProof, ProofRecord, TreeError, TreeKeys,
+};
+use zklanes_aggregator::verify::verify_aggregation;
+use zklanes_circuits::chunk::ChunkShape;
+use zklanes_circuits::field::to_halo2;
+use zklanes_executor::params::DEFAULT_CHAIN_ID;
+use zklanes_executor::trace::ChunkTrace;
+use zklanes_prover::cache::KeyCache;
+use zklanes_prover::pool::ProverPool;
+use zklanes_prover::srs::{SrsSet, SrsSource};
+
+/// Chunk slots of the demo and end-to-end configuration (k = 18).
+pub const DEMO_CAPACITY: usize = 29;
+
+/// What the proofs of a batch look like: the chunk circuit and the tree.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProofConfig {
+    /// The chunk circuit's shape.
+    pub shape: ChunkShape,
+    /// Rows `2^chunk_k` of the chunk circuit.
+    pub chunk_k: u32,
+    /// The aggregation layers, bottom up; the last uses the EVM transcript.
+    pub layers: Vec<LayerSpec>,
+}
+
+impl ProofConfig {
+    /// The smallest tree that exercises every layer, over chunks of
+    /// `capacity` slots: one aggregation layer of fan-in 2 (k = 20), then one
+    /// recursive fold of fan-in 1 with the EVM transcript (k = 21: at k = 20
+    /// the generated verifier exceeds the EIP-170 contract size limit).
+    pub fn two_chunks(capacity: usize) -> Self {
+        let shape = ChunkShape {
+            capacity,
+            chain_id: DEFAULT_CHAIN_ID,
+        };
+        Self {
+            chunk_k: zklanes_prover::chunk::chunk_k(&shape),
+            shape,
+            layers: vec![
+                LayerSpec {
+                    fan_in: 2,
+                    inner_is_aggregation: false,
+                    evm: false,
+                    k: 20,
+                },
+                LayerSpec {
+                    fan_in: 1,
+                    inner_is_aggregation: true,
+                    evm: true,
+                    k: 21,
+                },
+            ],
+        }
+    }
+
+    /// Chunks one final proof covers (the product of the fan-ins).
+    pub fn width(&self) -> usize {
+        self.layers.iter().map(|l| l.fan_in).product()
+    }
+
+    /// Transactions one final proof covers.
+    pub fn max_txs(&self) -> usize {
+        self.width() * self.shape.capacity
+    }
+
+    /// `k` of the final (EVM) layer.
+    pub fn final_k(&self) -> u32 {
+        self.layers.last().map_or(0, |l| l.k)
+    }
+}
+
+/// Where the SRS and the keys come from, and how many workers prove chunks.
+#[derive(Clone, Debug)]
+pub struct ProverSetup {
+    /// The key (and development SRS) cache; `None` keeps everything in memory.
+    pub cache_dir: Option<PathBuf>,
+    /// Powers-of-Tau-derived `kzg_bn254_{k}.srs` files; `None` uses the
+    /// development SRS (**insecure**).
+    pub params_dir: Option<PathBuf>,
+    /// Prover workers.
+    pub workers: usize,
+    /// Threads of each worker's rayon pool.
+    pub threads_per_worker: usize,
+    /// Attempts per chunk proof.
+    pub max_attempts: u32,
+}
+
+impl ProverSetup {
+    /// `workers` workers sharing this machine's cores.
+    pub fn with_workers(cache_dir: Option<PathBuf>, workers: usize) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = workers.max(1);
+        Self {
+            cache_dir,
+            params_dir: None,
+            workers,
+            threads_per_worker: (cores / workers).max(1),
+            max_attempts: 2,
+        }
+    }
+}
+
+/// Why the pipeline's proving half failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Keys, SRS or a proof failed.
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    /// The verifier did not compile, or an L1 call failed.
+    #[error(transparent)]
+    Evm(#[from] EvmError),
+    /// The key cache could not be opened.
+    #[error(transparent)]
+    Cache(#[from] zklanes_prover::cache::CacheError),
+    /// The batch does not fit one final proof.
+    #[error("{chunks} chunks do not fit a tree of {width} chunks")]
+    TooManyChunks {
+        /// Chunks of the batch.
+        chunks: usize,
+        /// Chunks of the tree.
+        width: usize,
+    },
+    /// A fresh final proof failed its own verification.
+    #[error("the final proof does not verify natively")]
+    Rejected,
+}
+
+/// SRS, keys and workers for one [`ProofConfig`], loaded once.
+pub struct Prover {
+    /// The configuration.
+    pub config: ProofConfig,
+    /// The setup.
+    pub srs: SrsSet,
+    /// Every key of the tree.
+    pub keys: TreeKeys,
+    pool: ProverPool,
+    cache: Option<KeyCache>,
+}
+
+impl Prover {
+    /// Loads (or generates and caches) the SRS and every key of `config`.
+    pub fn open(config: ProofConfig, setup: &ProverSetup) -> Result<Self, PipelineError> {
+        Self::open_with(config, setup, true)
+    }
+
+    /// Like [`open`](Self::open), but with the chunk keys alone (for
+    /// chunk proofs only: no aggregation keys are loaded).
+    pub fn open_chunks(config: ProofConfig, setup: &ProverSetup) -> Result<Self, PipelineError> {
+        Self::open_with(config, setup, false)
+    }
+
+    fn open_with(
+        config: ProofConfig,
+        setup: &ProverSetup,
+        layers: bool,
+    ) -> Result<Self, PipelineError> {
+        let cache = setup.cache_dir.as_ref().map(KeyCache::new).transpose()?;
+        let srs = SrsSet::new(match &setup.params_dir {
+            Some(dir) => SrsSource::Files(dir.clone()),
+            None => SrsSource::Development(cache.clone()),
+        });
+        let keys = keygen_tree(
+            &srs,
+            &config.shape,
+            config.chunk_k,
+            if layers { &config.layers } else { &[] },
+            cache.as_ref(),
+        )?;
+        let pool = ProverPool::local(
+            setup.workers,
+            setup.threads_per_worker,
+            srs.get(config.chunk_k).map_err(TreeError::from)?,
+            keys.chunk.clone(),
+            setup.max_attempts,
+        )
+        .map_err(TreeError::from)?;
+        Ok(Self {
+            config,
+            srs,
+            keys,
+            pool,
+            cache,
+        })
+    }
+
+    /// Proves a batch's chunks and folds them into the final proof, which
+    /// is verified natively (with every accumulator) before it is returned.
+    pub fn prove(
+        &self,
+        traces: &[ChunkTrace],
+        progress: &dyn Fn(&ProofRecord),
+    ) -> Result<BatchProof, PipelineError> {
+        let width = self.config.width();
+        if self.keys.layers.len() != self.config.layers.len() {
+            return Err(TreeError::Shape("this prover holds chunk keys only".into()).into());
+        }
+        if traces.len() > width {
+            return Err(PipelineError::TooManyChunks {
+                chunks: traces.len(),
+                width,
+            });
+        }
+        let proof = prove_tree(&self.srs, &self.keys, &self.pool, traces, progress)?;
+        if !self.verify_native(&proof.instances, &proof.proof)? {
+            return Err(PipelineError::Rejected);
+        }
+        Ok(proof)
+    }
+
+    /// The chunk prover pool.
+    pub fn pool(&self) -> &ProverPool {
+        &self.pool
+    }
+
+    /// Verifies a final proof natively (the proof and its accumulator).
+    pub fn verify_native(&self, instances: &[Fr], proof: &[u8]) -> Result<bool, PipelineError> {
+        let last = self
+            .keys
+            .layers
+            .last()
+            .ok_or_else(|| TreeError::Shape("no layers".into()))?;
+        let params = self.srs.get(last.spec.k).map_err(TreeError::from)?;
+        Ok(verify_aggregation(
+            &params,
+            &last.protocol,
+            instances,
+            proof,
+            true,
+        ))
+    }
+
+    /// The EVM verifier's deployment bytecode for the final key (compiled
+    /// once with the pinned solc and cached next to the keys).
+    pub fn verifier_bytecode(&self) -> Result<Vec<u8>, PipelineError> {
+        let last = self
+            .keys
+            .layers
+            .last()
+            .ok_or_else(|| TreeError::Shape("no layers".into()))?;
+        let params = self.srs.get(last.spec.k).map_err(TreeError::from)?;
+        let name = format!("verifier_{}.bin", self.keys.final_name);
+        if let Some(cache) = &self.cache {
+            if let Some(code) = cache.load(&name, |r| {
+                let mut v = Vec::new();
+                r.read_to_end(&mut v).map(|_| v)
+            }) {
+                if !code.is_empty() {
+                    return Ok(code);
+                }
+            }
+        }
+        let code = verifier_bytecode(&params, last.vk())?;
+        if let Some(cache) = &self.cache {
+            if let Err(e) = cache.store(&name, |w| w.write_all(&code)) {
+                tracing::warn!(error = %e, "verifier bytecode not cached");
+            }
+        }
+        Ok(code)
+    }
+}
+
+/// The outcome of settling a final proof on L1 (in revm).
+#[derive(Clone, Debug, Serialize)]
+pub struct Settlement {
+    /// Gas of the verifier call alone.
+    pub verify_gas: u64,
+    /// Gas of `Rollup.finalize` (transaction included).
+    pub finalize_gas: u64,
+    /// The Rollup contract's state root after finalisation (hex).
+    pub state_root: String,
+    /// The verifier's code size, bytes.
+    pub verifier_bytes: usize,
+    /// Time to deploy and call, ms.
+    pub ms: f64,
+}
+
+/// Settles a final proof in a fresh revm chain: calls the verifier alone
+/// (its gas), then deploys it with a Rollup contract whose genesis is the
+/// proof's previous root and finalizes the proof as that contract's first
+/// batch. Returns the gas and the root the contract stores afterwards.
+pub fn settle(
+    verifier_code: &[u8],
+    prev_root: &zklanes_executor::field::Fr,
+    instances: &[Fr],
+    proof: &[u8],
+) -> Result<Settlement, PipelineError> {
+    let clock = Instant::now();
+    let verify_gas = verify_in_evm(verifier_code, instances, proof)?;
+    let mut host = EvmHost::new();
+    let verifier = host.deploy(verifier_code)?;
+    let rollup = host.deploy(&deployment(verifier, &to_halo2(prev_root))?)?;
+    let done = host.call(rollup, finalize_calldata(0, instances, proof))?;
+    let root = host.call(rollup, selector("stateRoot()").to_vec())?;
+    Ok(Settlement {
+        verify_gas,
+        finalize_gas: done.gas,
+        state_root: format!("0x{}", hex::encode(&root.output)),
+        verifier_bytes: verifier_code.len(),
+        ms: clock.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+/// A shared prover for callers that hold one per process.
+pub type SharedProver = Arc<Prover>;

@@ -1,0 +1,389 @@
+//! The pipeline loop of the service (one blocking thread): execute the
+//! next batch once its predecessor is committed, persist its traces, prove
+//! it, write the final proof and the Rollup calldata, then advance its
+//! record. Every stage is persisted, so a restart resumes where it stopped:
+//! the executor's state is rebuilt from the event log when it ran ahead of
+//! the log (a crash between the two stores), and a final proof already on
+//! disk is checked and adopted instead of proven again (exactly one final
+//! proof per batch).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use zklanes_aggregator::rollup_sol::finalize_calldata;
+use zklanes_executor::{Rollup, RollupConfig, StoreError};
+
+use super::failpoint::failpoint;
+use super::metrics::Metrics;
+use super::store::{BatchRecord, EventLog, Stage};
+use crate::pipeline::{ProofConfig, Prover};
+use crate::proof_file::{
+    bytes_hex, fr_hex, vk_hex, write_json, FinalProof, InnerProofFile, Transition,
+    PROOF_FILE_VERSION,
+};
+
+/// How far the service proves each batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProofLevel {
+    /// Chunk proofs, aggregation, the final EVM proof and its L1 calldata.
+    Final,
+    /// Verified chunk proofs only (aggregation runs elsewhere, or a test
+    /// configuration that exercises the stages in seconds).
+    Chunks,
+}
+
+/// What the worker shares with the HTTP side.
+pub struct Shared {
+    /// The event log.
+    pub log: EventLog,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// The next batch number to execute (the executor's height).
+    pub next: AtomicU64,
+    /// Set on shutdown: the worker stops between stages.
+    pub stop: AtomicBool,
+    /// Wakes the worker when an event arrives.
+    pub wake: (std::sync::Mutex<bool>, std::sync::Condvar),
+    /// Serializes ingestion (check then append).
+    pub ingest: std::sync::Mutex<()>,
+}
+
+impl Shared {
+    /// Wakes the worker.
+    pub fn notify(&self) {
+        let (m, c) = &self.wake;
+        *m.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        c.notify_all();
+    }
+
+    fn wait(&self, timeout: Duration) {
+        let (m, c) = &self.wake;
+        let mut woken = m.lock().unwrap_or_else(|e| e.into_inner());
+        if !*woken {
+            woken = c
+                .wait_timeout(woken, timeout)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *woken = false;
+    }
+}
+
+/// The worker's configuration.
+pub struct WorkerConfig {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Proof configuration.
+    pub proof: ProofConfig,
+    /// How far to prove.
+    pub level: ProofLevel,
+    /// Execution threads.
+    pub threads: usize,
+}
+
+/// Why the worker stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The executor's store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The log failed.
+    #[error(transparent)]
+    Log(#[from] super::store::LogError),
+    /// A proof or file step failed for good.
+    #[error("batch {batch}: {reason}")]
+    Batch {
+        /// Batch.
+        batch: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn rollup_config(cfg: &WorkerConfig) -> RollupConfig {
+    RollupConfig {
+        chain_id: cfg.proof.shape.chain_id,
+        chunk_capacity: cfg.proof.shape.capacity,
+        threads: cfg.threads,
+        ..Default::default()
+    }
+}
+
+/// Opens the executor's state, rebuilt from the log when it does not match
+/// it (the state committed a batch whose record was not yet written).
+pub fn open_state(cfg: &WorkerConfig, shared: &Shared) -> Result<Rollup, WorkerError> {
+    let dir = cfg.data_dir.join("state");
+    let records = shared.log.records()?;
+    let executed = records
+        .iter()
+        .take_while(|r| matches!(r.stage, Stage::Executed | Stage::Proven))
+        .count() as u64;
+    let rollup = Rollup::open(&dir, rollup_config(cfg))?;
+    if rollup.height() == executed {
+        return Ok(rollup);
+    }
+    tracing::warn!(
+        stage = "recover",
+        state_height = rollup.height(),
+        log_height = executed,
+        "executor state and event log disagree: rebuilding the state from the log"
+    );
+    drop(rollup);
+    std::fs::remove_dir_all(&dir).map_err(|e| WorkerError::Batch {
+        batch: executed,
+        reason: format!("removing {}: {e}", dir.display()),
+    })?;
+    let mut rollup = Rollup::open(&dir, rollup_config(cfg))?;
+    for n in 0..executed {
+        let batch = shared.log.event(n)?.ok_or_else(|| WorkerError::Batch {
+            batch: n,
+            reason: "executed batch missing from the log".into(),
+        })?;
+        rollup.apply(&batch)?;
+    }
+    Ok(rollup)
+}
+
+/// Runs the pipeline until `shared.stop`.
+pub fn run(
+    cfg: WorkerConfig,
+    prover: Option<Arc<Prover>>,
+    shared: Arc<Shared>,
+) -> Result<(), WorkerError> {
+    let mut rollup = open_state(&cfg, &shared)?;
+    shared.next.store(rollup.height(), Ordering::SeqCst);
+    while !shared.stop.load(Ordering::SeqCst) {
+        let did = step(&cfg, prover.as_deref(), &shared, &mut rollup)?;
+        if !did {
+            shared.wait(Duration::from_millis(500));
+        }
+    }
+    tracing::info!(stage = "shutdown", "pipeline worker stopped");
+    Ok(())
+}
+
+/// One unit of work: prove the oldest executed batch, else execute the next
+/// one. Returns whether there was work.
+fn step(
+    cfg: &WorkerConfig,
+    prover: Option<&Prover>,
+    shared: &Shared,
+    rollup: &mut Rollup,
+) -> Result<bool, WorkerError> {
+    let records = shared.log.records()?;
+    if let Some(r) = records.iter().find(|r| r.stage == Stage::Executed) {
+        prove(cfg, prover, shared, r.clone())?;
+        return Ok(true);
+    }
+    let next = rollup.height();
+    let Some(mut record) = shared.log.record(next)? else {
+        return Ok(false);
+    };
+    if record.stage != Stage::Accepted {
+        return Ok(false);
+    }
+    let batch = shared.log.event(next)?.ok_or_else(|| WorkerError::Batch {
+        batch: next,
+        reason: "record without event".into(),
+    })?;
+    let clock = Instant::now();
+    match rollup.apply(&batch) {
+        Ok(out) => {
+            failpoint("after_execute");
+            let ms = clock.elapsed().as_secs_f64() * 1e3;
+            let txs = batch.txs.len();
+            let tps = txs as f64 / (ms / 1e3).max(1e-9);
+            record.stage = Stage::Executed;
+            record.state_root = Some(out.state_root_hex());
+            record.chunks = Some(out.chunks.len());
+            record.timings.insert("execute".into(), ms);
+            shared.log.executed(&record, &out.chunks)?;
+            shared.next.store(rollup.height(), Ordering::SeqCst);
+            shared.metrics.add("zklanes_batches_executed_total", "", 1);
+            shared
+                .metrics
+                .add("zklanes_transactions_total", "", txs as u64);
+            shared
+                .metrics
+                .observe("zklanes_execution_seconds", "", ms / 1e3);
+            tracing::info!(
+                batch = next,
+                stage = "execute",
+                ms,
+                txs,
+                tps,
+                chunks = out.chunks.len(),
+                "batch executed"
+            );
+        }
+        Err(StoreError::Batch(e)) => {
+            record.stage = Stage::Rejected;
+            record.error = Some(e.to_string());
+            shared.log.put(&record)?;
+            shared
+                .metrics
+                .add("zklanes_failures_total", "reason=\"invalid_batch\"", 1);
+            tracing::warn!(batch = next, stage = "execute", error = %e, "batch rejected by the executor");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(true)
+}
+
+/// The proof directory of batch `n`.
+pub fn proof_dir(data_dir: &Path, n: u64) -> PathBuf {
+    data_dir.join("proofs").join(format!("batch-{n}"))
+}
+
+fn prove(
+    cfg: &WorkerConfig,
+    prover: Option<&Prover>,
+    shared: &Shared,
+    mut record: BatchRecord,
+) -> Result<(), WorkerError> {
+    let n = record.batch;
+    let fail = |reason: String| WorkerError::Batch { batch: n, reason };
+    let traces = shared
+        .log
+        .traces(n)?
+        .ok_or_else(|| fail("traces missing".into()))?;
+    let prover = prover.ok_or_else(|| fail("no prover".into()))?;
+    let dir = proof_dir(&cfg.data_dir, n);
+    std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
+    let final_path = dir.join("final.json");
+    // A final proof written before a crash: adopt it if it proves this batch.
+    if cfg.level == ProofLevel::Final {
+        if let Ok(f) = FinalProof::read(&final_path) {
+            let ok = f.batch == n
+                && f.transition.new_root == record.state_root.clone().unwrap_or_default()
+                && f.instances_fr(&final_path)
+                    .ok()
+                    .zip(f.proof_bytes(&final_path).ok())
+                    .is_some_and(|(i, p)| prover.verify_native(&i, &p).unwrap_or(false));
+            if ok {
+                tracing::info!(batch = n, stage = "recover", "final proof on disk adopted");
+                record.stage = Stage::Proven;
+                record.commitments = Some(f.transition);
+                record.proof = Some(final_path.display().to_string());
+                shared.log.put(&record)?;
+                return Ok(());
+            }
+        }
+    }
+    let clock = Instant::now();
+    match cfg.level {
+        ProofLevel::Chunks => {
+            let (proofs, stats) = prover
+                .pool()
+                .prove_all(&traces)
+                .map_err(|e| fail(e.to_string()))?;
+            shared
+                .metrics
+                .add("zklanes_retries_total", "", stats.retries as u64);
+            for p in &proofs {
+                let ms = p.timings.witness_ms + p.timings.prove_ms + p.timings.verify_ms;
+                shared
+                    .metrics
+                    .observe("zklanes_proof_seconds", "layer=\"0\"", ms / 1e3);
+                write_json(
+                    &dir.join(format!("chunk-{}.json", p.chunk)),
+                    &InnerProofFile {
+                        layer: 0,
+                        index: p.chunk as usize,
+                        instances: p.snark.instances[0].iter().map(fr_hex).collect(),
+                        proof: bytes_hex(&p.snark.proof),
+                    },
+                )
+                .map_err(|e| fail(e.to_string()))?;
+            }
+            failpoint("after_chunk_proofs");
+            record.proof = Some(dir.display().to_string());
+        }
+        ProofLevel::Final => {
+            let proof = prover
+                .prove(&traces, &|r| {
+                    shared.metrics.observe(
+                        "zklanes_proof_seconds",
+                        &format!("layer=\"{}\"", r.layer),
+                        r.ms / 1e3,
+                    );
+                    tracing::info!(
+                        batch = n,
+                        chunk = r.index,
+                        stage = "prove",
+                        layer = r.layer,
+                        k = r.k,
+                        advice_cells = r.advice_cells,
+                        ms = r.ms,
+                        proof_bytes = r.proof_bytes,
+                        "proof"
+                    );
+                })
+                .map_err(|e| fail(e.to_string()))?;
+            failpoint("after_prove");
+            let last = prover
+                .keys
+                .layers
+                .last()
+                .ok_or_else(|| fail("no layers".into()))?;
+            let t: Vec<String> = proof.transition().iter().map(fr_hex).collect();
+            let transition = Transition {
+                prev_root: t[0].clone(),
+                new_root: t[1].clone(),
+                pubdata: t[2].clone(),
+                deposits: t[3].clone(),
+                withdrawals: t[4].clone(),
+            };
+            let file = FinalProof {
+                version: PROOF_FILE_VERSION,
+                batch: n,
+                txs: record.txs,
+                chunks: traces.len(),
+                config: prover.config.clone(),
+                srs: if prover.srs.is_insecure() {
+                    "development (insecure)".into()
+                } else {
+                    "params-dir".into()
+                },
+                transition: transition.clone(),
+                instances: proof.instances.iter().map(fr_hex).collect(),
+                proof: bytes_hex(&proof.proof),
+                final_circuit: last.config,
+                vk: vk_hex(last.vk()),
+            };
+            file.write(&final_path).map_err(|e| fail(e.to_string()))?;
+            std::fs::write(
+                dir.join("finalize.calldata"),
+                bytes_hex(&finalize_calldata(n, &proof.instances, &proof.proof)),
+            )
+            .map_err(|e| fail(e.to_string()))?;
+            failpoint("after_persist_proof");
+            for r in proof.records.iter().filter(|r| r.layer > 0) {
+                record.timings.insert(format!("layer_{}", r.layer), r.ms);
+            }
+            record
+                .timings
+                .insert("chunk_proofs".into(), proof.chunks_ms);
+            record.commitments = Some(transition);
+            record.proof = Some(final_path.display().to_string());
+        }
+    }
+    let ms = clock.elapsed().as_secs_f64() * 1e3;
+    record.timings.insert("prove".into(), ms);
+    record.stage = Stage::Proven;
+    shared.log.put(&record)?;
+    shared.metrics.add("zklanes_batches_proven_total", "", 1);
+    let total: f64 = record.timings.values().sum();
+    tracing::info!(
+        batch = n,
+        stage = "done",
+        ms = total,
+        txs = record.txs,
+        chunks = traces.len(),
+        peak_rss_mb = zklanes_prover::rss::peak_rss_mb(),
+        "batch summary"
+    );
+    Ok(())
+}

@@ -1,0 +1,374 @@
+//! The service, through the real binary, on a small configuration (3-slot
+//! chunks at k = 15, chunk proofs only, development SRS): every kind of bad
+//! event gets its status code and a clear message and nothing is lost; and
+//! a crash loop (SIGKILL at random moments and at named failpoints, dozens
+//! of restarts) ends with every accepted batch proven exactly once and the
+//! reference state root.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use zklanes_executor::batch::Encoding;
+use zklanes_executor::genbatch::{generate, GenConfig, Workload};
+use zklanes_executor::params::DEFAULT_CHAIN_ID;
+use zklanes_executor::{Batch, Rollup, RollupConfig};
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("ZKLANES_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zklanes-cache"))
+}
+
+/// Consecutive batches of a compact workload, numbered from 0.
+fn batches(workload_txs: usize, count: usize) -> Vec<Batch> {
+    let all = generate(&GenConfig {
+        workload: Workload::Compact,
+        txs: workload_txs,
+        accounts: 3,
+        seed: 11,
+        chain_id: DEFAULT_CHAIN_ID,
+        sign: true,
+    })
+    .into_batch(DEFAULT_CHAIN_ID);
+    let per = all.txs.len().div_ceil(count);
+    all.txs
+        .chunks(per)
+        .enumerate()
+        .map(|(i, txs)| Batch {
+            number: i as u64,
+            txs: txs.to_vec(),
+            ..all.clone()
+        })
+        .collect()
+}
+
+fn reference_root(batches: &[Batch]) -> String {
+    let mut r = Rollup::in_memory(RollupConfig {
+        chunk_capacity: 3,
+        threads: 2,
+        ..Default::default()
+    });
+    let mut root = String::new();
+    for b in batches {
+        root = r.apply(b).expect("valid").state_root_hex();
+    }
+    root
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(data: &Path, extra: &[&str], failpoint: Option<&str>) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zklanes"));
+        cmd.args(["serve", "--data-dir"])
+            .arg(data)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--capacity",
+                "3",
+                "--proof-level",
+                "chunks",
+                "--log-format",
+                "json",
+                "--cache-dir",
+            ])
+            .arg(cache_dir())
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(f) = failpoint {
+            cmd.env("ZKLANES_FAILPOINT", f);
+        }
+        let mut child = cmd.spawn().expect("starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("no address: {line:?}"))
+            .to_string();
+        Server { child, addr }
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn terminate(mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        false
+    }
+}
+
+/// One HTTP/1.1 request; `None` when the connection fails.
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    ct: Option<&str>,
+    body: &[u8],
+) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: zklanes\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(ct) = ct {
+        head.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = s.write_all(head.as_bytes());
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+fn post(addr: &str, batch: &Batch, enc: Encoding) -> Option<(u16, String)> {
+    let ct = match enc {
+        Encoding::Json => "application/json",
+        Encoding::Binary => "application/octet-stream",
+    };
+    request(addr, "POST", "/v1/batches", Some(ct), &batch.encode(enc))
+}
+
+fn record(addr: &str, n: u64) -> Value {
+    let (_, body) = request(addr, "GET", &format!("/v1/batches/{n}"), None, b"").expect("status");
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+fn wait_for(addr: &str, n: u64, stage: &str, timeout: Duration) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let r = record(addr, n);
+        if r["stage"] == stage {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "batch {n} never reached {stage}: {r}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn bad_events_get_their_status_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let bs = batches(6, 3);
+    let server = Server::start(dir.path(), &["--max-event-bytes", "100000"], None);
+    let a = server.addr.clone();
+    let expect = |got: Option<(u16, String)>, status: u16, needle: &str| {
+        let (s, body) = got.expect("response");
+        assert_eq!(s, status, "{body}");
+        assert!(body.contains(needle), "{needle:?} not in {body}");
+    };
+    // Malformed JSON, a lying content type, an unknown one, an oversized body.
+    expect(
+        request(
+            &a,
+            "POST",
+            "/v1/batches",
+            Some("application/json"),
+            b"{\"version\": 1,",
+        ),
+        400,
+        "malformed",
+    );
+    expect(
+        request(
+            &a,
+            "POST",
+            "/v1/batches",
+            Some("application/json"),
+            &bs[0].encode(Encoding::Binary),
+        ),
+        415,
+        "wrong_encoding",
+    );
+    expect(
+        request(&a, "POST", "/v1/batches", Some("text/html"), b"<html>"),
+        415,
+        "wrong_encoding",
+    );
+    expect(
+        request(
+            &a,
+            "POST",
+            "/v1/batches",
+            Some("application/octet-stream"),
+            &vec![7u8; 150_000],
+        ),
+        413,
+        "exceeds",
+    );
+    // Another chain.
+    let mut other = bs[0].clone();
+    other.chain_id += 1;
+    expect(post(&a, &other, Encoding::Json), 400, "chain id");
+    // A signature that is not a curve point.
+    let mut bad = bs[1].clone();
+    let i = bad
+        .txs
+        .iter()
+        .position(|t| t.signature.is_some())
+        .expect("a signed tx");
+    if let Some(s) = bad.txs[i].signature.as_mut() {
+        s.r_y += zklanes_executor::field::Fr::from(1u64);
+    }
+    expect(post(&a, &bad, Encoding::Json), 422, "bad signature");
+
+    // Out of order: batch 2 first waits for the gap.
+    expect(post(&a, &bs[2], Encoding::Binary), 202, "accepted");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(record(&a, 2)["stage"], "accepted");
+    // Batch 1 with two signatures swapped: valid encodings, wrong
+    // signatures; the executor rejects it with a clear reason once batch 0
+    // is in.
+    let mut forged = bs[1].clone();
+    let signed: Vec<usize> = (0..forged.txs.len())
+        .filter(|&i| forged.txs[i].signature.is_some())
+        .collect();
+    assert!(signed.len() >= 2, "batch 1 has two signed transactions");
+    let (x, y) = (signed[0], signed[1]);
+    let sx = forged.txs[x].signature;
+    forged.txs[x].signature = forged.txs[y].signature;
+    forged.txs[y].signature = sx;
+    expect(post(&a, &forged, Encoding::Json), 202, "accepted");
+    expect(post(&a, &bs[0], Encoding::Json), 202, "accepted");
+    // The same event again: a no-op, whatever its encoding.
+    expect(post(&a, &bs[0], Encoding::Binary), 200, "duplicate");
+    let rejected = wait_for(&a, 1, "rejected", Duration::from_secs(120));
+    assert!(
+        rejected["error"].as_str().unwrap().contains("signature"),
+        "{rejected}"
+    );
+    // The corrected batch 1 replaces the rejected one; 0, 1, 2 all prove.
+    expect(post(&a, &bs[1], Encoding::Json), 202, "accepted");
+    // Another batch under number 0: a conflict.
+    let mut conflict = bs[0].clone();
+    conflict.txs.pop();
+    expect(post(&a, &conflict, Encoding::Json), 409, "conflict");
+    for n in 0..3 {
+        wait_for(&a, n, "proven", Duration::from_secs(300));
+    }
+    let last = record(&a, 2);
+    assert_eq!(last["state_root"], reference_root(&bs));
+    let (s, metrics) = request(&a, "GET", "/metrics", None, b"").unwrap();
+    assert_eq!(s, 200);
+    for needle in [
+        "zklanes_events_rejected_total{reason=\"conflict\"} 1",
+        "zklanes_events_rejected_total{reason=\"bad_signature\"} 1",
+        "zklanes_events_rejected_total{reason=\"too_large\"} 1",
+        "zklanes_failures_total{reason=\"invalid_batch\"} 1",
+        "zklanes_execution_seconds_count",
+        "zklanes_proof_seconds_bucket{layer=\"0\",le=\"+Inf\"}",
+    ] {
+        assert!(metrics.contains(needle), "{needle} not in\n{metrics}");
+    }
+    let (s, health) = request(&a, "GET", "/healthz", None, b"").unwrap();
+    assert_eq!(s, 200);
+    assert!(health.contains("\"next_batch\":3"), "{health}");
+    expect(
+        request(&a, "GET", "/v1/batches/9", None, b""),
+        404,
+        "no batch 9",
+    );
+    assert!(server.terminate(), "SIGTERM exits cleanly");
+}
+
+#[test]
+fn a_crash_loop_loses_nothing_and_proves_each_batch_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bs = batches(16, 5);
+    let reference = reference_root(&bs);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let failpoints = [
+        Some("after_execute"),
+        Some("before_ack"),
+        Some("after_chunk_proofs"),
+        None,
+        None,
+    ];
+    let rounds = 24;
+    for round in 0..rounds {
+        let fp = failpoints[round % failpoints.len()];
+        let server = Server::start(&data, &[], fp);
+        // A sequencer resends every event it has no acknowledgement for;
+        // resending acknowledged ones is harmless (duplicates).
+        for b in &bs {
+            if post(&server.addr, b, Encoding::Binary).is_none() {
+                break;
+            }
+        }
+        if fp.is_some() {
+            // Wait for the failpoint to abort the process (or give up).
+            let mut server = server;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = server.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            server.kill();
+        } else {
+            std::thread::sleep(Duration::from_millis(rng.gen_range(0..3000)));
+            server.kill();
+        }
+    }
+    // A last run without crashes finishes the work.
+    let server = Server::start(&data, &[], None);
+    for b in &bs {
+        let (s, body) = post(&server.addr, b, Encoding::Binary).expect("accepts");
+        assert!(s == 200 || s == 202, "{s} {body}");
+    }
+    let mut last = Value::Null;
+    for n in 0..bs.len() as u64 {
+        last = wait_for(&server.addr, n, "proven", Duration::from_secs(600));
+        // Exactly one set of chunk proofs per batch.
+        let dir = data.join(format!("proofs/batch-{n}"));
+        let files = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .count();
+        assert_eq!(
+            Some(files as u64),
+            last["chunks"].as_u64(),
+            "batch {n}: {files} files"
+        );
+    }
+    assert_eq!(last["state_root"], reference);
+    assert!(server.terminate());
+}
