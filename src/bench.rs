@@ -40,6 +40,8 @@ enum BenchTarget {
     Executor(ExecutorBench),
     /// One real chunk proof (SRS, keygen, witness, proof, verification, memory).
     Chunk(crate::bench_chunk::ChunkBench),
+    /// Chunk proofs per minute of the prover pool with W workers.
+    Pool(crate::bench_pool::PoolBench),
 }
 
 #[derive(Args)]
@@ -78,6 +80,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     match a.target {
         BenchTarget::Executor(b) => executor(b),
         BenchTarget::Chunk(b) => crate::bench_chunk::run(b),
+        BenchTarget::Pool(b) => crate::bench_pool::run(b),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_chunk;
+mod bench_pool;
 mod cmd;
 
 use anyhow::Result;

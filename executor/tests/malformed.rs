@@ -253,3 +253,30 @@ fn wrong_chain_and_batch_number_are_refused() {
         }))
     ));
 }
+
+/// A transfer to oneself touches one balance key twice: it is rejected,
+/// and it must not make the parallel schedule wait on the transaction
+/// itself (it once hung the engine), on one thread or several.
+#[test]
+fn a_self_transfer_is_refused_without_hanging() {
+    for threads in [1, 2, 4] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = Rollup::in_memory(RollupConfig {
+                threads,
+                ..Default::default()
+            });
+            let b = batch(vec![
+                deposit(0, 1, 1, 100),
+                deposit(1, 2, 1, 100),
+                transfer(1, 1, 1, 5, 0),
+            ]);
+            let _ = tx.send(r.apply(&b).err().map(|e| e.to_string()));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("execution hung on {threads} threads"));
+        let e = got.expect("a self-transfer is refused");
+        assert!(e.contains("transaction 2"), "{e}");
+    }
+}

@@ -222,8 +222,52 @@ pub fn read_params_file(path: &std::path::Path) -> Result<ParamsKZG<Bn256>, SrsE
     };
     let file = std::fs::File::open(path).map_err(|e| corrupt(e.to_string()))?;
     let mut r = std::io::BufReader::with_capacity(1 << 20, file);
-    ParamsKZG::<Bn256>::read_custom(&mut r, SerdeFormat::RawBytes)
-        .map_err(|e| corrupt(e.to_string()))
+    let params = ParamsKZG::<Bn256>::read_custom(&mut r, SerdeFormat::RawBytes)
+        .map_err(|e| corrupt(e.to_string()))?;
+    check_structure(&params).map_err(corrupt)?;
+    Ok(params)
+}
+
+/// Checks that `params` is a well-formed setup (halo2's raw reader checks
+/// field ranges only): every power on the curve; the powers consistent with
+/// `s·G2`, `e(Σ rᵢ·gᵢ₊₁, G2) = e(Σ rᵢ·gᵢ, s·G2)` for random `rᵢ`; and the
+/// Lagrange basis consistent with the powers (a random polynomial commits
+/// to the same point through both bases).
+pub fn check_structure(params: &ParamsKZG<Bn256>) -> Result<(), String> {
+    use halo2_base::halo2_proofs::arithmetic::{best_multiexp, CurveAffine};
+    use halo2_base::halo2_proofs::halo2curves::pairing::Engine;
+    use halo2_base::halo2_proofs::poly::commitment::{Blind, Params, ParamsProver};
+    use halo2_base::halo2_proofs::poly::EvaluationDomain;
+    let k = params.k();
+    let g = params.get_g();
+    let n = 1usize << k;
+    if g.len() != n {
+        return Err(format!("{} powers for k={k}", g.len()));
+    }
+    if !g.par_iter().all(|p| bool::from(p.is_on_curve())) {
+        return Err("a G1 power is not on the curve".into());
+    }
+    let (g2, s_g2) = (params.g2(), params.s_g2());
+    if !bool::from(g2.is_on_curve()) || !bool::from(s_g2.is_on_curve()) {
+        return Err("a G2 element is not on the curve".into());
+    }
+    let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
+    let r: Vec<Fr> = (0..n).map(|_| Fr::random(&mut rng)).collect();
+    if n > 1 {
+        let a = best_multiexp(&r[..n - 1], &g[..n - 1]).to_affine();
+        let b = best_multiexp(&r[..n - 1], &g[1..]).to_affine();
+        if Bn256::pairing(&b, &g2) != Bn256::pairing(&a, &s_g2) {
+            return Err("the G1 powers are not powers of the G2 secret".into());
+        }
+    }
+    let domain = EvaluationDomain::<Fr>::new(1, k);
+    let evals = domain.lagrange_from_vec(r);
+    let through_lagrange = params.commit_lagrange(&evals, Blind::default());
+    let through_powers = params.commit(&domain.lagrange_to_coeff(evals), Blind::default());
+    if through_powers.to_affine() != through_lagrange.to_affine() {
+        return Err("the Lagrange basis does not match the powers".into());
+    }
+    Ok(())
 }
 
 impl SrsSet {

@@ -52,10 +52,16 @@ pub struct DemoArgs {
     json: bool,
 }
 
-/// The default key cache directory.
+/// `$ZKLANES_CACHE_DIR`, when set: the key cache every command uses
+/// unless `--cache-dir` says otherwise.
+pub fn env_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("ZKLANES_CACHE_DIR").map(PathBuf::from)
+}
+
+/// The default key cache directory of `demo` and `verify`.
 pub fn default_cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("ZKLANES_CACHE_DIR") {
-        return PathBuf::from(d);
+    if let Some(d) = env_cache_dir() {
+        return d;
     }
     if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
         return PathBuf::from(d).join("zklanes");

@@ -41,7 +41,7 @@ pub struct ProveArgs {
     /// Slots per chunk.
     #[arg(long, default_value_t = DEMO_CAPACITY)]
     capacity: usize,
-    /// Key cache (default: `DATA_DIR/keys`).
+    /// Key cache (default: `$ZKLANES_CACHE_DIR`, else `DATA_DIR/keys`).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
     /// Print one JSON object.
@@ -59,6 +59,7 @@ pub fn run(a: ProveArgs) -> Result<()> {
         Some(
             a.cache_dir
                 .clone()
+                .or_else(super::demo::env_cache_dir)
                 .unwrap_or_else(|| a.data_dir.join("keys")),
         ),
         a.workers,

@@ -36,7 +36,7 @@ pub struct ServeArgs {
     /// Largest batch event, bytes.
     #[arg(long, default_value_t = 16 << 20)]
     max_event_bytes: usize,
-    /// Key cache (default: `DATA_DIR/keys`).
+    /// Key cache (default: `$ZKLANES_CACHE_DIR`, else `DATA_DIR/keys`).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
     /// Powers-of-Tau params directory (default: development SRS, insecure).
@@ -50,6 +50,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         Some(
             a.cache_dir
                 .clone()
+                .or_else(super::demo::env_cache_dir)
                 .unwrap_or_else(|| a.data_dir.join("keys")),
         ),
         a.workers,
