@@ -8,11 +8,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde::{Deserialize, Serialize};
+
+use crate::proof_file::{bytes_hex, fr_hex, vk_hex, FinalProof, Transition, PROOF_FILE_VERSION};
 use zklanes_aggregator::evm::{verifier_bytecode, verify_in_evm, EvmError};
 use zklanes_aggregator::evm_host::{selector, EvmHost};
-use zklanes_aggregator::layer::LayerSpec;
+use zklanes_aggregator::layer::{LayerKeys, LayerSpec};
 use zklanes_aggregator::rollup_sol::{deployment, finalize_calldata};
 use zklanes_aggregator::tree::{
     keygen_tree, prove_tree, BatchProof, ProofRecord, TreeError, TreeKeys,
@@ -229,32 +232,69 @@ impl Prover {
         &self.pool
     }
 
-    /// Verifies a final proof natively (the proof and its accumulator).
-    pub fn verify_native(&self, instances: &[Fr], proof: &[u8]) -> Result<bool, PipelineError> {
-        let last = self
+    /// The final (EVM) layer's keys.
+    fn final_layer(&self) -> Result<&LayerKeys, PipelineError> {
+        Ok(self
             .keys
             .layers
             .last()
-            .ok_or_else(|| TreeError::Shape("no layers".into()))?;
-        let params = self.srs.get(last.spec.k).map_err(TreeError::from)?;
+            .ok_or_else(|| TreeError::Shape("no layers".into()))?)
+    }
+
+    /// The SRS of the final layer.
+    fn final_params(&self) -> Result<Arc<ParamsKZG<Bn256>>, PipelineError> {
+        let k = self.final_layer()?.spec.k;
+        Ok(self.srs.get(k).map_err(TreeError::from)?)
+    }
+
+    /// Verifies a final proof natively (the proof and its accumulator).
+    pub fn verify_native(&self, instances: &[Fr], proof: &[u8]) -> Result<bool, PipelineError> {
         Ok(verify_aggregation(
-            &params,
-            &last.protocol,
+            &*self.final_params()?,
+            &self.final_layer()?.protocol,
             instances,
             proof,
             true,
         ))
     }
 
+    /// The on-disk form of a fresh final proof of batch `batch`.
+    pub fn final_proof_file(
+        &self,
+        batch: u64,
+        txs: usize,
+        chunks: usize,
+        proof: &BatchProof,
+    ) -> Result<FinalProof, PipelineError> {
+        let last = self.final_layer()?;
+        let t: Vec<String> = proof.transition().iter().map(fr_hex).collect();
+        Ok(FinalProof {
+            version: PROOF_FILE_VERSION,
+            batch,
+            txs,
+            chunks,
+            config: self.config.clone(),
+            srs: match self.srs.source() {
+                SrsSource::Files(d) => format!("params-dir {}", d.display()),
+                SrsSource::Development(_) => "development (insecure)".into(),
+            },
+            transition: Transition {
+                prev_root: t[0].clone(),
+                new_root: t[1].clone(),
+                pubdata: t[2].clone(),
+                deposits: t[3].clone(),
+                withdrawals: t[4].clone(),
+            },
+            instances: proof.instances.iter().map(fr_hex).collect(),
+            proof: bytes_hex(&proof.proof),
+            final_circuit: last.config,
+            vk: vk_hex(last.vk()),
+        })
+    }
+
     /// The EVM verifier's deployment bytecode for the final key (compiled
     /// once with the pinned solc and cached next to the keys).
     pub fn verifier_bytecode(&self) -> Result<Vec<u8>, PipelineError> {
-        let last = self
-            .keys
-            .layers
-            .last()
-            .ok_or_else(|| TreeError::Shape("no layers".into()))?;
-        let params = self.srs.get(last.spec.k).map_err(TreeError::from)?;
         let name = format!("verifier_{}.bin", self.keys.final_name);
         if let Some(cache) = &self.cache {
             if let Some(code) = cache.load(&name, |r| {
@@ -266,7 +306,7 @@ impl Prover {
                 }
             }
         }
-        let code = verifier_bytecode(&params, last.vk())?;
+        let code = verifier_bytecode(&*self.final_params()?, self.final_layer()?.vk())?;
         if let Some(cache) = &self.cache {
             if let Err(e) = cache.store(&name, |w| w.write_all(&code)) {
                 tracing::warn!(error = %e, "verifier bytecode not cached");

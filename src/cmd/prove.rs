@@ -9,10 +9,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use serde_json::json;
 use zklanes::pipeline::{ProofConfig, Prover, ProverSetup, DEMO_CAPACITY};
-use zklanes::proof_file::{
-    bytes_hex, fr_hex, vk_hex, write_json, FinalProof, InnerProofFile, Transition,
-    PROOF_FILE_VERSION,
-};
+use zklanes::proof_file::{bytes_hex, fr_hex, write_json, InnerProofFile};
 use zklanes_aggregator::tree::BatchProof;
 use zklanes_executor::{Batch, Rollup, RollupConfig};
 use zklanes_prover::rss::peak_rss_mb;
@@ -103,27 +100,7 @@ pub fn run(a: ProveArgs) -> Result<()> {
         .join("proofs")
         .join(format!("batch-{}", out.number));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let last = prover
-        .keys
-        .layers
-        .last()
-        .ok_or_else(|| anyhow!("no layers"))?;
-    let file = FinalProof {
-        version: PROOF_FILE_VERSION,
-        batch: out.number,
-        txs: batch.txs.len(),
-        chunks: out.chunks.len(),
-        config,
-        srs: match &a.params_dir {
-            Some(d) => format!("params-dir {}", d.display()),
-            None => "development (insecure)".into(),
-        },
-        transition: transition(&proof),
-        instances: proof.instances.iter().map(fr_hex).collect(),
-        proof: bytes_hex(&proof.proof),
-        final_circuit: last.config,
-        vk: vk_hex(last.vk()),
-    };
+    let file = prover.final_proof_file(out.number, batch.txs.len(), out.chunks.len(), &proof)?;
     let final_path = dir.join("final.json");
     write_inner(&dir, &proof)?;
     file.write(&final_path)?;
@@ -159,18 +136,6 @@ pub fn run(a: ProveArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The transition of a final proof.
-fn transition(proof: &BatchProof) -> Transition {
-    let t: Vec<String> = proof.transition().iter().map(fr_hex).collect();
-    Transition {
-        prev_root: t[0].clone(),
-        new_root: t[1].clone(),
-        pubdata: t[2].clone(),
-        deposits: t[3].clone(),
-        withdrawals: t[4].clone(),
-    }
 }
 
 /// Writes the chunk and aggregation proofs below the final one.

@@ -19,10 +19,7 @@ use super::failpoint::failpoint;
 use super::metrics::Metrics;
 use super::store::{BatchRecord, EventLog, Stage};
 use crate::pipeline::{ProofConfig, Prover};
-use crate::proof_file::{
-    bytes_hex, fr_hex, vk_hex, write_json, FinalProof, InnerProofFile, Transition,
-    PROOF_FILE_VERSION,
-};
+use crate::proof_file::{bytes_hex, fr_hex, write_json, FinalProof, InnerProofFile};
 
 /// How far the service proves each batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -323,36 +320,10 @@ fn prove(
                 })
                 .map_err(|e| fail(e.to_string()))?;
             failpoint("after_prove");
-            let last = prover
-                .keys
-                .layers
-                .last()
-                .ok_or_else(|| fail("no layers".into()))?;
-            let t: Vec<String> = proof.transition().iter().map(fr_hex).collect();
-            let transition = Transition {
-                prev_root: t[0].clone(),
-                new_root: t[1].clone(),
-                pubdata: t[2].clone(),
-                deposits: t[3].clone(),
-                withdrawals: t[4].clone(),
-            };
-            let file = FinalProof {
-                version: PROOF_FILE_VERSION,
-                batch: n,
-                txs: record.txs,
-                chunks: traces.len(),
-                config: prover.config.clone(),
-                srs: if prover.srs.is_insecure() {
-                    "development (insecure)".into()
-                } else {
-                    "params-dir".into()
-                },
-                transition: transition.clone(),
-                instances: proof.instances.iter().map(fr_hex).collect(),
-                proof: bytes_hex(&proof.proof),
-                final_circuit: last.config,
-                vk: vk_hex(last.vk()),
-            };
+            let file = prover
+                .final_proof_file(n, record.txs, traces.len(), &proof)
+                .map_err(|e| fail(e.to_string()))?;
+            let transition = file.transition.clone();
             file.write(&final_path).map_err(|e| fail(e.to_string()))?;
             std::fs::write(
                 dir.join("finalize.calldata"),
