@@ -4,6 +4,7 @@
 //! key cache or generated and cached) and the worker pool, and the L1
 //! settlement of a final proof through the Rollup contract in revm.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,15 +15,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::proof_file::{bytes_hex, fr_hex, vk_hex, FinalProof, Transition, PROOF_FILE_VERSION};
 use zklanes_aggregator::evm::{verifier_bytecode, verify_in_evm, EvmError};
-use zklanes_aggregator::evm_host::{selector, EvmHost};
+use zklanes_aggregator::l1_batch::L1Batch;
+use zklanes_aggregator::l1_chain::L1Chain;
 use zklanes_aggregator::layer::{LayerKeys, LayerSpec};
-use zklanes_aggregator::rollup_sol::{deployment, finalize_calldata};
+use zklanes_aggregator::node::ACCUMULATOR_LIMBS;
+use zklanes_aggregator::rollup_sol::Genesis;
 use zklanes_aggregator::tree::{
     keygen_tree, prove_tree, BatchProof, ProofRecord, TreeError, TreeKeys,
 };
 use zklanes_aggregator::verify::verify_aggregation;
 use zklanes_circuits::chunk::ChunkShape;
-use zklanes_circuits::field::to_halo2;
 use zklanes_executor::params::DEFAULT_CHAIN_ID;
 use zklanes_executor::trace::ChunkTrace;
 use zklanes_prover::cache::KeyCache;
@@ -73,7 +75,12 @@ impl ProofConfig {
         }
     }
 
-    /// Chunks one final proof covers (the product of the fan-ins).
+    /// The tree's fan-ins, bottom layer first.
+    pub fn fan_ins(&self) -> Vec<usize> {
+        self.layers.iter().map(|l| l.fan_in).collect()
+    }
+
+    /// Chunk proofs per batch: the tree's width (the product of the fan-ins).
     pub fn width(&self) -> usize {
         self.layers.iter().map(|l| l.fan_in).product()
     }
@@ -262,6 +269,7 @@ impl Prover {
     pub fn final_proof_file(
         &self,
         batch: u64,
+        batches: u64,
         txs: usize,
         chunks: usize,
         proof: &BatchProof,
@@ -271,6 +279,7 @@ impl Prover {
         Ok(FinalProof {
             version: PROOF_FILE_VERSION,
             batch,
+            batches,
             txs,
             chunks,
             config: self.config.clone(),
@@ -289,6 +298,7 @@ impl Prover {
             proof: bytes_hex(&proof.proof),
             final_circuit: last.config,
             vk: vk_hex(last.vk()),
+            l1: proof.l1.clone(),
         })
     }
 
@@ -325,6 +335,14 @@ pub struct Settlement {
     pub finalize_gas: u64,
     /// The Rollup contract's state root after finalisation (hex).
     pub state_root: String,
+    /// Deposits the batch consumed (queued on L1 first).
+    pub deposits: usize,
+    /// Gas of queuing them on L1 (all transactions).
+    pub deposit_gas: u64,
+    /// Withdrawals the batch made.
+    pub withdrawals: usize,
+    /// Every withdrawal is claimable on L1 after finalisation.
+    pub withdrawals_claimable: bool,
     /// The verifier's code size, bytes.
     pub verifier_bytes: usize,
     /// Time to deploy and call, ms.
@@ -332,26 +350,62 @@ pub struct Settlement {
 }
 
 /// Settles a final proof in a fresh revm chain: calls the verifier alone
-/// (its gas), then deploys it with a Rollup contract whose genesis is the
-/// proof's previous root and finalizes the proof as that contract's first
-/// batch. Returns the gas and the root the contract stores afterwards.
+/// (its gas), then deploys it with the Poseidon and Rollup contracts, the
+/// Rollup contract starting at the proof's previous root, at its first
+/// batch `first_batch` (of `batches`: one batch or a bundle) and at the queue index of the batch's first deposit (a checkpoint, so
+/// any batch of a history can be settled alone); queues the batch's
+/// deposits from their L1 senders, finalizes the batch and checks that
+/// every withdrawal became claimable. Returns the gas and the root the
+/// contract stores afterwards.
 pub fn settle(
     verifier_code: &[u8],
-    prev_root: &zklanes_executor::field::Fr,
+    first_batch: u64,
+    batches: u64,
+    fan_ins: &[usize],
     instances: &[Fr],
     proof: &[u8],
+    l1: &L1Batch,
 ) -> Result<Settlement, PipelineError> {
     let clock = Instant::now();
     let verify_gas = verify_in_evm(verifier_code, instances, proof)?;
-    let mut host = EvmHost::new();
-    let verifier = host.deploy(verifier_code)?;
-    let rollup = host.deploy(&deployment(verifier, &to_halo2(prev_root))?)?;
-    let done = host.call(rollup, finalize_calldata(0, instances, proof))?;
-    let root = host.call(rollup, selector("stateRoot()").to_vec())?;
+    let prev_root = instances
+        .get(ACCUMULATOR_LIMBS)
+        .ok_or_else(|| EvmError::Reverted("no previous root among the instances".into()))?;
+    let genesis = Genesis {
+        first_batch,
+        first_deposit: l1.first_deposit().unwrap_or(0),
+    };
+    let mut chain = L1Chain::deploy(verifier_code, prev_root, genesis, fan_ins)?;
+    let mut deposit_gas = 0;
+    for d in &l1.deposits {
+        let (index, gas) = chain.queue_deposit(d)?;
+        if index != d.queue_index {
+            return Err(EvmError::Reverted(format!(
+                "deposit queued at {index}, the batch consumed it at {}",
+                d.queue_index
+            ))
+            .into());
+        }
+        deposit_gas += gas;
+    }
+    let done = chain.finalize(first_batch, batches, instances, l1, proof)?;
+    let root = chain.state_root()?;
+    let mut owed: BTreeMap<([u8; 20], u32), u128> = BTreeMap::new();
+    for w in &l1.withdrawals {
+        *owed.entry((w.l1_address, w.asset)).or_default() += w.amount;
+    }
+    let mut withdrawals_claimable = true;
+    for ((to, asset), amount) in &owed {
+        withdrawals_claimable &= chain.claimable(to, *asset)? == *amount;
+    }
     Ok(Settlement {
         verify_gas,
         finalize_gas: done.gas,
-        state_root: format!("0x{}", hex::encode(&root.output)),
+        state_root: format!("0x{}", hex::encode(root)),
+        deposits: l1.deposits.len(),
+        deposit_gas,
+        withdrawals: l1.withdrawals.len(),
+        withdrawals_claimable,
         verifier_bytes: verifier_code.len(),
         ms: clock.elapsed().as_secs_f64() * 1e3,
     })

@@ -12,11 +12,12 @@ use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use halo2_base::halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
+use zklanes_aggregator::l1_batch::L1Batch;
 
 use crate::pipeline::ProofConfig;
 
 /// Format version of [`FinalProof`].
-pub const PROOF_FILE_VERSION: u32 = 1;
+pub const PROOF_FILE_VERSION: u32 = 2;
 
 /// Why a proof file could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -72,11 +73,14 @@ pub struct InnerProofFile {
 pub struct FinalProof {
     /// [`PROOF_FILE_VERSION`].
     pub version: u32,
-    /// Batch number.
+    /// Number of the (first) batch.
     pub batch: u64,
-    /// Transactions of the batch.
+    /// Batches the proof covers: 1, or more for a bundle of consecutive
+    /// batches from `batch` on.
+    pub batches: u64,
+    /// Transactions of the batch (or bundle).
     pub txs: usize,
-    /// Chunks of the batch (before padding to the tree's width).
+    /// Chunks of the batch or bundle (before padding to the tree's width).
     pub chunks: usize,
     /// The proof configuration.
     pub config: ProofConfig,
@@ -93,6 +97,9 @@ pub struct FinalProof {
     pub final_circuit: AggregationConfigParams,
     /// The final verifying key (hex, halo2 raw bytes).
     pub vk: String,
+    /// The batch's deposits and withdrawals per chunk, which the Rollup
+    /// contract needs besides the proof (the finalize calldata).
+    pub l1: L1Batch,
 }
 
 /// A field element as 0x-prefixed big-endian hex.

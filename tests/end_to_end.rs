@@ -1,13 +1,14 @@
 //! The real path, end to end, through the binary, at the smallest
-//! configuration that exercises every layer: a compact DeFi batch (every
-//! transaction type) executed into two chunks of 29 slots (k = 18);
-//! `zklanes prove` proves both chunks on two workers, folds them in one
+//! configuration that exercises every layer: a compact DeFi workload (every
+//! transaction type) as two consecutive batches of one chunk of 29 slots
+//! each (k = 18), proven as one bundle; `zklanes prove` proves both chunks on two workers, folds them in one
 //! aggregation layer (fan-in 2, Poseidon transcript, k = 20) and one
 //! recursive fold (fan-in 1, Keccak transcript, k = 21); `zklanes verify`
 //! checks the final proof natively and through the generated Solidity
 //! verifier (pinned solcjs) and the Rollup contract in revm. Tampered
-//! proofs and public inputs fail both; at the Rollup contract a skipped
-//! batch, a wrong previous root and a replay revert too. Then the keys are
+//! proofs and public inputs fail both; at the Rollup contract unqueued
+//! deposits, a tampered withdrawal, a skipped batch, a wrong previous root
+//! and a replay revert too, and the batch's withdrawals become claimable. Then the keys are
 //! loaded back from the on-disk cache and must be the same keys.
 //! Development SRS (insecure).
 //!
@@ -22,16 +23,16 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zklanes::pipeline::{ProofConfig, Prover, ProverSetup, DEMO_CAPACITY};
 use zklanes::proof_file::{fr_hex, vk_hex, FinalProof};
 use zklanes_aggregator::evm::verifier_bytecode;
-use zklanes_aggregator::evm_host::{selector, EvmHost};
+use zklanes_aggregator::l1_chain::L1Chain;
 use zklanes_aggregator::layer::layer_protocol;
 use zklanes_aggregator::node::ACCUMULATOR_LIMBS;
-use zklanes_aggregator::rollup_sol::{deployment, finalize_calldata};
+use zklanes_aggregator::rollup_sol::Genesis;
 use zklanes_aggregator::tree::{expected_transition, padded, transition_fr};
 use zklanes_circuits::field::to_halo2;
 use zklanes_executor::batch::Encoding;
 use zklanes_executor::genbatch::{generate, GenConfig, Workload};
 use zklanes_executor::params::DEFAULT_CHAIN_ID;
-use zklanes_executor::{Rollup, RollupConfig};
+use zklanes_executor::{Batch, Rollup, RollupConfig};
 use zklanes_prover::srs::{SrsSet, SrsSource};
 
 fn cache_dir() -> PathBuf {
@@ -63,10 +64,10 @@ fn verify(path: &Path) -> (bool, serde_json::Value) {
 }
 
 #[test]
-fn a_batch_settles_through_the_evm_verifier() {
+fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
     let dir = tempfile::tempdir().unwrap();
     let config = ProofConfig::two_chunks(DEMO_CAPACITY);
-    let batch = generate(&GenConfig {
+    let all = generate(&GenConfig {
         workload: Workload::Compact,
         txs: 44,
         accounts: 4,
@@ -75,16 +76,36 @@ fn a_batch_settles_through_the_evm_verifier() {
         sign: true,
     })
     .into_batch(DEFAULT_CHAIN_ID);
-    assert!(batch.txs.len() > DEMO_CAPACITY && batch.txs.len() <= config.max_txs());
-    let batch_path = dir.path().join("batch.bin");
-    std::fs::write(&batch_path, batch.encode(Encoding::Binary)).unwrap();
+    // Two consecutive batches of one chunk each, proven as one bundle.
+    let half = all.txs.len().div_ceil(2);
+    assert!(half <= DEMO_CAPACITY && all.txs.len() > DEMO_CAPACITY);
+    let batches: Vec<Batch> = all
+        .txs
+        .chunks(half)
+        .enumerate()
+        .map(|(i, txs)| Batch {
+            number: i as u64,
+            txs: txs.to_vec(),
+            ..all.clone()
+        })
+        .collect();
+    let paths: Vec<PathBuf> = batches
+        .iter()
+        .map(|b| {
+            let p = dir.path().join(format!("batch-{}.bin", b.number));
+            std::fs::write(&p, b.encode(Encoding::Binary)).unwrap();
+            p
+        })
+        .collect();
     let data = dir.path().join("data");
 
-    // Prove through the binary: two workers of one thread.
+    // Prove the bundle through the binary: two workers of one thread.
     let (ok, summary, stderr) = zklanes(&[
         "prove",
         "--batch",
-        batch_path.to_str().unwrap(),
+        paths[0].to_str().unwrap(),
+        "--batch",
+        paths[1].to_str().unwrap(),
         "--data-dir",
         data.to_str().unwrap(),
         "--workers",
@@ -95,10 +116,11 @@ fn a_batch_settles_through_the_evm_verifier() {
     ]);
     assert!(ok, "prove failed: {stderr}");
     assert_eq!(summary["chunks"], 2);
+    assert_eq!(summary["batches"], 2);
     eprintln!("prove: {summary}");
-    let final_path = data.join("proofs/batch-0/final.json");
+    let final_path = data.join("proofs/bundle-0-1/final.json");
     for f in ["chunk-0.json", "chunk-1.json", "layer-1-0.json"] {
-        assert!(data.join("proofs/batch-0").join(f).is_file(), "{f}");
+        assert!(data.join("proofs/bundle-0-1").join(f).is_file(), "{f}");
     }
 
     // The final proof exposes the batch's folded transition.
@@ -107,7 +129,10 @@ fn a_batch_settles_through_the_evm_verifier() {
         threads: 2,
         ..Default::default()
     });
-    let traces = reference.apply(&batch).expect("valid").chunks;
+    let traces: Vec<_> = batches
+        .iter()
+        .flat_map(|b| reference.apply(b).expect("valid").chunks)
+        .collect();
     assert_eq!(traces.len(), 2);
     let expected = expected_transition(
         &padded(&traces, &config.shape, config.width()).expect("fits"),
@@ -115,6 +140,7 @@ fn a_batch_settles_through_the_evm_verifier() {
     )
     .expect("chunks chain");
     let file = FinalProof::read(&final_path).expect("proof file");
+    assert_eq!((file.batch, file.batches), (0, 2));
     let instances = file.instances_fr(&final_path).unwrap();
     let proof = file.proof_bytes(&final_path).unwrap();
     assert_eq!(
@@ -131,6 +157,9 @@ fn a_batch_settles_through_the_evm_verifier() {
     assert!(ok, "verify failed: {report}");
     assert_eq!(report["native"], true);
     assert_eq!(report["evm"], true);
+    assert!(report["deposits"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["withdrawals"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["withdrawals_claimable"], true);
     let gas = report["gas"].as_u64().expect("gas");
     assert!(gas > 100_000, "{gas}");
     eprintln!("verify: {report}");
@@ -168,6 +197,14 @@ fn a_batch_settles_through_the_evm_verifier() {
         );
     }
 
+    // The proof is sound but the file's L1 data is not: the native check
+    // passes, the Rollup contract refuses the withdrawal list.
+    let (ok, report) = tampered(&|f| f.l1.withdrawals[0].amount += 1);
+    assert!(
+        !ok && report["native"] == true && report["evm"] == false,
+        "{report}"
+    );
+
     // The Rollup contract over the real verifier.
     let srs = SrsSet::new(SrsSource::Development(Some(
         zklanes_prover::cache::KeyCache::new(cache_dir()).unwrap(),
@@ -175,7 +212,7 @@ fn a_batch_settles_through_the_evm_verifier() {
     let params = srs.get(config.final_k()).unwrap();
     let vk = file.verifying_key(&final_path).unwrap();
     let code = verifier_bytecode(&params, &vk).expect("verifier compiles");
-    settle_through_the_rollup_contract(&code, &instances, &proof, &traces);
+    settle_through_the_rollup_contract(&code, &file, &instances, &proof, &traces);
     assert!(zklanes_aggregator::verify::verify_aggregation(
         &params,
         &layer_protocol(&params, &vk),
@@ -192,56 +229,76 @@ fn a_batch_settles_through_the_evm_verifier() {
     assert!(prover.verify_native(&instances, &proof).unwrap());
 }
 
-/// The Rollup contract over the real verifier: a tampered proof, a tampered
-/// public input, a skipped batch, a wrong previous root and a replayed
-/// batch revert; the batch finalizes once and advances the stored root.
+/// The Rollup contract over the real verifier: until the batch's deposits
+/// are queued on L1, and with a tampered proof, a tampered public input, a
+/// tampered withdrawal, a skipped batch or a wrong previous root, `finalize`
+/// reverts; then the batch finalizes once, advances the stored root and the
+/// deposit queue, and its withdrawals are claimable; a replay reverts.
 fn settle_through_the_rollup_contract(
     verifier_code: &[u8],
+    file: &FinalProof,
     instances: &[Fr],
     proof: &[u8],
     traces: &[zklanes_executor::trace::ChunkTrace],
 ) {
-    let mut host = EvmHost::new();
-    let verifier = host.deploy(verifier_code).expect("verifier deploys");
+    let fan_ins = file.config.fan_ins();
     let genesis = to_halo2(&traces[0].prev_root);
-    let rollup = host
-        .deploy(&deployment(verifier, &genesis).expect("compiles"))
-        .expect("rollup deploys");
-    let elsewhere = host
-        .deploy(&deployment(verifier, &(genesis + Fr::one())).expect("compiles"))
-        .expect("rollup deploys");
-    let finalize = |batch, inst: &[Fr], p: &[u8]| finalize_calldata(batch, inst, p);
+    let deploy = |root: &Fr| {
+        L1Chain::deploy(verifier_code, root, Genesis::default(), &fan_ins).expect("deploys")
+    };
+    let mut l1 = deploy(&genesis);
+    let mut elsewhere = deploy(&(genesis + Fr::one()));
+    let l1_data = &file.l1;
+    assert!(!l1_data.deposits.is_empty() && !l1_data.withdrawals.is_empty());
+    // The deposits are not queued yet.
+    assert!(l1.finalize(0, 2, instances, l1_data, proof).is_err());
+    for d in &l1_data.deposits {
+        assert_eq!(l1.queue_deposit(d).expect("queued").0, d.queue_index);
+        elsewhere.queue_deposit(d).expect("queued");
+    }
     // A wrong previous root.
-    assert!(host.call(elsewhere, finalize(0, instances, proof)).is_err());
-    // A skipped batch.
-    assert!(host.call(rollup, finalize(1, instances, proof)).is_err());
+    assert!(elsewhere.finalize(0, 2, instances, l1_data, proof).is_err());
+    // A skipped batch, and a bundle claimed to hold more batches than chunks.
+    assert!(l1.finalize(1, 2, instances, l1_data, proof).is_err());
+    assert!(l1.finalize(0, 3, instances, l1_data, proof).is_err());
     // A tampered proof.
     let mut bad_proof = proof.to_vec();
     bad_proof[64] ^= 1;
-    assert!(host
-        .call(rollup, finalize(0, instances, &bad_proof))
-        .is_err());
+    assert!(l1.finalize(0, 2, instances, l1_data, &bad_proof).is_err());
     // A tampered public input (the new root, then the deposit commitment).
     for i in [ACCUMULATOR_LIMBS + 1, ACCUMULATOR_LIMBS + 3] {
         let mut bad = instances.to_vec();
         bad[i] += Fr::one();
         assert!(
-            host.call(rollup, finalize(0, &bad, proof)).is_err(),
+            l1.finalize(0, 2, &bad, l1_data, proof).is_err(),
             "instance {i}"
         );
     }
-    // The batch settles, and the stored root advances.
-    let done = host
-        .call(rollup, finalize(0, instances, proof))
+    // A tampered withdrawal.
+    let mut bad = l1_data.clone();
+    bad.withdrawals[0].amount += 1;
+    assert!(l1.finalize(0, 2, instances, &bad, proof).is_err());
+    // The batch settles: the stored root, the queue head and the claims advance.
+    let done = l1
+        .finalize(0, 2, instances, l1_data, proof)
         .expect("finalizes");
-    eprintln!("Rollup.finalize: {} gas (transaction included)", done.gas);
-    let root = host
-        .call(rollup, selector("stateRoot()").to_vec())
-        .expect("reads");
+    eprintln!(
+        "Rollup.finalize: {} gas (transaction included; {} deposits, {} withdrawals)",
+        done.gas,
+        l1_data.deposits.len(),
+        l1_data.withdrawals.len()
+    );
     let mut expected = to_halo2(&traces[traces.len() - 1].new_root).to_bytes();
     expected.reverse();
-    assert_eq!(root.output, expected.to_vec());
-    // A replay, under the same or the next number.
-    assert!(host.call(rollup, finalize(0, instances, proof)).is_err());
-    assert!(host.call(rollup, finalize(1, instances, proof)).is_err());
+    assert_eq!(l1.state_root().expect("reads"), expected);
+    assert_eq!(
+        l1.counter("depositHead").unwrap(),
+        l1_data.deposits.len() as u64
+    );
+    let w = &l1_data.withdrawals[0];
+    assert!(l1.claimable(&w.l1_address, w.asset).unwrap() >= w.amount);
+    // Both batches are settled; a replay, under the same or the next number, reverts.
+    assert_eq!(l1.counter("nextBatch").unwrap(), 2);
+    assert!(l1.finalize(0, 2, instances, l1_data, proof).is_err());
+    assert!(l1.finalize(2, 2, instances, l1_data, proof).is_err());
 }

@@ -3,7 +3,7 @@
 //! event gets its status code and a clear message and nothing is lost; and
 //! a crash loop (SIGKILL at random moments and at named failpoints, dozens
 //! of restarts) ends with every accepted batch proven exactly once and the
-//! reference state root.
+//! reference state root. Behind a flag (`-- --ignored soak`): the soak test.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -371,4 +371,172 @@ fn a_crash_loop_loses_nothing_and_proves_each_batch_once() {
     }
     assert_eq!(last["state_root"], reference);
     assert!(server.terminate());
+}
+
+/// The soak test, behind a flag (`cargo test --release --test service --
+/// --ignored soak`; `ZKLANES_SOAK_BATCHES` batches, default 40): a bounded
+/// load generator sends consecutive batches, about 1% of its events
+/// invalid (at least one of each kind: malformed JSON, oversized, another
+/// chain, a signature off the curve), while the service (and with it every
+/// prover worker) is SIGKILLed at random moments and restarted; the
+/// generator resends whatever was not acknowledged. At the end every batch
+/// is proven exactly once, no invalid event was stored, and the state root
+/// equals the reference run's. Prints one JSON line with what was lost and
+/// duplicated (both must be zero).
+#[test]
+#[ignore = "soak test: cargo test --release --test service -- --ignored soak"]
+fn soak_many_batches_with_invalid_events_and_kills() {
+    let n: usize = std::env::var("ZKLANES_SOAK_BATCHES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bs = batches(3 * n, n);
+    let reference = reference_root(&bs);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+    let started = Instant::now();
+
+    // The invalid events, each refused at ingest with its status.
+    let invalid = |kind: usize, b: &Batch| -> (Vec<u8>, &'static str, u16) {
+        match kind % 4 {
+            0 => (b"{\"version\": 1,".to_vec(), "application/json", 400),
+            1 => (vec![7u8; 300_000], "application/octet-stream", 413),
+            2 => {
+                let mut other = b.clone();
+                other.chain_id += 1;
+                (other.encode(Encoding::Json), "application/json", 400)
+            }
+            _ => {
+                let mut bad = b.clone();
+                if let Some(t) = bad.txs.iter_mut().find(|t| t.signature.is_some()) {
+                    if let Some(s) = t.signature.as_mut() {
+                        s.r_y += zklanes_executor::field::Fr::from(1u64);
+                    }
+                }
+                (bad.encode(Encoding::Json), "application/json", 422)
+            }
+        }
+    };
+    let total_events = n + (n / 100).max(4);
+    let invalid_at: Vec<usize> = (0..(n / 100).max(4))
+        .map(|i| (i * total_events) / (n / 100).max(4) + 1)
+        .collect();
+
+    let start = |data: &Path| Server::start(data, &["--max-event-bytes", "200000"], None);
+    let mut server = start(&data);
+    let mut acked = 0usize; // batches 0..acked are acknowledged
+    let (mut sent, mut invalid_sent, mut invalid_refused, mut kills) = (0usize, 0, 0, 0);
+    let mut event = 0usize;
+    while acked < n {
+        event += 1;
+        if invalid_at.contains(&event) {
+            let (body, ct, status) = invalid(invalid_sent, &bs[acked]);
+            invalid_sent += 1;
+            loop {
+                match request(&server.addr, "POST", "/v1/batches", Some(ct), &body) {
+                    Some((s, reply)) => {
+                        assert_eq!(s, status, "invalid event {invalid_sent}: {reply}");
+                        invalid_refused += 1;
+                        break;
+                    }
+                    None => {
+                        server.kill();
+                        server = start(&data);
+                    }
+                }
+            }
+            continue;
+        }
+        sent += 1;
+        match post(&server.addr, &bs[acked], Encoding::Binary) {
+            Some((s, body)) => {
+                assert!(s == 200 || s == 202, "batch {acked}: {s} {body}");
+                acked += 1;
+            }
+            None => {
+                // The service is down: restart it and resend.
+                server.kill();
+                server = start(&data);
+                continue;
+            }
+        }
+        if rng.gen_bool(0.1) {
+            std::thread::sleep(Duration::from_millis(rng.gen_range(0..2000)));
+            server.kill();
+            kills += 1;
+            server = start(&data);
+        }
+    }
+    // Let the pipeline finish (with a few more kills on the way).
+    let mut lost = vec![];
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(rng.gen_range(1000..4000)));
+        server.kill();
+        kills += 1;
+        server = start(&data);
+    }
+    let mut duplicated = 0usize;
+    let mut last = Value::Null;
+    for b in 0..n as u64 {
+        let r = wait_for_any(
+            &server.addr,
+            b,
+            &["proven", "rejected"],
+            Duration::from_secs(1800),
+        );
+        if r["stage"] != "proven" {
+            lost.push(b);
+            continue;
+        }
+        let files = std::fs::read_dir(data.join(format!("proofs/batch-{b}")))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .count() as u64;
+        if Some(files) != r["chunks"].as_u64() {
+            duplicated += 1;
+        }
+        last = r;
+    }
+    // Nothing beyond the last batch was stored, no extra proof directory.
+    let (status, _) =
+        request(&server.addr, "GET", &format!("/v1/batches/{n}"), None, b"").expect("status");
+    let proof_dirs = std::fs::read_dir(data.join("proofs")).unwrap().count();
+    let summary = serde_json::json!({
+        "soak": true,
+        "batches": n,
+        "valid_events_sent": sent,
+        "invalid_events": invalid_sent,
+        "invalid_refused": invalid_refused,
+        "kills": kills,
+        "lost": lost.len(),
+        "duplicated": duplicated,
+        "extra_records": status != 404,
+        "proof_dirs": proof_dirs,
+        "state_root_matches": last["state_root"] == reference,
+        "wall_s": started.elapsed().as_secs_f64(),
+    });
+    println!("{summary}");
+    assert!(lost.is_empty(), "lost batches {lost:?}");
+    assert_eq!(duplicated, 0);
+    assert_eq!(status, 404);
+    assert_eq!(proof_dirs, n);
+    assert_eq!(invalid_refused, invalid_sent, "every invalid event refused");
+    assert_eq!(last["state_root"], reference);
+    assert!(server.terminate());
+}
+
+fn wait_for_any(addr: &str, n: u64, stages: &[&str], timeout: Duration) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some((_, body)) = request(addr, "GET", &format!("/v1/batches/{n}"), None, b"") {
+            let r: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            if stages.iter().any(|s| r["stage"] == *s) {
+                return r;
+            }
+        }
+        assert!(Instant::now() < deadline, "batch {n} never finished");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

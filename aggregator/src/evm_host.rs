@@ -2,6 +2,8 @@
 //! return data and the gas, with every transaction committed to one
 //! in-memory chain (so contracts keep their storage between calls).
 
+use std::collections::HashMap;
+
 use revm::context::result::{ExecutionResult, Output};
 use revm::context::TxEnv;
 use revm::database::InMemoryDB;
@@ -14,7 +16,7 @@ use crate::evm::EvmError;
 /// One in-memory chain.
 pub struct EvmHost {
     evm: MainnetEvm<MainnetContext<InMemoryDB>>,
-    nonce: u64,
+    nonces: HashMap<Address, u64>,
 }
 
 /// A successful call.
@@ -39,29 +41,36 @@ impl EvmHost {
             evm: Context::mainnet()
                 .with_db(InMemoryDB::default())
                 .build_mainnet(),
-            nonce: 0,
+            nonces: HashMap::new(),
         }
     }
 
-    fn transact(&mut self, kind: TxKind, data: Vec<u8>) -> Result<ExecutionResult, EvmError> {
+    fn transact(
+        &mut self,
+        caller: Address,
+        kind: TxKind,
+        data: Vec<u8>,
+    ) -> Result<ExecutionResult, EvmError> {
+        let nonce = self.nonces.entry(caller).or_insert(0);
         let tx = TxEnv {
+            caller,
             gas_limit: u64::MAX,
             kind,
             data: data.into(),
-            nonce: self.nonce,
+            nonce: *nonce,
             ..Default::default()
         };
         let result = self
             .evm
             .transact_commit(tx)
             .map_err(|e| EvmError::Reverted(format!("transaction refused: {e:?}")))?;
-        self.nonce += 1;
+        *nonce += 1;
         Ok(result)
     }
 
     /// Deploys `code` (creation bytecode, constructor arguments appended).
     pub fn deploy(&mut self, code: &[u8]) -> Result<Address, EvmError> {
-        match self.transact(TxKind::Create, code.to_vec())? {
+        match self.transact(Address::ZERO, TxKind::Create, code.to_vec())? {
             ExecutionResult::Success {
                 output: Output::Create(_, Some(address)),
                 ..
@@ -70,9 +79,19 @@ impl EvmHost {
         }
     }
 
-    /// Calls `to` with `data`.
+    /// Calls `to` with `data` from the zero address.
     pub fn call(&mut self, to: Address, data: Vec<u8>) -> Result<CallOutcome, EvmError> {
-        match self.transact(TxKind::Call(to), data)? {
+        self.call_from(Address::ZERO, to, data)
+    }
+
+    /// Calls `to` with `data` from `caller` (no value, gas price 0).
+    pub fn call_from(
+        &mut self,
+        caller: Address,
+        to: Address,
+        data: Vec<u8>,
+    ) -> Result<CallOutcome, EvmError> {
+        match self.transact(caller, TxKind::Call(to), data)? {
             ExecutionResult::Success {
                 output: Output::Call(out),
                 gas_used,

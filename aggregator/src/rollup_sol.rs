@@ -1,18 +1,35 @@
 //! The Rollup contract (`contracts/ZklanesRollup.sol`): its bytecode with
-//! constructor arguments, and the calldata of `finalize`.
+//! constructor arguments, and the calldata of its functions (ABI-encoded
+//! here; the contract's argument types are few and fixed).
 
+use ark_ff::{BigInteger, PrimeField as _};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use revm::primitives::Address;
+use zklanes_executor::field::Fr as NativeFr;
+use zklanes_executor::tx::{Deposit, Withdraw};
 
 use crate::evm::{compile_solidity, EvmError};
 use crate::evm_host::selector;
+use crate::l1_batch::L1Batch;
 use crate::node::NODE_INSTANCES;
 
 /// The contract's Solidity source.
 pub const SOURCE: &str = include_str!("../../contracts/ZklanesRollup.sol");
 
-fn word_fr(f: &Fr) -> [u8; 32] {
+/// One ABI word.
+type Word = [u8; 32];
+
+/// An argument of a call, in the ABI's two classes.
+enum Arg {
+    /// Static: encoded in place (a value, or a fixed-size array of values).
+    Static(Vec<Word>),
+    /// Dynamic: an offset in place, then its encoding in the tail (a
+    /// dynamic array's length and elements, or `bytes`).
+    Dynamic(Vec<u8>),
+}
+
+fn word_fr(f: &Fr) -> Word {
     let mut w = f.to_repr();
     w.as_mut().reverse();
     let mut out = [0u8; 32];
@@ -20,35 +37,175 @@ fn word_fr(f: &Fr) -> [u8; 32] {
     out
 }
 
-fn word_u64(v: u64) -> [u8; 32] {
+fn word_native(f: &NativeFr) -> Word {
+    let be = f.into_bigint().to_bytes_be();
+    let mut out = [0u8; 32];
+    out[32 - be.len()..].copy_from_slice(&be);
+    out
+}
+
+fn word_u128(v: u128) -> Word {
     let mut w = [0u8; 32];
-    w[24..].copy_from_slice(&v.to_be_bytes());
+    w[16..].copy_from_slice(&v.to_be_bytes());
     w
 }
 
-/// Creation bytecode with `constructor(verifier, genesis_root)` appended.
-pub fn deployment(verifier: Address, genesis_root: &Fr) -> Result<Vec<u8>, EvmError> {
+fn word_address(a: &[u8; 20]) -> Word {
+    let mut w = [0u8; 32];
+    w[12..].copy_from_slice(a);
+    w
+}
+
+/// A dynamic array of static elements of `words` words each.
+fn array(elements: Vec<Vec<Word>>) -> Arg {
+    let mut out = word_u128(elements.len() as u128).to_vec();
+    for w in elements.into_iter().flatten() {
+        out.extend(w);
+    }
+    Arg::Dynamic(out)
+}
+
+fn bytes(b: &[u8]) -> Arg {
+    let mut out = word_u128(b.len() as u128).to_vec();
+    out.extend(b);
+    out.resize(out.len() + (32 - b.len() % 32) % 32, 0);
+    Arg::Dynamic(out)
+}
+
+/// ABI encoding of `args` (head, then tail).
+fn encode(args: Vec<Arg>) -> Vec<u8> {
+    let head_len: usize = args
+        .iter()
+        .map(|a| match a {
+            Arg::Static(w) => 32 * w.len(),
+            Arg::Dynamic(_) => 32,
+        })
+        .sum();
+    let mut head = Vec::with_capacity(head_len);
+    let mut tail = Vec::new();
+    for a in args {
+        match a {
+            Arg::Static(words) => words.iter().for_each(|w| head.extend(w)),
+            Arg::Dynamic(enc) => {
+                head.extend(word_u128((head_len + tail.len()) as u128));
+                tail.extend(enc);
+            }
+        }
+    }
+    head.extend(tail);
+    head
+}
+
+fn call(signature: &str, args: Vec<Arg>) -> Vec<u8> {
+    let mut data = selector(signature).to_vec();
+    data.extend(encode(args));
+    data
+}
+
+/// Where the contract's history starts: a new chain (`Default`) or a
+/// checkpoint (used to settle one batch of a longer history on a fresh
+/// chain, as `zklanes verify` does).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Genesis {
+    /// The number of the first batch it accepts.
+    pub first_batch: u64,
+    /// The queue index of the first deposit it queues.
+    pub first_deposit: u64,
+}
+
+/// Creation bytecode with `constructor(verifier, poseidon, genesis_root,
+/// first_batch, first_deposit, fan_ins)` appended.
+pub fn deployment(
+    verifier: Address,
+    poseidon: Address,
+    genesis_root: &Fr,
+    genesis: Genesis,
+    fan_ins: &[usize],
+) -> Result<Vec<u8>, EvmError> {
     let mut code = compile_solidity(SOURCE, Some("ZklanesRollup"))?;
-    let mut addr = [0u8; 32];
-    addr[12..].copy_from_slice(verifier.as_slice());
-    code.extend(addr);
-    code.extend(word_fr(genesis_root));
+    code.extend(encode(vec![
+        Arg::Static(vec![word_address(&verifier.0 .0)]),
+        Arg::Static(vec![word_address(&poseidon.0 .0)]),
+        Arg::Static(vec![word_fr(genesis_root)]),
+        Arg::Static(vec![word_u128(genesis.first_batch as u128)]),
+        Arg::Static(vec![word_u128(genesis.first_deposit as u128)]),
+        array(
+            fan_ins
+                .iter()
+                .map(|f| vec![word_u128(*f as u128)])
+                .collect(),
+        ),
+    ]));
     Ok(code)
 }
 
-/// Calldata of `finalize(batch, instances, proof)`.
-pub fn finalize_calldata(batch: u64, instances: &[Fr], proof: &[u8]) -> Vec<u8> {
+/// Calldata of `deposit(account, pubkeyX, pubkeyY, asset, amount)` for `d`
+/// (sent from `d.l1_sender`; the contract assigns the queue index).
+pub fn deposit_calldata(d: &Deposit) -> Vec<u8> {
+    call(
+        "deposit(uint32,uint256,uint256,uint32,uint128)",
+        vec![
+            Arg::Static(vec![word_u128(d.account as u128)]),
+            Arg::Static(vec![word_native(&d.pubkey.x)]),
+            Arg::Static(vec![word_native(&d.pubkey.y)]),
+            Arg::Static(vec![word_u128(d.asset as u128)]),
+            Arg::Static(vec![word_u128(d.amount)]),
+        ],
+    )
+}
+
+fn withdrawal_words(w: &Withdraw) -> Vec<Word> {
+    vec![
+        word_u128(w.account as u128),
+        word_u128(w.asset as u128),
+        word_u128(w.amount),
+        word_address(&w.l1_address),
+    ]
+}
+
+/// Calldata of `finalize(firstBatch, batches, instances, depositCounts,
+/// withdrawals, withdrawalCounts, proof)`: `batches` consecutive batches
+/// from `first_batch` on (a bundle when more than one) under one proof.
+pub fn finalize_calldata(
+    first_batch: u64,
+    batches: u64,
+    instances: &[Fr],
+    l1: &L1Batch,
+    proof: &[u8],
+) -> Vec<u8> {
     assert_eq!(instances.len(), NODE_INSTANCES, "final proof instances");
-    let mut data = selector(&format!("finalize(uint64,uint256[{NODE_INSTANCES}],bytes)")).to_vec();
-    data.extend(word_u64(batch));
-    for i in instances {
-        data.extend(word_fr(i));
-    }
-    // Head: batch, the static array, then the offset of `proof`.
-    let offset = 32 * (1 + NODE_INSTANCES + 1);
-    data.extend(word_u64(offset as u64));
-    data.extend(word_u64(proof.len() as u64));
-    data.extend(proof);
-    data.resize(data.len() + (32 - proof.len() % 32) % 32, 0);
-    data
+    let counts = |c: &[u32]| array(c.iter().map(|n| vec![word_u128(*n as u128)]).collect());
+    call(
+        &format!(
+            "finalize(uint64,uint64,uint256[{NODE_INSTANCES}],uint32[],(uint32,uint32,uint128,address)[],uint32[],bytes)"
+        ),
+        vec![
+            Arg::Static(vec![word_u128(first_batch as u128)]),
+            Arg::Static(vec![word_u128(batches as u128)]),
+            Arg::Static(instances.iter().map(word_fr).collect()),
+            counts(&l1.deposit_counts),
+            array(l1.withdrawals.iter().map(withdrawal_words).collect()),
+            counts(&l1.withdrawal_counts),
+            bytes(proof),
+        ],
+    )
+}
+
+/// Calldata of the getter `claimable(to, asset)`.
+pub fn claimable_calldata(to: &[u8; 20], asset: u32) -> Vec<u8> {
+    call(
+        "claimable(address,uint32)",
+        vec![
+            Arg::Static(vec![word_address(to)]),
+            Arg::Static(vec![word_u128(asset as u128)]),
+        ],
+    )
+}
+
+/// Calldata of `claim(asset)`.
+pub fn claim_calldata(asset: u32) -> Vec<u8> {
+    call(
+        "claim(uint32)",
+        vec![Arg::Static(vec![word_u128(asset as u128)])],
+    )
 }

@@ -8,6 +8,7 @@
 //! flag to get wrong. The batch's public transition is the fold of the
 //! padded list along the tree ([`expected_transition`]).
 
+use crate::l1_batch::L1Batch;
 use std::time::Instant;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
@@ -152,6 +153,9 @@ pub struct ProofRecord {
     pub ms: f64,
     /// Proof bytes.
     pub proof_bytes: usize,
+    /// The pool worker that proved it (chunk proofs); `None` for
+    /// aggregation proofs, which the coordinator proves.
+    pub worker: Option<usize>,
 }
 
 /// A proven batch.
@@ -166,6 +170,9 @@ pub struct BatchProof {
     pub inner: Vec<InnerProof>,
     /// Wall time of the chunk proofs on the pool, ms.
     pub chunks_ms: f64,
+    /// What the Rollup contract needs besides the proof: the batch's
+    /// deposits and withdrawals per (padded) chunk.
+    pub l1: L1Batch,
 }
 
 /// A chunk or aggregation proof below the final one.
@@ -234,8 +241,9 @@ pub fn prove_tree(
     progress: &dyn Fn(&ProofRecord),
 ) -> Result<BatchProof, TreeError> {
     let chunks = padded(traces, &keys.chunk.shape, keys.width())?;
+    let l1 = L1Batch::from_padded(&chunks);
     let clock = Instant::now();
-    let (proofs, _) = pool.prove_all(&chunks)?;
+    let (proofs, stats) = pool.prove_all(&chunks)?;
     let chunks_ms = clock.elapsed().as_secs_f64() * 1e3;
     let per_chunk_ms = chunks_ms / chunks.len() as f64;
     let mut records: Vec<ProofRecord> = proofs
@@ -248,6 +256,7 @@ pub fn prove_tree(
             advice_cells: keys.chunk.advice_cells,
             ms: p.timings.witness_ms + p.timings.prove_ms + p.timings.verify_ms,
             proof_bytes: p.snark.proof.len(),
+            worker: stats.workers.get(i).copied(),
         })
         .collect();
     records.iter().for_each(progress);
@@ -281,6 +290,7 @@ pub fn prove_tree(
                 advice_cells: layer.advice_cells,
                 ms: clock.elapsed().as_secs_f64() * 1e3,
                 proof_bytes: bytes,
+                worker: None,
             });
             progress(&records[records.len() - 1]);
             match node {
@@ -305,6 +315,7 @@ pub fn prove_tree(
             records,
             inner,
             chunks_ms,
+            l1,
         }),
         _ => Err(TreeError::Shape(
             "the tree did not end in one EVM proof".into(),

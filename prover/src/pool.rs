@@ -107,12 +107,14 @@ pub struct PoolError {
 }
 
 /// Counters of a pool run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PoolStats {
     /// Proofs accepted.
     pub proofs: usize,
     /// Attempts that failed and were retried.
     pub retries: usize,
+    /// The id of the worker that proved each chunk, in input order.
+    pub workers: Vec<usize>,
 }
 
 /// The coordinator.
@@ -156,7 +158,7 @@ impl ProverPool {
         traces: &[ChunkTrace],
     ) -> Result<(Vec<ChunkProof>, PoolStats), PoolError> {
         let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<ChunkProof>>> = Mutex::new(vec![None; traces.len()]);
+        let results: Mutex<Vec<Option<(ChunkProof, usize)>>> = Mutex::new(vec![None; traces.len()]);
         let failure: Mutex<Option<PoolError>> = Mutex::new(None);
         let retries = AtomicUsize::new(0);
         std::thread::scope(|scope| {
@@ -183,7 +185,7 @@ impl ProverPool {
                     match outcome {
                         Ok(p) => {
                             if let Ok(mut r) = results.lock() {
-                                r[i] = Some(p);
+                                r[i] = Some((p, worker.id()));
                             }
                         }
                         Err(last) => {
@@ -204,15 +206,16 @@ impl ProverPool {
         if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(e);
         }
-        let proofs: Vec<ChunkProof> = results
+        let (proofs, workers): (Vec<ChunkProof>, Vec<usize>) = results
             .into_inner()
             .unwrap_or_else(|e| e.into_inner())
             .into_iter()
             .map(|p| p.expect("every chunk proven when nothing failed"))
-            .collect();
+            .unzip();
         let stats = PoolStats {
             proofs: proofs.len(),
             retries: retries.load(Ordering::SeqCst),
+            workers,
         };
         Ok((proofs, stats))
     }

@@ -58,6 +58,15 @@ pub fn env_cache_dir() -> Option<PathBuf> {
     std::env::var_os("ZKLANES_CACHE_DIR").map(PathBuf::from)
 }
 
+/// The key cache of the commands that own a data directory (`prove`,
+/// `serve`): `--cache-dir`, else `$ZKLANES_CACHE_DIR`, else `DATA_DIR/keys`.
+pub fn data_cache_dir(explicit: Option<&PathBuf>, data_dir: &std::path::Path) -> PathBuf {
+    explicit
+        .cloned()
+        .or_else(env_cache_dir)
+        .unwrap_or_else(|| data_dir.join("keys"))
+}
+
 /// The default key cache directory of `demo` and `verify`.
 pub fn default_cache_dir() -> PathBuf {
     if let Some(d) = env_cache_dir() {
@@ -174,10 +183,18 @@ pub fn run(a: DemoArgs) -> Result<()> {
         .sum();
 
     // 4. L1 settlement in revm.
-    let settlement = settle(&verifier, &out.prev_root, &proof.instances, &proof.proof)
-        .context("settling on L1 (revm)")?;
+    let settlement = settle(
+        &verifier,
+        batch.number,
+        1,
+        &config.fan_ins(),
+        &proof.instances,
+        &proof.proof,
+        &proof.l1,
+    )
+    .context("settling on L1 (revm)")?;
     let expected_root = fr_hex(&to_halo2(&out.state_root));
-    let verified = settlement.state_root == expected_root;
+    let verified = settlement.state_root == expected_root && settlement.withdrawals_claimable;
 
     let wall_s = started.elapsed().as_secs_f64();
     let peak = peak_rss_mb().unwrap_or(0.0);
@@ -224,6 +241,17 @@ pub fn run(a: DemoArgs) -> Result<()> {
         settlement.verify_gas, settlement.verifier_bytes
     );
     println!("  Rollup.finalize       {:>9} gas", settlement.finalize_gas);
+    println!(
+        "  L1 deposits queued    {:>9} gas ({} deposits); {} withdrawals {}",
+        settlement.deposit_gas,
+        settlement.deposits,
+        settlement.withdrawals,
+        if settlement.withdrawals_claimable {
+            "claimable"
+        } else {
+            "NOT CLAIMABLE"
+        }
+    );
     println!("  state root            {}", out.state_root_hex());
     println!(
         "  L1 root after settle  {} ({})",
@@ -250,6 +278,10 @@ pub fn run(a: DemoArgs) -> Result<()> {
                 "layers": proof.records.iter().filter(|r| r.layer > 0).collect::<Vec<_>>(),
                 "evm_gas": settlement.verify_gas,
                 "finalize_gas": settlement.finalize_gas,
+                "deposits": settlement.deposits,
+                "deposit_gas": settlement.deposit_gas,
+                "withdrawals": settlement.withdrawals,
+                "withdrawals_claimable": settlement.withdrawals_claimable,
                 "verifier_bytes": settlement.verifier_bytes,
                 "state_root": out.state_root_hex(),
                 "l1_state_root": settlement.state_root,
@@ -262,8 +294,9 @@ pub fn run(a: DemoArgs) -> Result<()> {
     }
     if !verified {
         return Err(anyhow!(
-            "the Rollup contract's root {} differs from the executor's {expected_root}",
-            settlement.state_root
+            "L1 settlement: the Rollup contract's root {} (executor: {expected_root}), withdrawals claimable: {}",
+            settlement.state_root,
+            settlement.withdrawals_claimable
         ));
     }
     Ok(())

@@ -1,7 +1,8 @@
-//! `zklanes prove`: execute a batch into a data directory and prove it:
-//! chunk proofs on the worker pool, the aggregation tree and the final
-//! proof, written with its public inputs and verifying key under
-//! `DATA_DIR/proofs/batch-{n}/`.
+//! `zklanes prove`: execute a batch (or several consecutive batches, a
+//! bundle) into a data directory and prove it: chunk proofs on the worker
+//! pool, the aggregation tree and one final proof, written with its public
+//! inputs, verifying key and L1 data under `DATA_DIR/proofs/batch-{n}/`
+//! (`bundle-{first}-{last}/` for a bundle).
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +21,10 @@ use super::progress::Progress;
 #[derive(Args)]
 pub struct ProveArgs {
     /// Batch file (JSON or bincode), the next batch of the data directory.
-    #[arg(long)]
-    batch: PathBuf,
+    /// Repeat it for consecutive batches: they are proven together as one
+    /// bundle, settled on L1 by one final proof.
+    #[arg(long, required = true)]
+    batch: Vec<PathBuf>,
     /// Data directory: state (sled), proofs, and the key cache.
     #[arg(long)]
     data_dir: PathBuf,
@@ -49,16 +52,32 @@ pub struct ProveArgs {
 /// Runs `prove`.
 pub fn run(a: ProveArgs) -> Result<()> {
     let config = ProofConfig::two_chunks(a.capacity.max(1));
-    let bytes =
-        std::fs::read(&a.batch).with_context(|| format!("reading {}", a.batch.display()))?;
-    let batch = Batch::decode(&bytes).context("invalid batch")?;
+    let batches = a
+        .batch
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            Batch::decode(&bytes).with_context(|| format!("invalid batch {}", p.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // Every chunk of the bundle must fit the tree: checked before the state moves.
+    let chunks: usize = batches
+        .iter()
+        .map(|b| b.txs.len().div_ceil(config.shape.capacity).max(1))
+        .sum();
+    if chunks > config.width() {
+        return Err(anyhow!(
+            "{} batch(es) make {chunks} chunks; one final proof holds {} chunks of {} slots (raise --capacity)",
+            batches.len(),
+            config.width(),
+            config.shape.capacity
+        ));
+    }
     let mut setup = ProverSetup::with_workers(
-        Some(
-            a.cache_dir
-                .clone()
-                .or_else(super::demo::env_cache_dir)
-                .unwrap_or_else(|| a.data_dir.join("keys")),
-        ),
+        Some(super::demo::data_cache_dir(
+            a.cache_dir.as_ref(),
+            &a.data_dir,
+        )),
         a.workers,
     );
     if let Some(t) = a.threads_per_worker {
@@ -71,19 +90,28 @@ pub fn run(a: ProveArgs) -> Result<()> {
     let mut rollup = Rollup::open(
         &a.data_dir.join("state"),
         RollupConfig {
-            chain_id: batch.chain_id,
+            chain_id: batches[0].chain_id,
             chunk_capacity: config.shape.capacity,
             ..Default::default()
         },
     )?;
-    let out = rollup.apply(&batch).context("the batch was rejected")?;
-    if out.chunks.len() > config.width() {
+    let mut traces = vec![];
+    let mut last = None;
+    for batch in &batches {
+        let out = rollup
+            .apply(batch)
+            .with_context(|| format!("batch {} was rejected", batch.number))?;
+        traces.extend(out.chunks.iter().cloned());
+        last = Some(out);
+    }
+    let out = last.ok_or_else(|| anyhow!("no batch"))?;
+    let first = batches[0].number;
+    let txs: usize = batches.iter().map(|b| b.txs.len()).sum();
+    if traces.len() > config.width() {
         return Err(anyhow!(
-            "batch {} has {} chunks; one final proof holds {} chunks of {} slots (raise --capacity)",
-            out.number,
-            out.chunks.len(),
-            config.width(),
-            config.shape.capacity
+            "{} chunks; one final proof holds {}",
+            traces.len(),
+            config.width()
         ));
     }
     let p = Progress::new(1, "SRS and keys");
@@ -92,15 +120,17 @@ pub fn run(a: ProveArgs) -> Result<()> {
     p.finish();
     let p = Progress::new(3, "proving");
     let proof = prover
-        .prove(&out.chunks, &|r| p.proof(r))
+        .prove(&traces, &|r| p.proof(r))
         .context("proving the batch")?;
     p.finish();
-    let dir = a
-        .data_dir
-        .join("proofs")
-        .join(format!("batch-{}", out.number));
+    let name = if batches.len() == 1 {
+        format!("batch-{first}")
+    } else {
+        format!("bundle-{first}-{}", out.number)
+    };
+    let dir = a.data_dir.join("proofs").join(name);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let file = prover.final_proof_file(out.number, batch.txs.len(), out.chunks.len(), &proof)?;
+    let file = prover.final_proof_file(first, batches.len() as u64, txs, traces.len(), &proof)?;
     let final_path = dir.join("final.json");
     write_inner(&dir, &proof)?;
     file.write(&final_path)?;
@@ -111,9 +141,10 @@ pub fn run(a: ProveArgs) -> Result<()> {
         .map(|r| r.ms)
         .collect();
     let summary = json!({
-        "batch": out.number,
-        "txs": batch.txs.len(),
-        "chunks": out.chunks.len(),
+        "batch": first,
+        "batches": batches.len(),
+        "txs": txs,
+        "chunks": traces.len(),
         "proof": final_path,
         "state_root": out.state_root_hex(),
         "chunk_proofs_s": proof.chunks_ms / 1e3,
@@ -127,7 +158,11 @@ pub fn run(a: ProveArgs) -> Result<()> {
     if a.json {
         println!("{summary}");
     } else {
-        println!("batch {} proven: {}", out.number, final_path.display());
+        println!(
+            "batches {first}..={} proven: {}",
+            out.number,
+            final_path.display()
+        );
         println!("  state root  {}", out.state_root_hex());
         println!(
             "  chunk proofs {:.1} s on {} worker(s)",

@@ -47,12 +47,10 @@ pub struct ServeArgs {
 /// Runs `serve`.
 pub fn run(a: ServeArgs) -> Result<()> {
     let mut setup = ProverSetup::with_workers(
-        Some(
-            a.cache_dir
-                .clone()
-                .or_else(super::demo::env_cache_dir)
-                .unwrap_or_else(|| a.data_dir.join("keys")),
-        ),
+        Some(super::demo::data_cache_dir(
+            a.cache_dir.as_ref(),
+            &a.data_dir,
+        )),
         a.workers,
     );
     setup.params_dir = a.params_dir.clone();

@@ -16,7 +16,6 @@ use zklanes_aggregator::evm::verifier_bytecode;
 use zklanes_aggregator::layer::layer_protocol;
 use zklanes_aggregator::node::ACCUMULATOR_LIMBS;
 use zklanes_aggregator::verify::verify_aggregation;
-use zklanes_circuits::field::to_native;
 use zklanes_prover::cache::KeyCache;
 use zklanes_prover::srs::{SrsSet, SrsSource};
 
@@ -72,23 +71,34 @@ pub fn run(a: VerifyArgs) -> Result<()> {
     let protocol = layer_protocol(&params, &vk);
     let native = consistent && verify_aggregation(&params, &protocol, &instances, &proof, true);
     let code = verifier_bytecode(&params, &vk).context("generating the EVM verifier")?;
-    let prev_root = to_native(&instances[ACCUMULATOR_LIMBS]);
-    let (evm, gas, finalize_gas, error) = match settle(&code, &prev_root, &instances, &proof) {
-        Ok(s) => (
-            s.state_root == t.new_root,
-            Some(s.verify_gas),
-            Some(s.finalize_gas),
-            None,
-        ),
-        Err(e) => (false, None, None, Some(e.to_string())),
+    let settled = settle(
+        &code,
+        file.batch,
+        file.batches,
+        &file.config.fan_ins(),
+        &instances,
+        &proof,
+        &file.l1,
+    );
+    let (evm, error) = match &settled {
+        Ok(s) if s.state_root != t.new_root => (false, Some("the L1 root differs".to_string())),
+        Ok(s) if !s.withdrawals_claimable => (false, Some("withdrawals not claimable".into())),
+        Ok(_) => (true, None),
+        Err(e) => (false, Some(e.to_string())),
     };
+    let s = settled.as_ref().ok();
     let vk_bytes = hex::decode(file.vk.trim_start_matches("0x"))?;
     let report = json!({
         "native": native,
         "evm": evm,
-        "gas": gas,
-        "finalize_gas": finalize_gas,
+        "gas": s.map(|s| s.verify_gas),
+        "finalize_gas": s.map(|s| s.finalize_gas),
+        "deposits": file.l1.deposits.len(),
+        "deposit_gas": s.map(|s| s.deposit_gas),
+        "withdrawals": file.l1.withdrawals.len(),
+        "withdrawals_claimable": s.map(|s| s.withdrawals_claimable),
         "batch": file.batch,
+        "batches": file.batches,
         "new_root": t.new_root,
         "transition_matches_instances": consistent,
         "vk_sha256": format!("0x{}", hex::encode(Sha256::digest(&vk_bytes))),
@@ -101,7 +111,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
     } else {
         println!(
             "native: {native}, evm: {evm}, gas: {}",
-            gas.map_or("-".into(), |g| g.to_string())
+            s.map_or("-".into(), |s| s.verify_gas.to_string())
         );
     }
     if native && evm {

@@ -123,18 +123,16 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
         level: cfg.level,
         threads: cfg.threads,
     };
-    // The state is opened (and rebuilt if needed) before we listen.
-    let rollup_height = {
-        let r = worker::open_state(&worker_cfg, &shared)?;
-        r.height()
-    };
-    shared.next.store(rollup_height, Ordering::SeqCst);
+    // The state is opened (and rebuilt if needed) before we listen, once:
+    // the pipeline thread takes it over.
+    let rollup = worker::open_state(&worker_cfg, &shared)?;
+    shared.next.store(rollup.height(), Ordering::SeqCst);
     let w_shared = shared.clone();
     let prover = Arc::new(prover);
     let worker = std::thread::Builder::new()
         .name("pipeline".into())
         .spawn(move || {
-            let r = worker::run(worker_cfg, Some(prover), w_shared.clone());
+            let r = worker::run(worker_cfg, Some(prover), w_shared.clone(), rollup);
             if let Err(e) = &r {
                 tracing::error!(alert = true, stage = "pipeline", error = %e, "pipeline worker failed");
                 w_shared.metrics.add("zklanes_failures_total", "reason=\"worker\"", 1);

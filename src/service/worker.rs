@@ -143,16 +143,19 @@ pub fn open_state(cfg: &WorkerConfig, shared: &Shared) -> Result<Rollup, WorkerE
     Ok(rollup)
 }
 
-/// Runs the pipeline until `shared.stop`.
+/// Runs the pipeline over `rollup` (from [`open_state`]) until `shared.stop`.
 pub fn run(
     cfg: WorkerConfig,
     prover: Option<Arc<Prover>>,
     shared: Arc<Shared>,
+    mut rollup: Rollup,
 ) -> Result<(), WorkerError> {
-    let mut rollup = open_state(&cfg, &shared)?;
     shared.next.store(rollup.height(), Ordering::SeqCst);
+    // Batches below the cursor are proven: every batch below the executor's
+    // height is executed or proven, and proving goes in number order.
+    let mut cursor = 0u64;
     while !shared.stop.load(Ordering::SeqCst) {
-        let did = step(&cfg, prover.as_deref(), &shared, &mut rollup)?;
+        let did = step(&cfg, prover.as_deref(), &shared, &mut rollup, &mut cursor)?;
         if !did {
             shared.wait(Duration::from_millis(500));
         }
@@ -168,11 +171,29 @@ fn step(
     prover: Option<&Prover>,
     shared: &Shared,
     rollup: &mut Rollup,
+    cursor: &mut u64,
 ) -> Result<bool, WorkerError> {
-    let records = shared.log.records()?;
-    if let Some(r) = records.iter().find(|r| r.stage == Stage::Executed) {
-        prove(cfg, prover, shared, r.clone())?;
-        return Ok(true);
+    while *cursor < rollup.height() {
+        let record = shared
+            .log
+            .record(*cursor)?
+            .ok_or_else(|| WorkerError::Batch {
+                batch: *cursor,
+                reason: "executed batch without a record".into(),
+            })?;
+        match record.stage {
+            Stage::Proven => *cursor += 1,
+            Stage::Executed => {
+                prove(cfg, prover, shared, record)?;
+                return Ok(true);
+            }
+            other => {
+                return Err(WorkerError::Batch {
+                    batch: *cursor,
+                    reason: format!("below the executor's height but {other:?}"),
+                })
+            }
+        }
     }
     let next = rollup.height();
     let Some(mut record) = shared.log.record(next)? else {
@@ -279,11 +300,23 @@ fn prove(
             shared
                 .metrics
                 .add("zklanes_retries_total", "", stats.retries as u64);
-            for p in &proofs {
+            for (p, worker) in proofs.iter().zip(&stats.workers) {
                 let ms = p.timings.witness_ms + p.timings.prove_ms + p.timings.verify_ms;
                 shared
                     .metrics
                     .observe("zklanes_proof_seconds", "layer=\"0\"", ms / 1e3);
+                tracing::info!(
+                    batch = n,
+                    chunk = p.chunk,
+                    stage = "prove",
+                    worker = %worker,
+                    layer = 0,
+                    k = prover.keys.chunk.k,
+                    advice_cells = prover.keys.chunk.advice_cells,
+                    ms,
+                    proof_bytes = p.snark.proof.len(),
+                    "proof"
+                );
                 write_json(
                     &dir.join(format!("chunk-{}.json", p.chunk)),
                     &InnerProofFile {
@@ -310,6 +343,7 @@ fn prove(
                         batch = n,
                         chunk = r.index,
                         stage = "prove",
+                        worker = %r.worker.map_or("aggregator".to_string(), |w| w.to_string()),
                         layer = r.layer,
                         k = r.k,
                         advice_cells = r.advice_cells,
@@ -321,13 +355,19 @@ fn prove(
                 .map_err(|e| fail(e.to_string()))?;
             failpoint("after_prove");
             let file = prover
-                .final_proof_file(n, record.txs, traces.len(), &proof)
+                .final_proof_file(n, 1, record.txs, traces.len(), &proof)
                 .map_err(|e| fail(e.to_string()))?;
             let transition = file.transition.clone();
             file.write(&final_path).map_err(|e| fail(e.to_string()))?;
             std::fs::write(
                 dir.join("finalize.calldata"),
-                bytes_hex(&finalize_calldata(n, &proof.instances, &proof.proof)),
+                bytes_hex(&finalize_calldata(
+                    n,
+                    1,
+                    &proof.instances,
+                    &proof.l1,
+                    &proof.proof,
+                )),
             )
             .map_err(|e| fail(e.to_string()))?;
             failpoint("after_persist_proof");

@@ -1,0 +1,132 @@
+//! An L1 chain in revm with the settlement contracts deployed: the final
+//! verifier, the Solidity Poseidon and the Rollup contract. Deposits are
+//! queued from their L1 senders, batches finalized, withdrawals read and
+//! claimed.
+
+use revm::primitives::Address;
+use zklanes_executor::tx::Deposit;
+
+use crate::evm::{compile_solidity, EvmError};
+use crate::evm_host::{selector, CallOutcome, EvmHost};
+use crate::l1_batch::L1Batch;
+use crate::poseidon_sol;
+use crate::rollup_sol::{
+    claim_calldata, claimable_calldata, deployment, deposit_calldata, finalize_calldata, Genesis,
+};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+
+/// The chain and the contracts' addresses.
+pub struct L1Chain {
+    host: EvmHost,
+    /// The final layer's verifier.
+    pub verifier: Address,
+    /// The Poseidon contract.
+    pub poseidon: Address,
+    /// The Rollup contract.
+    pub rollup: Address,
+}
+
+fn word_u128(out: &[u8]) -> Result<u128, EvmError> {
+    if out.len() != 32 || out[..16].iter().any(|b| *b != 0) {
+        return Err(EvmError::Reverted(format!(
+            "unexpected return data 0x{}",
+            hex::encode(out)
+        )));
+    }
+    Ok(u128::from_be_bytes(out[16..].try_into().expect("16 bytes")))
+}
+
+impl L1Chain {
+    /// A fresh chain with the verifier (`verifier_code`, creation bytecode),
+    /// the Poseidon contract and a Rollup contract starting at
+    /// `genesis_root` and `genesis`, for a tree with `fan_ins`.
+    pub fn deploy(
+        verifier_code: &[u8],
+        genesis_root: &Fr,
+        genesis: Genesis,
+        fan_ins: &[usize],
+    ) -> Result<Self, EvmError> {
+        let mut host = EvmHost::new();
+        let verifier = host.deploy(verifier_code)?;
+        let poseidon = host.deploy(&compile_solidity(
+            &poseidon_sol::source(),
+            Some(poseidon_sol::CONTRACT),
+        )?)?;
+        let rollup = host.deploy(&deployment(
+            verifier,
+            poseidon,
+            genesis_root,
+            genesis,
+            fan_ins,
+        )?)?;
+        Ok(Self {
+            host,
+            verifier,
+            poseidon,
+            rollup,
+        })
+    }
+
+    /// Queues `d` from its L1 sender; returns the queue index the contract
+    /// assigned and the transaction's gas.
+    pub fn queue_deposit(&mut self, d: &Deposit) -> Result<(u64, u64), EvmError> {
+        let out =
+            self.host
+                .call_from(Address::from(d.l1_sender), self.rollup, deposit_calldata(d))?;
+        Ok((word_u128(&out.output)? as u64, out.gas))
+    }
+
+    /// Calls `finalize` for `batches` batches from `first_batch` on.
+    pub fn finalize(
+        &mut self,
+        first_batch: u64,
+        batches: u64,
+        instances: &[Fr],
+        l1: &L1Batch,
+        proof: &[u8],
+    ) -> Result<CallOutcome, EvmError> {
+        self.call(finalize_calldata(
+            first_batch,
+            batches,
+            instances,
+            l1,
+            proof,
+        ))
+    }
+
+    /// Calls the Rollup contract with raw calldata from the zero address.
+    pub fn call(&mut self, data: Vec<u8>) -> Result<CallOutcome, EvmError> {
+        self.host.call(self.rollup, data)
+    }
+
+    /// Calls the Rollup contract from `caller`.
+    pub fn call_from(&mut self, caller: Address, data: Vec<u8>) -> Result<CallOutcome, EvmError> {
+        self.host.call_from(caller, self.rollup, data)
+    }
+
+    /// The stored state root (32 bytes, big-endian).
+    pub fn state_root(&mut self) -> Result<[u8; 32], EvmError> {
+        let out = self.call(selector("stateRoot()").to_vec())?.output;
+        out.try_into().map_err(|o: Vec<u8>| {
+            EvmError::Reverted(format!("stateRoot returned {} bytes", o.len()))
+        })
+    }
+
+    /// A `uint64` getter of the Rollup contract (`nextBatch`, `depositHead`, `depositCount`).
+    pub fn counter(&mut self, getter: &str) -> Result<u64, EvmError> {
+        let out = self.call(selector(&format!("{getter}()")).to_vec())?;
+        Ok(word_u128(&out.output)? as u64)
+    }
+
+    /// The finalized, unclaimed withdrawals of `asset` to `to`.
+    pub fn claimable(&mut self, to: &[u8; 20], asset: u32) -> Result<u128, EvmError> {
+        let out = self.call(claimable_calldata(to, asset))?;
+        word_u128(&out.output)
+    }
+
+    /// Claims `to`'s withdrawals of `asset` (sent from `to`); returns the amount.
+    pub fn claim(&mut self, to: &[u8; 20], asset: u32) -> Result<u128, EvmError> {
+        let out = self.call_from(Address::from(*to), claim_calldata(asset))?;
+        word_u128(&out.output)
+    }
+}
