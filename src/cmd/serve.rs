@@ -30,6 +30,11 @@ pub struct ServeArgs {
     /// How far to prove each batch.
     #[arg(long, value_enum, default_value_t = ProofLevel::Final)]
     proof_level: ProofLevel,
+    /// Most batches one final proof settles: consecutive batches already
+    /// executed when a proof starts are bundled (within the tree's width in
+    /// chunks), so one L1 verification settles them all.
+    #[arg(long, default_value_t = 1)]
+    max_bundle: usize,
     /// Log format.
     #[arg(long, default_value = "pretty")]
     pub log_format: String,
@@ -66,6 +71,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         setup,
         max_bytes: a.max_event_bytes,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        max_bundle: a.max_bundle.max(1),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -68,6 +68,8 @@ pub struct ServiceConfig {
     pub max_bytes: usize,
     /// Execution threads.
     pub threads: usize,
+    /// Most batches one final proof settles (see [`WorkerConfig`]).
+    pub max_bundle: usize,
 }
 
 /// Runs the service until SIGTERM or Ctrl-C.
@@ -122,6 +124,7 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
         proof: cfg.proof.clone(),
         level: cfg.level,
         threads: cfg.threads,
+        max_bundle: cfg.max_bundle,
     };
     // The state is opened (and rebuilt if needed) before we listen, once:
     // the pipeline thread takes it over.

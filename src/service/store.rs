@@ -68,6 +68,10 @@ pub struct BatchRecord {
     pub proof: Option<String>,
     /// EVM verification gas of the final proof.
     pub gas: Option<u64>,
+    /// The first and last batch of the bundle whose final proof settles
+    /// this batch (itself alone when both are its number).
+    #[serde(default)]
+    pub bundle: Option<[u64; 2]>,
 }
 
 /// The durable log.
@@ -113,6 +117,7 @@ impl EventLog {
             commitments: None,
             proof: None,
             gas: None,
+            bundle: None,
         };
         self.events
             .insert(key(batch.number), batch.encode(Encoding::Binary))?;
@@ -127,6 +132,21 @@ impl EventLog {
             reason: e.to_string(),
         })?;
         self.records.insert(key(record.batch), bytes)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Persists several records at once (atomically) and flushes.
+    pub fn put_all(&self, records: &[BatchRecord]) -> Result<(), LogError> {
+        let mut batch = sled::Batch::default();
+        for r in records {
+            let bytes = serde_json::to_vec(r).map_err(|e| LogError::Corrupt {
+                key: r.batch.to_string(),
+                reason: e.to_string(),
+            })?;
+            batch.insert(&key(r.batch), bytes);
+        }
+        self.records.apply_batch(batch)?;
         self.db.flush()?;
         Ok(())
     }

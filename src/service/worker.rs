@@ -78,6 +78,9 @@ pub struct WorkerConfig {
     pub level: ProofLevel,
     /// Execution threads.
     pub threads: usize,
+    /// Most batches one final proof settles (a bundle of consecutive
+    /// executed batches, within the tree's width in chunks).
+    pub max_bundle: usize,
 }
 
 /// Why the worker stopped.
@@ -164,8 +167,10 @@ pub fn run(
     Ok(())
 }
 
-/// One unit of work: prove the oldest executed batch, else execute the next
-/// one. Returns whether there was work.
+/// One unit of work: execute the next batch if it is there (execution
+/// takes milliseconds, and batches executed while a proof runs can join the
+/// next bundle), else prove the oldest executed batch (with the executed
+/// batches after it, up to `max_bundle`). Returns whether there was work.
 fn step(
     cfg: &WorkerConfig,
     prover: Option<&Prover>,
@@ -173,6 +178,9 @@ fn step(
     rollup: &mut Rollup,
     cursor: &mut u64,
 ) -> Result<bool, WorkerError> {
+    if execute_next(shared, rollup)? {
+        return Ok(true);
+    }
     while *cursor < rollup.height() {
         let record = shared
             .log
@@ -184,7 +192,7 @@ fn step(
         match record.stage {
             Stage::Proven => *cursor += 1,
             Stage::Executed => {
-                prove(cfg, prover, shared, record)?;
+                prove(cfg, prover, shared, record, rollup.height())?;
                 return Ok(true);
             }
             other => {
@@ -195,6 +203,11 @@ fn step(
             }
         }
     }
+    Ok(false)
+}
+
+/// Executes the next batch if its event is there; returns whether it did.
+fn execute_next(shared: &Shared, rollup: &mut Rollup) -> Result<bool, WorkerError> {
     let next = rollup.height();
     let Some(mut record) = shared.log.record(next)? else {
         return Ok(false);
@@ -255,9 +268,197 @@ pub fn proof_dir(data_dir: &Path, n: u64) -> PathBuf {
     data_dir.join("proofs").join(format!("batch-{n}"))
 }
 
+/// The proof directory of the bundle of batches `first..=last`.
+pub fn bundle_dir(data_dir: &Path, first: u64, last: u64) -> PathBuf {
+    if first == last {
+        proof_dir(data_dir, first)
+    } else {
+        data_dir
+            .join("proofs")
+            .join(format!("bundle-{first}-{last}"))
+    }
+}
+
+/// A final proof on disk whose bundle covers batch `n` (written before a
+/// crash), if one verifies and ends at its last batch's recorded root.
+fn final_on_disk(
+    cfg: &WorkerConfig,
+    prover: &Prover,
+    shared: &Shared,
+    n: u64,
+) -> Result<Option<(PathBuf, FinalProof, Vec<BatchRecord>)>, WorkerError> {
+    let Ok(entries) = std::fs::read_dir(cfg.data_dir.join("proofs")) else {
+        return Ok(None);
+    };
+    for e in entries.flatten() {
+        let path = e.path().join("final.json");
+        let Ok(f) = FinalProof::read(&path) else {
+            continue;
+        };
+        if !(f.batch <= n && n < f.batch + f.batches.max(1)) {
+            continue;
+        }
+        let mut members = vec![];
+        for m in f.batch..f.batch + f.batches.max(1) {
+            match shared.log.record(m)? {
+                Some(r) if matches!(r.stage, Stage::Executed | Stage::Proven) => members.push(r),
+                _ => return Ok(None),
+            }
+        }
+        let last_root = members.last().and_then(|r| r.state_root.clone());
+        let verified = last_root.as_deref() == Some(f.transition.new_root.as_str())
+            && f.instances_fr(&path)
+                .ok()
+                .zip(f.proof_bytes(&path).ok())
+                .is_some_and(|(i, p)| prover.verify_native(&i, &p).unwrap_or(false));
+        if verified {
+            return Ok(Some((path, f, members)));
+        }
+    }
+    Ok(None)
+}
+
+/// The executed batches proven together from `n` on: `n`, then each next
+/// executed batch while the bundle stays within `max_bundle` batches and
+/// the tree's width in chunks.
+fn bundle_members(
+    cfg: &WorkerConfig,
+    shared: &Shared,
+    first: BatchRecord,
+    height: u64,
+) -> Result<Vec<BatchRecord>, WorkerError> {
+    let width = cfg.proof.width();
+    let mut chunks = first.chunks.unwrap_or(1);
+    let mut members = vec![first];
+    while members.len() < cfg.max_bundle.max(1) {
+        let m = members[members.len() - 1].batch + 1;
+        if m >= height {
+            break;
+        }
+        match shared.log.record(m)? {
+            Some(r) if r.stage == Stage::Executed && chunks + r.chunks.unwrap_or(1) <= width => {
+                chunks += r.chunks.unwrap_or(1);
+                members.push(r);
+            }
+            _ => break,
+        }
+    }
+    Ok(members)
+}
+
 fn prove(
     cfg: &WorkerConfig,
     prover: Option<&Prover>,
+    shared: &Shared,
+    record: BatchRecord,
+    height: u64,
+) -> Result<(), WorkerError> {
+    let n = record.batch;
+    let fail = |reason: String| WorkerError::Batch { batch: n, reason };
+    let prover = prover.ok_or_else(|| fail("no prover".into()))?;
+    if cfg.level == ProofLevel::Chunks {
+        return prove_chunks(cfg, prover, shared, record);
+    }
+    // A final proof written before a crash: adopt it for every batch of its
+    // bundle (exactly one final proof per batch).
+    if let Some((path, f, mut members)) = final_on_disk(cfg, prover, shared, n)? {
+        tracing::info!(
+            batch = n,
+            stage = "recover",
+            bundle = ?[f.batch, f.batch + f.batches.max(1) - 1],
+            "final proof on disk adopted"
+        );
+        let bundle = [f.batch, f.batch + f.batches.max(1) - 1];
+        for r in &mut members {
+            r.stage = Stage::Proven;
+            r.commitments = Some(f.transition.clone());
+            r.proof = Some(path.display().to_string());
+            r.bundle = Some(bundle);
+        }
+        shared.log.put_all(&members)?;
+        return Ok(());
+    }
+    let mut members = bundle_members(cfg, shared, record, height)?;
+    let last = members[members.len() - 1].batch;
+    let mut traces = vec![];
+    for r in &members {
+        traces.extend(
+            shared
+                .log
+                .traces(r.batch)?
+                .ok_or_else(|| fail(format!("traces of batch {} missing", r.batch)))?,
+        );
+    }
+    let dir = bundle_dir(&cfg.data_dir, n, last);
+    std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
+    let final_path = dir.join("final.json");
+    let clock = Instant::now();
+    let proof = prover
+        .prove(&traces, &|r| {
+            shared.metrics.observe(
+                "zklanes_proof_seconds",
+                &format!("layer=\"{}\"", r.layer),
+                r.ms / 1e3,
+            );
+            tracing::info!(
+                batch = n,
+                chunk = r.index,
+                stage = "prove",
+                worker = %r.worker.map_or("aggregator".to_string(), |w| w.to_string()),
+                layer = r.layer,
+                k = r.k,
+                advice_cells = r.advice_cells,
+                ms = r.ms,
+                proof_bytes = r.proof_bytes,
+                "proof"
+            );
+        })
+        .map_err(|e| fail(e.to_string()))?;
+    failpoint("after_prove");
+    let batches = members.len() as u64;
+    let txs = members.iter().map(|r| r.txs).sum();
+    let file = prover
+        .final_proof_file(n, batches, txs, traces.len(), &proof)
+        .map_err(|e| fail(e.to_string()))?;
+    file.write(&final_path).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(
+        dir.join("finalize.calldata"),
+        bytes_hex(&finalize_calldata(
+            n,
+            batches,
+            &proof.instances,
+            &proof.l1,
+            &proof.proof,
+        )),
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    failpoint("after_persist_proof");
+    let ms = clock.elapsed().as_secs_f64() * 1e3;
+    for r in &mut members {
+        for p in proof.records.iter().filter(|p| p.layer > 0) {
+            r.timings.insert(format!("layer_{}", p.layer), p.ms);
+        }
+        r.timings.insert("chunk_proofs".into(), proof.chunks_ms);
+        r.timings.insert("prove".into(), ms);
+        r.commitments = Some(file.transition.clone());
+        r.proof = Some(final_path.display().to_string());
+        r.bundle = Some([n, last]);
+        r.stage = Stage::Proven;
+    }
+    shared.log.put_all(&members)?;
+    shared
+        .metrics
+        .add("zklanes_batches_proven_total", "", batches);
+    for r in &members {
+        summary(r);
+    }
+    Ok(())
+}
+
+/// Chunk proofs only, per batch.
+fn prove_chunks(
+    cfg: &WorkerConfig,
+    prover: &Prover,
     shared: &Shared,
     mut record: BatchRecord,
 ) -> Result<(), WorkerError> {
@@ -267,134 +468,67 @@ fn prove(
         .log
         .traces(n)?
         .ok_or_else(|| fail("traces missing".into()))?;
-    let prover = prover.ok_or_else(|| fail("no prover".into()))?;
     let dir = proof_dir(&cfg.data_dir, n);
     std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
-    let final_path = dir.join("final.json");
-    // A final proof written before a crash: adopt it if it proves this batch.
-    if cfg.level == ProofLevel::Final {
-        if let Ok(f) = FinalProof::read(&final_path) {
-            let ok = f.batch == n
-                && f.transition.new_root == record.state_root.clone().unwrap_or_default()
-                && f.instances_fr(&final_path)
-                    .ok()
-                    .zip(f.proof_bytes(&final_path).ok())
-                    .is_some_and(|(i, p)| prover.verify_native(&i, &p).unwrap_or(false));
-            if ok {
-                tracing::info!(batch = n, stage = "recover", "final proof on disk adopted");
-                record.stage = Stage::Proven;
-                record.commitments = Some(f.transition);
-                record.proof = Some(final_path.display().to_string());
-                shared.log.put(&record)?;
-                return Ok(());
-            }
-        }
-    }
     let clock = Instant::now();
-    match cfg.level {
-        ProofLevel::Chunks => {
-            let (proofs, stats) = prover
-                .pool()
-                .prove_all(&traces)
-                .map_err(|e| fail(e.to_string()))?;
-            shared
-                .metrics
-                .add("zklanes_retries_total", "", stats.retries as u64);
-            for (p, worker) in proofs.iter().zip(&stats.workers) {
-                let ms = p.timings.witness_ms + p.timings.prove_ms + p.timings.verify_ms;
-                shared
-                    .metrics
-                    .observe("zklanes_proof_seconds", "layer=\"0\"", ms / 1e3);
-                tracing::info!(
-                    batch = n,
-                    chunk = p.chunk,
-                    stage = "prove",
-                    worker = %worker,
-                    layer = 0,
-                    k = prover.keys.chunk.k,
-                    advice_cells = prover.keys.chunk.advice_cells,
-                    ms,
-                    proof_bytes = p.snark.proof.len(),
-                    "proof"
-                );
-                write_json(
-                    &dir.join(format!("chunk-{}.json", p.chunk)),
-                    &InnerProofFile {
-                        layer: 0,
-                        index: p.chunk as usize,
-                        instances: p.snark.instances[0].iter().map(fr_hex).collect(),
-                        proof: bytes_hex(&p.snark.proof),
-                    },
-                )
-                .map_err(|e| fail(e.to_string()))?;
-            }
-            failpoint("after_chunk_proofs");
-            record.proof = Some(dir.display().to_string());
-        }
-        ProofLevel::Final => {
-            let proof = prover
-                .prove(&traces, &|r| {
-                    shared.metrics.observe(
-                        "zklanes_proof_seconds",
-                        &format!("layer=\"{}\"", r.layer),
-                        r.ms / 1e3,
-                    );
-                    tracing::info!(
-                        batch = n,
-                        chunk = r.index,
-                        stage = "prove",
-                        worker = %r.worker.map_or("aggregator".to_string(), |w| w.to_string()),
-                        layer = r.layer,
-                        k = r.k,
-                        advice_cells = r.advice_cells,
-                        ms = r.ms,
-                        proof_bytes = r.proof_bytes,
-                        "proof"
-                    );
-                })
-                .map_err(|e| fail(e.to_string()))?;
-            failpoint("after_prove");
-            let file = prover
-                .final_proof_file(n, 1, record.txs, traces.len(), &proof)
-                .map_err(|e| fail(e.to_string()))?;
-            let transition = file.transition.clone();
-            file.write(&final_path).map_err(|e| fail(e.to_string()))?;
-            std::fs::write(
-                dir.join("finalize.calldata"),
-                bytes_hex(&finalize_calldata(
-                    n,
-                    1,
-                    &proof.instances,
-                    &proof.l1,
-                    &proof.proof,
-                )),
-            )
-            .map_err(|e| fail(e.to_string()))?;
-            failpoint("after_persist_proof");
-            for r in proof.records.iter().filter(|r| r.layer > 0) {
-                record.timings.insert(format!("layer_{}", r.layer), r.ms);
-            }
-            record
-                .timings
-                .insert("chunk_proofs".into(), proof.chunks_ms);
-            record.commitments = Some(transition);
-            record.proof = Some(final_path.display().to_string());
-        }
+    let (proofs, stats) = prover
+        .pool()
+        .prove_all(&traces)
+        .map_err(|e| fail(e.to_string()))?;
+    shared
+        .metrics
+        .add("zklanes_retries_total", "", stats.retries as u64);
+    for (p, worker) in proofs.iter().zip(&stats.workers) {
+        let ms = p.timings.witness_ms + p.timings.prove_ms + p.timings.verify_ms;
+        shared
+            .metrics
+            .observe("zklanes_proof_seconds", "layer=\"0\"", ms / 1e3);
+        tracing::info!(
+            batch = n,
+            chunk = p.chunk,
+            stage = "prove",
+            worker = %worker,
+            layer = 0,
+            k = prover.keys.chunk.k,
+            advice_cells = prover.keys.chunk.advice_cells,
+            ms,
+            proof_bytes = p.snark.proof.len(),
+            "proof"
+        );
+        write_json(
+            &dir.join(format!("chunk-{}.json", p.chunk)),
+            &InnerProofFile {
+                layer: 0,
+                index: p.chunk as usize,
+                instances: p.snark.instances[0].iter().map(fr_hex).collect(),
+                proof: bytes_hex(&p.snark.proof),
+            },
+        )
+        .map_err(|e| fail(e.to_string()))?;
     }
-    let ms = clock.elapsed().as_secs_f64() * 1e3;
-    record.timings.insert("prove".into(), ms);
+    failpoint("after_chunk_proofs");
+    record.proof = Some(dir.display().to_string());
+    record
+        .timings
+        .insert("prove".into(), clock.elapsed().as_secs_f64() * 1e3);
     record.stage = Stage::Proven;
     shared.log.put(&record)?;
     shared.metrics.add("zklanes_batches_proven_total", "", 1);
+    summary(&record);
+    Ok(())
+}
+
+/// The summary line of a finished batch.
+fn summary(record: &BatchRecord) {
     let total: f64 = record.timings.values().sum();
     tracing::info!(
-        batch = n,
+        batch = record.batch,
         stage = "done",
         ms = total,
         txs = record.txs,
-        chunks = traces.len(),
+        chunks = record.chunks.unwrap_or(0),
+        bundle = ?record.bundle,
         peak_rss_mb = zklanes_prover::rss::peak_rss_mb(),
         "batch summary"
     );
-    Ok(())
 }
