@@ -16,6 +16,8 @@
 //! directory, so the demo smoke run after the tests reuses them), else in
 //! a directory under Cargo's target tmp dir.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -30,9 +32,7 @@ use zklanes_aggregator::rollup_sol::Genesis;
 use zklanes_aggregator::tree::{expected_transition, padded, transition_fr};
 use zklanes_circuits::field::to_halo2;
 use zklanes_executor::batch::Encoding;
-use zklanes_executor::genbatch::{generate, GenConfig, Workload};
-use zklanes_executor::params::DEFAULT_CHAIN_ID;
-use zklanes_executor::{Batch, Rollup, RollupConfig};
+use zklanes_executor::{Rollup, RollupConfig};
 use zklanes_prover::srs::{SrsSet, SrsSource};
 
 fn cache_dir() -> PathBuf {
@@ -67,28 +67,10 @@ fn verify(path: &Path) -> (bool, serde_json::Value) {
 fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
     let dir = tempfile::tempdir().unwrap();
     let config = ProofConfig::two_chunks(DEMO_CAPACITY);
-    let all = generate(&GenConfig {
-        workload: Workload::Compact,
-        txs: 44,
-        accounts: 4,
-        seed: 7,
-        chain_id: DEFAULT_CHAIN_ID,
-        sign: true,
-    })
-    .into_batch(DEFAULT_CHAIN_ID);
     // Two consecutive batches of one chunk each, proven as one bundle.
-    let half = all.txs.len().div_ceil(2);
-    assert!(half <= DEMO_CAPACITY && all.txs.len() > DEMO_CAPACITY);
-    let batches: Vec<Batch> = all
-        .txs
-        .chunks(half)
-        .enumerate()
-        .map(|(i, txs)| Batch {
-            number: i as u64,
-            txs: txs.to_vec(),
-            ..all.clone()
-        })
-        .collect();
+    let batches = common::consecutive_batches(44, 4, 7, 2);
+    let txs: usize = batches.iter().map(|b| b.txs.len()).sum();
+    assert!(batches.iter().all(|b| b.txs.len() <= DEMO_CAPACITY) && txs > DEMO_CAPACITY);
     let paths: Vec<PathBuf> = batches
         .iter()
         .map(|b| {

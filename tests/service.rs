@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use zklanes_executor::batch::Encoding;
-use zklanes_executor::genbatch::{generate, GenConfig, Workload};
-use zklanes_executor::params::DEFAULT_CHAIN_ID;
 use zklanes_executor::{Batch, Rollup, RollupConfig};
 
 fn cache_dir() -> PathBuf {
@@ -26,25 +26,7 @@ fn cache_dir() -> PathBuf {
 
 /// Consecutive batches of a compact workload, numbered from 0.
 fn batches(workload_txs: usize, count: usize) -> Vec<Batch> {
-    let all = generate(&GenConfig {
-        workload: Workload::Compact,
-        txs: workload_txs,
-        accounts: 3,
-        seed: 11,
-        chain_id: DEFAULT_CHAIN_ID,
-        sign: true,
-    })
-    .into_batch(DEFAULT_CHAIN_ID);
-    let per = all.txs.len().div_ceil(count);
-    all.txs
-        .chunks(per)
-        .enumerate()
-        .map(|(i, txs)| Batch {
-            number: i as u64,
-            txs: txs.to_vec(),
-            ..all.clone()
-        })
-        .collect()
+    common::consecutive_batches(workload_txs, 3, 11, count)
 }
 
 fn reference_root(batches: &[Batch]) -> String {
@@ -411,7 +393,14 @@ fn soak_many_batches_with_invalid_events_and_kills() {
                 (other.encode(Encoding::Json), "application/json", 400)
             }
             _ => {
-                let mut bad = b.clone();
+                // A batch with a signed transaction (the first ones hold
+                // only unsigned deposits), one signature off the curve.
+                let mut bad = bs
+                    .iter()
+                    .rev()
+                    .find(|x| x.txs.iter().any(|t| t.signature.is_some()))
+                    .expect("a signed batch")
+                    .clone();
                 if let Some(t) = bad.txs.iter_mut().find(|t| t.signature.is_some()) {
                     if let Some(s) = t.signature.as_mut() {
                         s.r_y += zklanes_executor::field::Fr::from(1u64);
@@ -557,26 +546,7 @@ fn wait_for_any(addr: &str, n: u64, stages: &[&str], timeout: Duration) -> Value
 fn final_level_bundles_two_batches_and_adopts_the_proof_after_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let all = generate(&GenConfig {
-        workload: Workload::Compact,
-        txs: 44,
-        accounts: 4,
-        seed: 7,
-        chain_id: DEFAULT_CHAIN_ID,
-        sign: true,
-    })
-    .into_batch(DEFAULT_CHAIN_ID);
-    let half = all.txs.len().div_ceil(2);
-    let bs: Vec<Batch> = all
-        .txs
-        .chunks(half)
-        .enumerate()
-        .map(|(i, txs)| Batch {
-            number: i as u64,
-            txs: txs.to_vec(),
-            ..all.clone()
-        })
-        .collect();
+    let bs = common::consecutive_batches(44, 4, 7, 2);
     let mut reference = Rollup::in_memory(RollupConfig {
         chunk_capacity: 29,
         threads: 2,
