@@ -378,6 +378,7 @@ fn soak_many_batches_with_invalid_events_and_kills() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let bs = batches(3 * n, n);
+    let n = bs.len(); // the split may round to fewer batches
     let reference = reference_root(&bs);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
     let started = Instant::now();
