@@ -290,7 +290,7 @@ fn final_on_disk(
     let Ok(entries) = std::fs::read_dir(cfg.data_dir.join("proofs")) else {
         return Ok(None);
     };
-    for e in entries.flatten() {
+    'dirs: for e in entries.flatten() {
         let path = e.path().join("final.json");
         let Ok(f) = FinalProof::read(&path) else {
             continue;
@@ -302,7 +302,7 @@ fn final_on_disk(
         for m in f.batch..f.batch + f.batches.max(1) {
             match shared.log.record(m)? {
                 Some(r) if matches!(r.stage, Stage::Executed | Stage::Proven) => members.push(r),
-                _ => return Ok(None),
+                _ => continue 'dirs,
             }
         }
         let last_root = members.last().and_then(|r| r.state_root.clone());
