@@ -102,6 +102,24 @@ pub struct FinalProof {
     pub l1: L1Batch,
 }
 
+/// The proof directory of batch `n` under a data directory.
+pub fn proof_dir(data_dir: &Path, n: u64) -> std::path::PathBuf {
+    data_dir.join("proofs").join(format!("batch-{n}"))
+}
+
+/// The proof directory of the batches `first..=last` proven by one final
+/// proof: `proofs/batch-{n}` for one batch, `proofs/bundle-{first}-{last}`
+/// for a bundle.
+pub fn bundle_dir(data_dir: &Path, first: u64, last: u64) -> std::path::PathBuf {
+    if first == last {
+        proof_dir(data_dir, first)
+    } else {
+        data_dir
+            .join("proofs")
+            .join(format!("bundle-{first}-{last}"))
+    }
+}
+
 /// A field element as 0x-prefixed big-endian hex.
 pub fn fr_hex(f: &Fr) -> String {
     let mut b = f.to_repr();

@@ -10,7 +10,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use serde_json::json;
 use zklanes::pipeline::{ProofConfig, Prover, ProverSetup, DEMO_CAPACITY};
-use zklanes::proof_file::{bytes_hex, fr_hex, write_json, InnerProofFile};
+use zklanes::proof_file::{bundle_dir, bytes_hex, fr_hex, write_json, InnerProofFile};
 use zklanes_aggregator::tree::BatchProof;
 use zklanes_executor::{Batch, Rollup, RollupConfig};
 use zklanes_prover::rss::peak_rss_mb;
@@ -123,12 +123,7 @@ pub fn run(a: ProveArgs) -> Result<()> {
         .prove(&traces, &|r| p.proof(r))
         .context("proving the batch")?;
     p.finish();
-    let name = if batches.len() == 1 {
-        format!("batch-{first}")
-    } else {
-        format!("bundle-{first}-{}", out.number)
-    };
-    let dir = a.data_dir.join("proofs").join(name);
+    let dir = bundle_dir(&a.data_dir, first, out.number);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let file = prover.final_proof_file(first, batches.len() as u64, txs, traces.len(), &proof)?;
     let final_path = dir.join("final.json");

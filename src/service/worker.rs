@@ -7,7 +7,7 @@
 //! disk is checked and adopted instead of proven again (exactly one final
 //! proof per batch).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +19,9 @@ use super::failpoint::failpoint;
 use super::metrics::Metrics;
 use super::store::{BatchRecord, EventLog, Stage};
 use crate::pipeline::{ProofConfig, Prover};
-use crate::proof_file::{bytes_hex, fr_hex, write_json, FinalProof, InnerProofFile};
+use crate::proof_file::{
+    bundle_dir, bytes_hex, fr_hex, proof_dir, write_json, FinalProof, InnerProofFile,
+};
 
 /// How far the service proves each batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -261,22 +263,6 @@ fn execute_next(shared: &Shared, rollup: &mut Rollup) -> Result<bool, WorkerErro
         Err(e) => return Err(e.into()),
     }
     Ok(true)
-}
-
-/// The proof directory of batch `n`.
-pub fn proof_dir(data_dir: &Path, n: u64) -> PathBuf {
-    data_dir.join("proofs").join(format!("batch-{n}"))
-}
-
-/// The proof directory of the bundle of batches `first..=last`.
-pub fn bundle_dir(data_dir: &Path, first: u64, last: u64) -> PathBuf {
-    if first == last {
-        proof_dir(data_dir, first)
-    } else {
-        data_dir
-            .join("proofs")
-            .join(format!("bundle-{first}-{last}"))
-    }
 }
 
 /// A final proof on disk whose bundle covers batch `n` (written before a
