@@ -24,6 +24,7 @@
 pub mod amm;
 pub mod batch;
 pub mod commitments;
+pub mod db;
 pub mod error;
 pub mod exec;
 pub mod field;

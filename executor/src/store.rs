@@ -58,7 +58,7 @@ pub struct BatchWrite<'a> {
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
+        let db = crate::db::open_db(dir)?;
         let tree = db.open_tree("state")?;
         Ok(Self { db, tree })
     }

@@ -94,7 +94,7 @@ pub fn batch_hash(batch: &Batch) -> String {
 impl EventLog {
     /// Opens (or creates) the log in `dir`.
     pub fn open(dir: &Path) -> Result<Self, LogError> {
-        let db = sled::open(dir)?;
+        let db = zklanes_executor::db::open_db(dir)?;
         Ok(Self {
             events: db.open_tree("events")?,
             records: db.open_tree("records")?,
