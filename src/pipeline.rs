@@ -48,7 +48,7 @@ pub struct ProofConfig {
 impl ProofConfig {
     /// The smallest tree that exercises every layer, over chunks of
     /// `capacity` slots: one aggregation layer of fan-in 2 (k = 20), then one
-    /// recursive fold of fan-in 1 with the EVM transcript (k = 21: at k = 20
+    /// recursive fold of fan-in 1 with the EVM transcript (k = 22; at k = 20
     /// the generated verifier exceeds the EIP-170 contract size limit).
     pub fn two_chunks(capacity: usize) -> Self {
         let shape = ChunkShape {
@@ -69,7 +69,7 @@ impl ProofConfig {
                     fan_in: 1,
                     inner_is_aggregation: true,
                     evm: true,
-                    k: 21,
+                    k: 22,
                 },
             ],
         }

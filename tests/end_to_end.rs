@@ -3,7 +3,7 @@
 //! transaction type) as two consecutive batches of one chunk of 29 slots
 //! each (k = 18), proven as one bundle; `zklanes prove` proves both chunks on two workers, folds them in one
 //! aggregation layer (fan-in 2, Poseidon transcript, k = 20) and one
-//! recursive fold (fan-in 1, Keccak transcript, k = 21); `zklanes verify`
+//! recursive fold (fan-in 1, Keccak transcript, k = 22); `zklanes verify`
 //! checks the final proof natively and through the generated Solidity
 //! verifier (pinned solcjs) and the Rollup contract in revm. Tampered
 //! proofs and public inputs fail both; at the Rollup contract unqueued
