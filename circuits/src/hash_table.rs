@@ -131,15 +131,59 @@ impl HashTable {
     }
 }
 
+/// Every chip table of a circuit: the requests recorded while building,
+/// whose outputs are bound only once the table is laid out.
+///
+/// [`ChipTables::assign`] destructures the struct whole, and
+/// [`HashedCircuit`]'s `synthesize` destructures its configuration whole,
+/// so a table or chip added here and not laid out does not compile (a
+/// scalar-multiplication table configured but never assigned once left
+/// every product a free witness).
+#[derive(Clone, Debug, Default)]
+pub struct ChipTables {
+    /// Requested Poseidon compressions.
+    pub poseidon: HashTable,
+    /// Requested scalar multiplications.
+    pub scalar_muls: ScalarMulTable,
+}
+
+impl ChipTables {
+    /// Rows the tables need (the circuit's `k` must cover them; each table
+    /// has its own columns).
+    pub fn rows(&self) -> usize {
+        let Self {
+            poseidon,
+            scalar_muls,
+        } = self;
+        poseidon.rows().max(scalar_muls.rows())
+    }
+
+    /// Lays out every table and binds it to its requests (see the module
+    /// docs); runs before the builder's own `synthesize`.
+    pub fn assign(
+        &self,
+        poseidon_config: &PoseidonConfig,
+        scalar_mul_config: &ScalarMulConfig,
+        layouter: &mut impl Layouter<Fr>,
+        copy_manager: &SharedCopyConstraintManager<Fr>,
+        witness_gen_only: bool,
+    ) -> Result<(), Error> {
+        let Self {
+            poseidon,
+            scalar_muls,
+        } = self;
+        poseidon.assign(poseidon_config, layouter, copy_manager, witness_gen_only)?;
+        scalar_muls.assign(scalar_mul_config, layouter, copy_manager, witness_gen_only)
+    }
+}
+
 /// A halo2-base circuit plus its chip tables (Poseidon compressions and
 /// scalar multiplications).
 pub struct HashedCircuit {
     /// The builder holding the circuit's generic-gate witness.
     pub builder: BaseCircuitBuilder<Fr>,
-    /// Its requested compressions.
-    pub table: HashTable,
-    /// Its requested scalar multiplications.
-    pub scalar_muls: ScalarMulTable,
+    /// Its chip tables, laid out in `synthesize`.
+    pub tables: ChipTables,
 }
 
 impl HashedCircuit {
@@ -151,14 +195,16 @@ impl HashedCircuit {
     ) -> Self {
         Self {
             builder,
-            table,
-            scalar_muls,
+            tables: ChipTables {
+                poseidon: table,
+                scalar_muls,
+            },
         }
     }
 
     /// Rows the chip tables need (the circuit's `k` must cover them).
     pub fn table_rows(&self) -> usize {
-        self.table.rows().max(self.scalar_muls.rows())
+        self.tables.rows()
     }
 }
 
@@ -209,13 +255,20 @@ impl Circuit<Fr> for HashedCircuit {
         config: Self::Config,
         mut layouter: impl Layouter<Fr>,
     ) -> Result<(), Error> {
+        // Destructured whole: a configured chip must be laid out here.
+        let HashedConfig {
+            base,
+            poseidon,
+            scalar_mul,
+        } = config;
         let witness_gen_only = self.builder.witness_gen_only();
-        self.table.assign(
-            &config.poseidon,
+        self.tables.assign(
+            &poseidon,
+            &scalar_mul,
             &mut layouter,
             &self.builder.core().copy_manager,
             witness_gen_only,
         )?;
-        self.builder.synthesize(config.base, layouter)
+        self.builder.synthesize(base, layouter)
     }
 }

@@ -225,12 +225,31 @@ struct Request {
 }
 
 /// Scalar multiplications requested while building, proven by the chip.
+///
+/// Every product it returns is a witness that only the chip's table binds:
+/// the circuit holding the table must lay it out (see
+/// [`crate::hash_table::ChipTables`]), or the products are free.
 #[derive(Clone, Debug, Default)]
 pub struct ScalarMulTable {
     requests: Vec<Request>,
+    /// Test hook: products to claim instead of computing them, by request
+    /// index (see [`ScalarMulTable::claiming`]).
+    claims: std::collections::BTreeMap<usize, (Fr, Fr)>,
 }
 
 impl ScalarMulTable {
+    /// A table whose `i`-th request ([`mul`](Self::mul)) witnesses
+    /// `claims[i]` instead of the honest product. Only for negative tests
+    /// of circuits that call `mul` internally (a forged signature in a chunk
+    /// slot): a wrong claim must fail the circuit.
+    #[doc(hidden)]
+    pub fn claiming(claims: impl IntoIterator<Item = (usize, (Fr, Fr))>) -> Self {
+        Self {
+            requests: vec![],
+            claims: claims.into_iter().collect(),
+        }
+    }
+
     /// `k·P` for `k = Σ bitsᵢ·2ⁱ` (bits least significant first): witnesses the
     /// result and records the request.
     pub fn mul(
@@ -239,6 +258,9 @@ impl ScalarMulTable {
         base: EdPoint,
         bits_lsb_first: &[AssignedValue<Fr>],
     ) -> EdPoint {
+        if let Some(claimed) = self.claims.get(&self.requests.len()).copied() {
+            return self.mul_claiming(ctx, base, bits_lsb_first, claimed);
+        }
         let msb: Vec<bool> = bits_lsb_first
             .iter()
             .rev()
@@ -246,6 +268,24 @@ impl ScalarMulTable {
             .collect();
         let out = native_mul((*base.x.value(), *base.y.value()), &msb);
         self.mul_claiming(ctx, base, bits_lsb_first, out)
+    }
+
+    /// Number of requested multiplications.
+    pub fn len(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Whether nothing was requested.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+
+    /// The products witnessed so far, in request order.
+    pub fn products(&self) -> Vec<(Fr, Fr)> {
+        self.requests
+            .iter()
+            .map(|r| (*r.out.x.value(), *r.out.y.value()))
+            .collect()
     }
 
     /// Like [`mul`](Self::mul) but witnesses `claimed` as the result. Only for

@@ -184,3 +184,83 @@ fn verification_cost_is_within_budget() {
     );
     assert!(advice + table_cells + mul_cells < 30_000, "{advice}");
 }
+
+/// A signature nobody made: `R = B`, `s = 0`, with the two products claimed
+/// self-consistently through the chip (`s·B := R`, `h·A := O`), so the
+/// verification equation `8·(s·B) = 8·(R + h·A)` holds on the claimed
+/// values. Only the scalar-multiplication table can refuse it. With the
+/// honest products (`claims = []`) it fails the equation instead; both
+/// must fail.
+fn forged(claims: Vec<(usize, (Fr, Fr))>) -> bool {
+    let (sk, msg, _) = signed();
+    let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Mock).use_k(K);
+    let ecc = EccChip::default();
+    let mut table = HashTable::default();
+    let mut muls = ScalarMulTable::claiming(claims);
+    let ctx = builder.main(0);
+    let pk = sk.public();
+    let pk = ecc.load_point(ctx, to_halo2(&pk.x), to_halo2(&pk.y));
+    let lo = ctx.load_witness(to_halo2(&msg.lo));
+    let hi = ctx.load_witness(to_halo2(&msg.hi));
+    let b = zklanes_executor::signature::base_point();
+    let sig = Signature {
+        r_x: b.x,
+        r_y: b.y,
+        s: [0; 32],
+    };
+    let s = load_signature(ctx, &ecc, &sig);
+    verify(ctx, &ecc, &mut table, &mut muls, pk, s, hi, lo);
+    builder.calculate_params(Some(9));
+    let circuit = HashedCircuit::new(builder, table, muls);
+    MockProver::run(K as u32, &circuit, vec![])
+        .expect("synthesis")
+        .verify()
+        .is_ok()
+}
+
+#[test]
+fn forged_products_do_not_verify() {
+    let b = zklanes_executor::signature::base_point();
+    let r = (to_halo2(&b.x), to_halo2(&b.y));
+    let identity = (Fr::zero(), Fr::one());
+    assert!(
+        !forged(vec![(0, r), (1, identity)]),
+        "a signature by nobody verified: the scalar products are not bound"
+    );
+    assert!(
+        !forged(vec![]),
+        "R = B, s = 0 verified with honest products"
+    );
+}
+
+/// The claim hook itself: claiming the honest products of a valid signature
+/// verifies, so the forgery above fails for its products, not for the hook.
+#[test]
+fn claiming_the_honest_products_verifies() {
+    let (sk, msg, sig) = signed();
+    let run_with = |mut muls: ScalarMulTable| {
+        let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Mock).use_k(K);
+        let ecc = EccChip::default();
+        let mut table = HashTable::default();
+        let ctx = builder.main(0);
+        let pk = sk.public();
+        let pk = ecc.load_point(ctx, to_halo2(&pk.x), to_halo2(&pk.y));
+        let lo = ctx.load_witness(to_halo2(&msg.lo));
+        let hi = ctx.load_witness(to_halo2(&msg.hi));
+        let s = load_signature(ctx, &ecc, &sig);
+        verify(ctx, &ecc, &mut table, &mut muls, pk, s, hi, lo);
+        builder.calculate_params(Some(9));
+        let products = muls.products();
+        let circuit = HashedCircuit::new(builder, table, muls);
+        let ok = MockProver::run(K as u32, &circuit, vec![])
+            .expect("synthesis")
+            .verify()
+            .is_ok();
+        (ok, products)
+    };
+    let (ok, products) = run_with(ScalarMulTable::default());
+    assert!(ok);
+    assert_eq!(products.len(), 2);
+    let (ok, _) = run_with(ScalarMulTable::claiming(products.into_iter().enumerate()));
+    assert!(ok);
+}
