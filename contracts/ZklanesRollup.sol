@@ -27,13 +27,42 @@ interface IZklanesPoseidon {
 ///   deployment (zklanes_executor::commitments, aggregator::node).
 ///
 /// The final proof's public inputs are 12 accumulator limbs followed by
-/// `[prev_root, new_root, pubdata, deposits, withdrawals]`.
+/// `[prev_root, new_root, pubdata, deposits, withdrawals]`; `finalize`
+/// requires each to be canonical (below the BN254 scalar field modulus `R`),
+/// so a stored root or commitment has one encoding only.
+///
+/// **Deposits L1 accepts are deposits the rollup can process.** A deposit
+/// is consumed by the next batch, in queue order, with no skip, so a deposit
+/// the executor would refuse would freeze the queue. L1 applies the
+/// executor's static rules for a deposit (`TxBody::check_widths` and
+/// `apply_tx` in zklanes_executor): the account is `1..=MAX_ACCOUNT`, the
+/// asset a token `1..=MAX_TOKEN`, the amount `1..=MAX_AMOUNT`, and a key
+/// that creates an account is a valid `PublicKey::point`: both coordinates
+/// below `R`, on BabyJubJub (twisted Edwards `x² + y² = 1 + d·x²·y²`,
+/// `a = 1`, `d = 168696/168700`, as ark-ed-on-bn254 and the circuit), in
+/// the prime-order subgroup (`l·K = O`) and not the identity (`x ≠ 0`).
+/// (A credit that would push a balance past 2^112 − 1 is refused by the
+/// executor but cannot be seen here; reaching it takes about 2^16 maximal
+/// deposits to one account.)
+///
+/// **L1 assigns account ids.** Accounts are only created by deposits, and
+/// only `depositNewAccount` creates one: it names a key but no id, and gets
+/// the next id of a counter (`nextAccount`, from 1 on a new chain, at most
+/// `MAX_ACCOUNT`). `deposit` tops up an account L1 has already assigned
+/// (`1 ≤ account < nextAccount`) and names no key: its queue item carries
+/// the zero key `(0, 0)`, which the executor and the circuit ignore for an
+/// existing account. Since the Nth creating deposit queued creates account
+/// N when the batches consume the queue in order, nobody can create an
+/// account someone else named: a front-running creation just gets another
+/// id, and a top-up can only reach an account whose key its creator chose.
 ///
 /// Asset custody (escrowing tokens on deposit, paying them out on claim) is
 /// not part of this contract: deposits are recorded, claims are accounted.
 contract ZklanesRollup {
     uint256 private constant ACCUMULATOR = 12;
-    uint256 private constant INSTANCES = ACCUMULATOR + 5;
+    /// The proof's public inputs: the accumulator limbs, then `[prev_root,
+    /// new_root, pubdata, deposits, withdrawals, first_batch, last_batch]`.
+    uint256 private constant INSTANCES = ACCUMULATOR + 7;
 
     // Poseidon domain tags (zklanes_executor::poseidon::Tag).
     uint256 private constant TAG_PUBKEY = 5;
@@ -50,6 +79,15 @@ contract ZklanesRollup {
     uint256 private constant SLOT_BITS = 12;
     uint256 private constant AMOUNT_BITS = 96;
     uint256 private constant QUEUE_INDEX_BITS = 32;
+    uint256 private constant MAX_ACCOUNT = (1 << ACCOUNT_BITS) - 1;
+    /// Largest plain token id: LP shares (`2048..4095`) are never deposited.
+    uint256 private constant MAX_TOKEN = (1 << (SLOT_BITS - 1)) - 1;
+    uint256 private constant MAX_AMOUNT = (1 << AMOUNT_BITS) - 1;
+
+    /// The BN254 scalar field modulus: the state's field, BabyJubJub's base field.
+    uint256 private constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// BabyJubJub's `d` in the `a = 1` form (168696/168700 mod R).
+    uint256 private constant EDWARDS_D = 9706598848417545097372247223557719406784115219466060233080913168975159366771;
 
     /// One withdrawal of a batch, in the order the batch made it.
     struct Withdrawal {
@@ -66,6 +104,8 @@ contract ZklanesRollup {
     /// The tree's fan-ins, bottom layer first, 8 bits each.
     uint256 private immutable fanIns;
     uint256 private immutable layers;
+    /// `Poseidon(PubKey, 0, 0)`: the key hash of a top-up's queue item.
+    uint256 private immutable zeroKeyHash;
 
     uint256 public stateRoot;
     uint64 public nextBatch;
@@ -73,6 +113,8 @@ contract ZklanesRollup {
     uint64 public depositCount;
     /// The first queued deposit that no batch has consumed yet.
     uint64 public depositHead;
+    /// The id the next created account gets (ids below it are assigned).
+    uint32 public nextAccount;
     /// Commitment item of each queued deposit, by queue index.
     mapping(uint64 => uint256) public depositItems;
     /// Finalized withdrawals not yet claimed: L1 address => asset => amount.
@@ -90,6 +132,8 @@ contract ZklanesRollup {
         uint32 asset,
         uint128 amount
     );
+    /// `depositNewAccount` assigned `account` (its deposit is `queueIndex`).
+    event AccountCreated(uint32 indexed account, uint64 queueIndex);
     event BatchesFinalized(
         uint64 indexed firstBatch,
         uint64 batches,
@@ -101,18 +145,21 @@ contract ZklanesRollup {
     );
     event WithdrawalClaimed(address indexed to, uint32 asset, uint256 amount);
 
-    /// A rollup whose history starts at `genesisRoot`, batch `firstBatch`
-    /// and deposit queue index `firstDeposit` (0, 0 for a new chain; a
-    /// checkpoint otherwise), for an aggregation tree with `fanIns_`.
+    /// A rollup whose history starts at `genesisRoot`, batch `firstBatch`,
+    /// deposit queue index `firstDeposit` and account id `firstAccount`
+    /// (0, 0, 1 for a new chain; a checkpoint otherwise: accounts
+    /// `1..firstAccount` exist), for an aggregation tree with `fanIns_`.
     constructor(
         address verifier_,
         address poseidon_,
         uint256 genesisRoot,
         uint64 firstBatch,
         uint64 firstDeposit,
+        uint32 firstAccount,
         uint8[] memory fanIns_
     ) {
         require(verifier_.code.length > 0 && poseidon_.code.length > 0, "no contract code");
+        require(firstAccount >= 1 && firstAccount <= MAX_ACCOUNT + 1, "first account");
         require(fanIns_.length > 0 && fanIns_.length <= 32, "tree layers");
         uint256 width = 1;
         uint256 packed = 0;
@@ -131,31 +178,122 @@ contract ZklanesRollup {
         nextBatch = firstBatch;
         depositCount = firstDeposit;
         depositHead = firstDeposit;
+        nextAccount = firstAccount;
+        zeroKeyHash = IZklanesPoseidon(poseidon_).compress(TAG_PUBKEY, 0, 0);
     }
 
-    /// Queues a deposit of `amount` of `asset` to L2 account `account`
-    /// (created with key `(pubkeyX, pubkeyY)` if it does not exist); the
-    /// sender is recorded as its L1 sender. Returns its queue index.
-    function deposit(uint32 account, uint256 pubkeyX, uint256 pubkeyY, uint32 asset, uint128 amount)
+    /// Creates an account with key `(pubkeyX, pubkeyY)` and queues a
+    /// deposit of `amount` of `asset` to it; the sender is recorded as its
+    /// L1 sender. The key must be a valid BabyJubJub subgroup point (see
+    /// the contract's doc). Returns the deposit's queue index and the
+    /// account id L1 assigned (the next one).
+    function depositNewAccount(uint256 pubkeyX, uint256 pubkeyY, uint32 asset, uint128 amount)
         external
-        returns (uint64 index)
+        returns (uint64 index, uint32 account)
     {
-        require(account >> ACCOUNT_BITS == 0, "account out of range");
-        require(asset >> SLOT_BITS == 0, "asset out of range");
-        require(amount >> AMOUNT_BITS == 0, "amount out of range");
+        _checkKey(pubkeyX, pubkeyY);
+        account = nextAccount;
+        require(account <= MAX_ACCOUNT, "no account id left");
+        nextAccount = account + 1;
+        index = _queue(account, poseidon.compress(TAG_PUBKEY, pubkeyX, pubkeyY), asset, amount);
+        emit AccountCreated(account, index);
+        emit DepositQueued(index, msg.sender, account, pubkeyX, pubkeyY, asset, amount);
+    }
+
+    /// Queues a deposit of `amount` of `asset` to account `account`, which
+    /// L1 has assigned already (its key is the one its creator chose); the
+    /// sender is recorded as its L1 sender. Returns its queue index.
+    function deposit(uint32 account, uint32 asset, uint128 amount) external returns (uint64 index) {
+        require(account >= 1 && account < nextAccount, "account not assigned");
+        index = _queue(account, zeroKeyHash, asset, amount);
+        emit DepositQueued(index, msg.sender, account, 0, 0, asset, amount);
+    }
+
+    /// Checks the asset and amount and stores the next queue item (the
+    /// executor's `commitments::deposit_item`).
+    function _queue(uint32 account, uint256 keyHash, uint32 asset, uint128 amount) private returns (uint64 index) {
+        require(asset >= 1 && asset <= MAX_TOKEN, "asset out of range");
+        require(amount >= 1 && amount <= MAX_AMOUNT, "amount out of range");
         index = depositCount;
         require(index >> QUEUE_INDEX_BITS == 0, "deposit queue full");
         uint256 p1 = (uint256(index) << (ACCOUNT_BITS + SLOT_BITS + AMOUNT_BITS))
             | (uint256(account) << (SLOT_BITS + AMOUNT_BITS)) | (uint256(asset) << AMOUNT_BITS) | amount;
-        uint256 key = poseidon.compress(TAG_PUBKEY, pubkeyX, pubkeyY);
         uint256 fields = poseidon.compress(TAG_DEPOSIT_ITEM, p1, uint256(uint160(msg.sender)));
-        depositItems[index] = poseidon.compress(TAG_DEPOSIT_KEY, fields, key);
+        depositItems[index] = poseidon.compress(TAG_DEPOSIT_KEY, fields, keyHash);
         depositCount = index + 1;
-        emit DepositQueued(index, msg.sender, account, pubkeyX, pubkeyY, asset, amount);
+    }
+
+    /// Reverts unless `(x, y)` is what the executor accepts as a new
+    /// account's key (`PublicKey::point`): canonical coordinates, on the
+    /// curve, `l·K = O`, and not the identity (the one point of the
+    /// subgroup with `x = 0`).
+    function _checkKey(uint256 x, uint256 y) private pure {
+        require(x < R && y < R, "key coordinate out of range");
+        uint256 x2 = mulmod(x, x, R);
+        uint256 y2 = mulmod(y, y, R);
+        require(addmod(x2, y2, R) == addmod(1, mulmod(EDWARDS_D, mulmod(x2, y2, R), R), R), "key not on the curve");
+        require(_timesSubgroupOrderIsIdentity(x, y), "key not in the subgroup");
+        require(x != 0, "key is the identity");
+    }
+
+    /// `l·K = O` for a point `K = (x, y)` on the curve: double-and-add over
+    /// the bits of `l` in extended coordinates `(X : Y : Z : T)`, `T = XY/Z`
+    /// (Hisil–Wong–Carter–Dawson 2008, dbl-2008-hwcd and madd-2008-hwcd
+    /// with `a = 1`; complete on BabyJubJub, whose `d` is not a square, so
+    /// there is no exceptional case and no inversion): 250 doublings and
+    /// 114 additions, about 125k gas (compiled without the optimizer).
+    function _timesSubgroupOrderIsIdentity(uint256 x, uint256 y) private pure returns (bool identity) {
+        assembly {
+            let p := 21888242871839275222246405745257275088548364400416034343698204186575808495617 // R
+            let X := x
+            let Y := y
+            let Z := 1
+            let T := mulmod(x, y, p)
+            let kt := mulmod(9706598848417545097372247223557719406784115219466060233080913168975159366771, T, p) // d·T of K
+            let xy := addmod(x, y, p)
+            // l's top bit is bit 250: start at K (Z = 1).
+            for { let i := 250 } i {} {
+                i := sub(i, 1)
+                {
+                    // Doubling: A = X², B = Y², G = A + B, H = A − B,
+                    // E = (X + Y)² − G, F = G − 2Z².
+                    let A := mulmod(X, X, p)
+                    let B := mulmod(Y, Y, p)
+                    let G := addmod(A, B, p)
+                    A := addmod(A, sub(p, B), p) // H
+                    B := addmod(X, Y, p)
+                    B := addmod(mulmod(B, B, p), sub(p, G), p) // E
+                    let F := addmod(G, sub(p, mulmod(2, mulmod(Z, Z, p), p)), p)
+                    X := mulmod(B, F, p)
+                    Y := mulmod(G, A, p)
+                    T := mulmod(B, A, p)
+                    Z := mulmod(F, G, p)
+                }
+                // Bit i of l, the order of BabyJubJub's prime-order
+                // subgroup (cofactor 8; ark_ed_on_bn254::Fr's modulus).
+                if and(shr(i, 2736030358979909402780800718157159386076813972158567259200215660948447373041), 1) {
+                    // Mixed addition of K: A = X·x, B = Y·y, C = T·d·xy,
+                    // E = (X + Y)(x + y) − A − B, F = Z − C, G = Z + C, H = B − A.
+                    let A := mulmod(X, x, p)
+                    let B := mulmod(Y, y, p)
+                    let C := mulmod(T, kt, p)
+                    let E := addmod(mulmod(addmod(X, Y, p), xy, p), sub(p, addmod(A, B, p)), p)
+                    B := addmod(B, sub(p, A), p) // H
+                    A := addmod(Z, sub(p, C), p) // F
+                    C := addmod(Z, C, p) // G
+                    X := mulmod(E, A, p)
+                    Y := mulmod(C, B, p)
+                    T := mulmod(E, B, p)
+                    Z := mulmod(A, C, p)
+                }
+            }
+            identity := and(iszero(X), eq(Y, Z))
+        }
     }
 
     /// Finalizes the `batches` batches from `firstBatch` on (one batch, or
-    /// a bundle) with their final proof and its public inputs. Chunk `i` of
+    /// a bundle) with their final proof and its public inputs, which must
+    /// prove exactly those batch numbers. Chunk `i` of
     /// the proof (of `leaves`, padding included) consumed `depositCounts[i]`
     /// queued deposits and made `withdrawalCounts[i]` of `withdrawals`.
     function finalize(
@@ -169,7 +307,15 @@ contract ZklanesRollup {
     ) external {
         require(firstBatch == nextBatch, "batch out of order");
         require(batches > 0 && batches <= leaves, "batches per proof");
+        for (uint256 i = 0; i < INSTANCES; i++) {
+            require(instances[i] < R, "instance not canonical");
+        }
         require(instances[ACCUMULATOR] == stateRoot, "wrong previous root");
+        // The proof binds the batch numbers it settles: its chunks carry
+        // their batch's number, the aggregation chains them (equal, or one
+        // more), and the final proof exposes the first and the last.
+        require(instances[ACCUMULATOR + 5] == firstBatch, "first batch not proven");
+        require(instances[ACCUMULATOR + 6] == uint256(firstBatch) + batches - 1, "batch count not proven");
         require(depositCounts.length == leaves && withdrawalCounts.length == leaves, "one count per chunk");
         uint64 head = _consumeDeposits(depositCounts, instances[ACCUMULATOR + 3]);
         _checkWithdrawals(withdrawals, withdrawalCounts, instances[ACCUMULATOR + 4]);

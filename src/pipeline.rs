@@ -9,15 +9,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde::{Deserialize, Serialize};
 
-use crate::proof_file::{bytes_hex, fr_hex, vk_hex, FinalProof, Transition, PROOF_FILE_VERSION};
+use crate::proof_file::{
+    bytes_hex, fr_hex, read_vk_file, vk_file, vk_hex, FinalProof, Transition, PROOF_FILE_VERSION,
+};
+use snark_verifier_sdk::halo2::aggregation::AggregationConfigParams;
 use zklanes_aggregator::evm::{verifier_bytecode, verify_in_evm, EvmError};
 use zklanes_aggregator::l1_batch::L1Batch;
 use zklanes_aggregator::l1_chain::L1Chain;
-use zklanes_aggregator::layer::{LayerKeys, LayerSpec};
+use zklanes_aggregator::layer::{layer_key_name, LayerKeys, LayerSpec};
 use zklanes_aggregator::node::ACCUMULATOR_LIMBS;
 use zklanes_aggregator::rollup_sol::Genesis;
 use zklanes_aggregator::tree::{
@@ -29,7 +33,7 @@ use zklanes_executor::params::DEFAULT_CHAIN_ID;
 use zklanes_executor::trace::ChunkTrace;
 use zklanes_prover::cache::KeyCache;
 use zklanes_prover::pool::ProverPool;
-use zklanes_prover::srs::{SrsSet, SrsSource};
+use zklanes_prover::srs::{SrsError, SrsSet, SrsSource};
 
 /// Chunk slots of the demo and end-to-end configuration (k = 18).
 pub const DEMO_CAPACITY: usize = 29;
@@ -51,10 +55,13 @@ impl ProofConfig {
     /// recursive fold of fan-in 1 with the EVM transcript (k = 22; at k = 20
     /// the generated verifier exceeds the EIP-170 contract size limit).
     pub fn two_chunks(capacity: usize) -> Self {
-        let shape = ChunkShape {
-            capacity,
-            chain_id: DEFAULT_CHAIN_ID,
-        };
+        Self::two_chunks_on(capacity, DEFAULT_CHAIN_ID)
+    }
+
+    /// [`two_chunks`](Self::two_chunks) for chain `chain_id` (bound into
+    /// the chunk circuit's signature checks).
+    pub fn two_chunks_on(capacity: usize, chain_id: u32) -> Self {
+        let shape = ChunkShape { capacity, chain_id };
         Self {
             chunk_k: zklanes_prover::chunk::chunk_k(&shape),
             shape,
@@ -104,6 +111,9 @@ pub struct ProverSetup {
     /// Powers-of-Tau-derived `kzg_bn254_{k}.srs` files; `None` uses the
     /// development SRS (**insecure**).
     pub params_dir: Option<PathBuf>,
+    /// Accept params files that hold the development setup (**insecure**;
+    /// tests only, every command leaves it `false`).
+    pub allow_development_params: bool,
     /// Prover workers.
     pub workers: usize,
     /// Threads of each worker's rayon pool.
@@ -120,6 +130,7 @@ impl ProverSetup {
         Self {
             cache_dir,
             params_dir: None,
+            allow_development_params: false,
             workers,
             threads_per_worker: (cores / workers).max(1),
             max_attempts: 2,
@@ -139,6 +150,9 @@ pub enum PipelineError {
     /// The key cache could not be opened.
     #[error(transparent)]
     Cache(#[from] zklanes_prover::cache::CacheError),
+    /// SRS parameters could not be had.
+    #[error(transparent)]
+    Srs(#[from] SrsError),
     /// The batch does not fit one final proof.
     #[error("{chunks} chunks do not fit a tree of {width} chunks")]
     TooManyChunks {
@@ -183,7 +197,10 @@ impl Prover {
     ) -> Result<Self, PipelineError> {
         let cache = setup.cache_dir.as_ref().map(KeyCache::new).transpose()?;
         let srs = SrsSet::new(match &setup.params_dir {
-            Some(dir) => SrsSource::Files(dir.clone()),
+            Some(dir) => SrsSource::Files {
+                dir: dir.clone(),
+                allow_development: setup.allow_development_params,
+            },
             None => SrsSource::Development(cache.clone()),
         });
         let keys = keygen_tree(
@@ -193,6 +210,9 @@ impl Prover {
             if layers { &config.layers } else { &[] },
             cache.as_ref(),
         )?;
+        if let (Some(cache), true) = (&cache, layers) {
+            store_layer_vks(&config, &srs, &keys, cache);
+        }
         let pool = ProverPool::local(
             setup.workers,
             setup.threads_per_worker,
@@ -283,16 +303,15 @@ impl Prover {
             txs,
             chunks,
             config: self.config.clone(),
-            srs: match self.srs.source() {
-                SrsSource::Files(d) => format!("params-dir {}", d.display()),
-                SrsSource::Development(_) => "development (insecure)".into(),
-            },
+            srs: self.srs.label(),
             transition: Transition {
                 prev_root: t[0].clone(),
                 new_root: t[1].clone(),
                 pubdata: t[2].clone(),
                 deposits: t[3].clone(),
                 withdrawals: t[4].clone(),
+                first_batch: t[5].clone(),
+                last_batch: t[6].clone(),
             },
             instances: proof.instances.iter().map(fr_hex).collect(),
             proof: bytes_hex(&proof.proof),
@@ -326,6 +345,118 @@ impl Prover {
     }
 }
 
+/// The cache entry of the verifying key of the keys in entry `key_name`
+/// (beside it: `layer_…​.pk` → `layer_…​.vk`), a VK file
+/// ([`vk_file`](crate::proof_file::vk_file)).
+pub fn vk_entry_name(key_name: &str) -> String {
+    format!("{}.vk", key_name.strip_suffix(".pk").unwrap_or(key_name))
+}
+
+/// The cache entry names of `config`'s keys under `srs`: the chunk keys,
+/// then every layer bottom up (the names [`keygen_tree`] uses: each a
+/// digest of everything below it, the sources and the SRS). Reads the SRS
+/// of every size of the tree.
+pub fn key_names(config: &ProofConfig, srs: &SrsSet) -> Result<Vec<String>, PipelineError> {
+    let mut name = zklanes_prover::chunk::key_name(&*srs.get(config.chunk_k)?, &config.shape);
+    let mut names = vec![name.clone()];
+    for spec in &config.layers {
+        name = layer_key_name(&*srs.get(spec.k)?, &name, *spec);
+        names.push(name.clone());
+    }
+    Ok(names)
+}
+
+/// Writes the verifying key of every layer beside its proving key in the
+/// cache (when missing, or replacing one that is not the proving key's), so
+/// the final key can be had without loading a multi-GB proving key
+/// ([`final_vk`]).
+fn store_layer_vks(config: &ProofConfig, srs: &SrsSet, keys: &TreeKeys, cache: &KeyCache) {
+    let names = match key_names(config, srs) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "verifying keys not cached");
+            return;
+        }
+    };
+    if names.last() != Some(&keys.final_name) {
+        tracing::warn!("key names disagree with the tree's: verifying keys not cached");
+        return;
+    }
+    for (layer, name) in keys.layers.iter().zip(&names[1..]) {
+        let entry = vk_entry_name(name);
+        let bytes = vk_file(&layer.config, layer.vk());
+        match std::fs::read(cache.path(&entry)) {
+            Ok(cached) if cached == bytes => continue,
+            Ok(_) => tracing::warn!(
+                entry = %entry,
+                "the cached verifying key is not the proving key's: replaced"
+            ),
+            Err(_) => {}
+        }
+        if let Err(e) = cache.store(&entry, |w| w.write_all(&bytes)) {
+            tracing::warn!(error = %e, "verifying key not cached");
+        }
+    }
+}
+
+/// The final verifying key this build derives for a configuration.
+pub struct DerivedVk {
+    /// The final circuit's layout (needed to read the key).
+    pub config: AggregationConfigParams,
+    /// The key.
+    pub vk: VerifyingKey<G1Affine>,
+    /// Its cache entry (a VK file), when there is a cache.
+    pub entry: Option<PathBuf>,
+    /// It was read from its cache entry (else from the keys, loaded or generated).
+    pub cached: bool,
+}
+
+/// The final verifying key of `config` under `srs`, as this build derives
+/// it: read from its cache entry beside the final proving key (named by a
+/// digest of the whole tree, the circuit sources and the SRS), else from
+/// the keys, loaded from the cache or generated (minutes, and the memory
+/// of keygen) and cached with their verifying keys. Never from a proof file.
+pub fn final_vk(
+    config: &ProofConfig,
+    srs: &SrsSet,
+    cache: Option<&KeyCache>,
+) -> Result<DerivedVk, PipelineError> {
+    let names = key_names(config, srs)?;
+    let final_name = names.last().expect("the chunk keys are named");
+    let entry = cache.map(|c| c.path(&vk_entry_name(final_name)));
+    if let Some(cache) = cache {
+        if let Some((layout, vk)) = cache.load(&vk_entry_name(final_name), |r| {
+            let mut bytes = Vec::new();
+            r.read_to_end(&mut bytes)?;
+            read_vk_file(&bytes)
+        }) {
+            return Ok(DerivedVk {
+                config: layout,
+                vk,
+                entry,
+                cached: true,
+            });
+        }
+    }
+    tracing::warn!(
+        "no cached verifying key for this configuration: loading or generating its keys"
+    );
+    let keys = keygen_tree(srs, &config.shape, config.chunk_k, &config.layers, cache)?;
+    if let Some(cache) = cache {
+        store_layer_vks(config, srs, &keys, cache);
+    }
+    let last = keys
+        .layers
+        .last()
+        .ok_or_else(|| TreeError::Shape("no layers".into()))?;
+    Ok(DerivedVk {
+        config: last.config,
+        vk: last.vk().clone(),
+        entry,
+        cached: false,
+    })
+}
+
 /// The outcome of settling a final proof on L1 (in revm).
 #[derive(Clone, Debug, Serialize)]
 pub struct Settlement {
@@ -352,7 +483,9 @@ pub struct Settlement {
 /// Settles a final proof in a fresh revm chain: calls the verifier alone
 /// (its gas), then deploys it with the Poseidon and Rollup contracts, the
 /// Rollup contract starting at the proof's previous root, at its first
-/// batch `first_batch` (of `batches`: one batch or a bundle) and at the queue index of the batch's first deposit (a checkpoint, so
+/// batch `first_batch` (of `batches`: one batch or a bundle), at the queue
+/// index of the batch's first deposit and at the account id its first
+/// creating deposit gets ([`Genesis::checkpoint`]: a checkpoint, so
 /// any batch of a history can be settled alone); queues the batch's
 /// deposits from their L1 senders, finalizes the batch and checks that
 /// every withdrawal became claimable. Returns the gas and the root the
@@ -371,10 +504,7 @@ pub fn settle(
     let prev_root = instances
         .get(ACCUMULATOR_LIMBS)
         .ok_or_else(|| EvmError::Reverted("no previous root among the instances".into()))?;
-    let genesis = Genesis {
-        first_batch,
-        first_deposit: l1.first_deposit().unwrap_or(0),
-    };
+    let genesis = Genesis::checkpoint(first_batch, &l1.deposits);
     let mut chain = L1Chain::deploy(verifier_code, prev_root, genesis, fan_ins)?;
     let mut deposit_gas = 0;
     for d in &l1.deposits {

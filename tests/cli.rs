@@ -217,3 +217,135 @@ fn circuit_stats_reports_cells() {
             > 0
     );
 }
+
+/// A final proof file of `config` with no proof in it (enough for the
+/// refusals that come before any verification).
+fn empty_final_proof(config: zklanes::pipeline::ProofConfig) -> zklanes::proof_file::FinalProof {
+    let zero = format!("0x{}", "00".repeat(32));
+    zklanes::proof_file::FinalProof {
+        version: zklanes::proof_file::PROOF_FILE_VERSION,
+        batch: 0,
+        batches: 1,
+        txs: 0,
+        chunks: 1,
+        config,
+        srs: "whatever the prover claims".into(),
+        transition: zklanes::proof_file::Transition {
+            prev_root: zero.clone(),
+            new_root: zero.clone(),
+            pubdata: zero.clone(),
+            deposits: zero.clone(),
+            withdrawals: zero.clone(),
+            first_batch: zero.clone(),
+            last_batch: zero,
+        },
+        instances: vec![],
+        proof: "0x".into(),
+        final_circuit: Default::default(),
+        vk: "0x".into(),
+        l1: Default::default(),
+    }
+}
+
+/// `verify --vk FILE --vk-sha256 HEX` refuses a key file whose SHA-256 is
+/// not the pinned one, before reading the proof or doing any proving work;
+/// a pinned file that is not a key, a malformed hash and `--vk` without its
+/// hash are refused too.
+#[test]
+fn verify_refuses_a_vk_file_that_is_not_the_pinned_one() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let vk = dir.path().join("final.vk");
+    std::fs::write(&vk, b"not the key you pinned").unwrap();
+    let actual = format!(
+        "0x{}",
+        hex::encode(Sha256::digest(b"not the key you pinned"))
+    );
+    let pinned = format!("0x{}", hex::encode(Sha256::digest(b"the key")));
+    let run = |sha: Option<&str>| {
+        let mut c = zklanes();
+        c.args(["verify", "--proof"])
+            .arg(dir.path().join("missing.json"))
+            .arg("--vk")
+            .arg(&vk)
+            .env("ZKLANES_CACHE_DIR", dir.path().join("cache"));
+        if let Some(sha) = sha {
+            c.args(["--vk-sha256", sha]);
+        }
+        let out = c.output().unwrap();
+        (out.status, String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (st, err) = run(Some(&pinned));
+    assert!(!st.success());
+    assert!(
+        err.contains("refused") && err.contains(&pinned) && err.contains(&actual),
+        "{err}"
+    );
+    // The hash matches, but the file is no key.
+    let (st, err) = run(Some(&actual.to_uppercase().replace("0X", "")));
+    assert!(!st.success());
+    assert!(err.contains("not a verifying key file"), "{err}");
+    let (st, err) = run(Some("0x1234"));
+    assert!(!st.success() && err.contains("not a SHA-256"), "{err}");
+    let (st, _) = run(None);
+    assert!(!st.success(), "--vk needs --vk-sha256");
+    assert!(!dir.path().join("cache").exists(), "no key work was done");
+}
+
+/// `verify` refuses a proof file made for another configuration than the
+/// one it is given (its own flags, with `prove`'s defaults), before any key
+/// is derived: the file's own configuration is never used.
+#[test]
+fn verify_refuses_a_proof_file_of_another_configuration() {
+    use zklanes::pipeline::{ProofConfig, DEMO_CAPACITY};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("final.json");
+    empty_final_proof(ProofConfig::two_chunks(DEMO_CAPACITY + 1))
+        .write(&path)
+        .unwrap();
+    let out = zklanes()
+        .args(["verify", "--json", "--proof"])
+        .arg(&path)
+        .env("ZKLANES_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another proof configuration"), "{err}");
+    assert!(!dir.path().join("cache").exists(), "no key work was done");
+}
+
+/// `verify --params-dir` refuses a params directory holding the
+/// development setup (its secret is public), with a clear message.
+#[test]
+fn verify_refuses_development_params_in_a_params_dir() {
+    use zklanes::pipeline::ProofConfig;
+    use zklanes_prover::srs::{dev_params, params_file_name};
+    let dir = tempfile::tempdir().unwrap();
+    let config = ProofConfig::two_chunks(1);
+    let params = dir.path().join("params");
+    std::fs::create_dir_all(&params).unwrap();
+    let mut bytes = Vec::new();
+    halo2_base::halo2_proofs::poly::commitment::Params::write(
+        &dev_params(config.chunk_k),
+        &mut bytes,
+    )
+    .unwrap();
+    std::fs::write(params.join(params_file_name(config.chunk_k)), bytes).unwrap();
+    let path = dir.path().join("final.json");
+    empty_final_proof(config).write(&path).unwrap();
+    let out = zklanes()
+        .args(["verify", "--capacity", "1", "--proof"])
+        .arg(&path)
+        .arg("--params-dir")
+        .arg(&params)
+        .env("ZKLANES_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holds the development setup") && err.contains("refused"),
+        "{err}"
+    );
+}

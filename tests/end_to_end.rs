@@ -5,8 +5,12 @@
 //! aggregation layer (fan-in 2, Poseidon transcript, k = 20) and one
 //! recursive fold (fan-in 1, Keccak transcript, k = 22); `zklanes verify`
 //! checks the final proof natively and through the generated Solidity
-//! verifier (pinned solcjs) and the Rollup contract in revm. Tampered
-//! proofs and public inputs fail both; at the Rollup contract unqueued
+//! verifier (pinned solcjs) and the Rollup contract in revm, against the
+//! final verifying key it derives itself (read from the key cache), or one
+//! pinned by its SHA-256. Tampered
+//! proofs and public inputs fail both; a file whose verifying key or
+//! layout is not the derived one, a file of another configuration and a
+//! verifier configured for another tree are refused; at the Rollup contract unqueued
 //! deposits, a tampered withdrawal, a skipped batch, a wrong previous root
 //! and a replay revert too, and the batch's withdrawals become claimable. Then the keys are
 //! loaded back from the on-disk cache and must be the same keys.
@@ -22,8 +26,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use zklanes::pipeline::{ProofConfig, Prover, ProverSetup, DEMO_CAPACITY};
-use zklanes::proof_file::{fr_hex, vk_hex, FinalProof};
+use zklanes::pipeline::{
+    key_names, vk_entry_name, ProofConfig, Prover, ProverSetup, DEMO_CAPACITY,
+};
+use zklanes::proof_file::{fr_hex, read_vk_file, vk_hex, FinalProof};
 use zklanes_aggregator::evm::verifier_bytecode;
 use zklanes_aggregator::l1_chain::L1Chain;
 use zklanes_aggregator::layer::layer_protocol;
@@ -32,6 +38,7 @@ use zklanes_aggregator::rollup_sol::Genesis;
 use zklanes_aggregator::tree::{expected_transition, padded, transition_fr};
 use zklanes_circuits::field::to_halo2;
 use zklanes_executor::batch::Encoding;
+use zklanes_executor::commitments::LAST_BATCH;
 use zklanes_executor::{Rollup, RollupConfig};
 use zklanes_prover::srs::{SrsSet, SrsSource};
 
@@ -59,8 +66,15 @@ fn zklanes(args: &[&str]) -> (bool, serde_json::Value, String) {
 }
 
 fn verify(path: &Path) -> (bool, serde_json::Value) {
-    let (ok, json, _) = zklanes(&["verify", "--proof", path.to_str().unwrap(), "--json"]);
+    let (ok, json, _) = verify_with(path, &[]);
     (ok, json)
+}
+
+/// `zklanes verify --proof PATH --json EXTRA...`: success, report, stderr.
+fn verify_with(path: &Path, extra: &[&str]) -> (bool, serde_json::Value, String) {
+    let mut args = vec!["verify", "--proof", path.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    zklanes(&args)
 }
 
 #[test]
@@ -134,11 +148,30 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
         fr_hex(&to_halo2(&traces[1].new_root))
     );
 
-    // Verify through the binary: natively and in the EVM, with its gas.
-    let (ok, report) = verify(&final_path);
+    // Verify through the binary: natively and in the EVM, with its gas,
+    // against the final key it derives (its cache entry, written by
+    // `prove`), on the development SRS, loudly labelled from its own source.
+    let (ok, report, stderr) = verify_with(&final_path, &[]);
     assert!(ok, "verify failed: {report}");
     assert_eq!(report["native"], true);
     assert_eq!(report["evm"], true);
+    assert_eq!(report["vk_matches"], true, "{report}");
+    assert_eq!(report["vk_sha256"], report["file_vk_sha256"], "{report}");
+    assert!(
+        report["vk_source"]
+            .as_str()
+            .unwrap()
+            .starts_with("derived: cache entry"),
+        "{report}"
+    );
+    assert_eq!(
+        report["srs"],
+        zklanes_prover::srs::DEVELOPMENT_LABEL,
+        "{report}"
+    );
+    assert_eq!(report["srs_insecure"], true);
+    assert!(stderr.contains("WARNING: SRS: development"), "{stderr}");
+    assert_eq!(report["l1"], "replayed from the file");
     assert!(report["deposits"].as_u64().unwrap() > 0, "{report}");
     assert!(report["withdrawals"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["withdrawals_claimable"], true);
@@ -164,13 +197,22 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
         !ok && report["native"] == false && report["evm"] == false,
         "{report}"
     );
-    for i in [0, ACCUMULATOR_LIMBS + 1, ACCUMULATOR_LIMBS + 3] {
+    for i in [
+        0,
+        ACCUMULATOR_LIMBS + 1,
+        ACCUMULATOR_LIMBS + 3,
+        ACCUMULATOR_LIMBS + LAST_BATCH,
+    ] {
         let (ok, report) = tampered(&|f| {
             let mut inst = instances.clone();
             inst[i] += Fr::one();
             f.instances = inst.iter().map(fr_hex).collect();
             if i == ACCUMULATOR_LIMBS + 1 {
                 f.transition.new_root = fr_hex(&inst[i]);
+            }
+            if i == ACCUMULATOR_LIMBS + LAST_BATCH {
+                f.transition.last_batch = fr_hex(&inst[i]);
+                f.batches += 1;
             }
         });
         assert!(
@@ -187,10 +229,85 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
         "{report}"
     );
 
+    // The verifying key pinned by its SHA-256 (the derived key's cache
+    // entry): accepted; under a wrong SHA-256, refused.
+    let cache = zklanes_prover::cache::KeyCache::new(cache_dir()).unwrap();
+    let srs = SrsSet::new(SrsSource::Development(Some(cache.clone())));
+    let names = key_names(&config, &srs).expect("key names");
+    let final_vk_path = cache.path(&vk_entry_name(&names[2]));
+    let vk_sha = report["vk_sha256"].as_str().unwrap().to_string();
+    let pin = |sha: &str| {
+        verify_with(
+            &final_path,
+            &["--vk", final_vk_path.to_str().unwrap(), "--vk-sha256", sha],
+        )
+    };
+    let (ok, pinned, stderr) = pin(&vk_sha);
+    assert!(ok, "pinned verify failed: {pinned} {stderr}");
+    assert_eq!(pinned["vk_sha256"], vk_sha.as_str());
+    assert!(pinned["vk_source"].as_str().unwrap().starts_with("pinned"));
+    let wrong = format!("0x{}", "ab".repeat(32));
+    let (ok, _, stderr) = pin(&wrong);
+    assert!(
+        !ok && stderr.contains(&wrong) && stderr.contains(&vk_sha),
+        "{stderr}"
+    );
+
+    // The file's verifying key replaced by another valid key (the layer-1
+    // key of the same tree, with its layout): refused, naming both
+    // SHA-256s. The proof still verifies natively and in the EVM, because
+    // the check used the derived key, never the file's.
+    let (layer1_layout, layer1_vk) = read_vk_file(
+        &std::fs::read(cache.path(&vk_entry_name(&names[1]))).expect("layer-1 VK cached"),
+    )
+    .expect("layer-1 VK file");
+    let swapped = {
+        let mut f = file.clone();
+        f.vk = vk_hex(&layer1_vk);
+        f.final_circuit = layer1_layout;
+        let p = dir.path().join("swapped-vk.json");
+        f.write(&p).unwrap();
+        p
+    };
+    let (ok, report, stderr) = verify_with(&swapped, &[]);
+    assert!(!ok, "{report}");
+    assert_eq!(report["vk_matches"], false, "{report}");
+    assert_eq!(report["native"], true, "{report}");
+    assert_eq!(report["vk_sha256"], vk_sha.as_str());
+    let file_sha = report["file_vk_sha256"].as_str().unwrap();
+    assert_ne!(file_sha, vk_sha);
+    assert!(
+        stderr.contains("not the one this verifier uses")
+            && stderr.contains(file_sha)
+            && stderr.contains(&vk_sha),
+        "{stderr}"
+    );
+    // The final key with another layout: its identity differs, refused.
+    let (ok, report) = tampered(&|f| f.final_circuit.lookup_bits -= 1);
+    assert!(!ok && report["vk_matches"] == false, "{report}");
+
+    // A file made for another configuration, and a verifier configured for
+    // another tree (capacity, chain id): refused before any key is derived.
+    let (ok, _, stderr) = {
+        let mut f = file.clone();
+        f.config.layers[0].fan_in = 1;
+        let p = dir.path().join("other-config.json");
+        f.write(&p).unwrap();
+        verify_with(&p, &[])
+    };
+    assert!(
+        !ok && stderr.contains("another proof configuration"),
+        "{stderr}"
+    );
+    for flags in [["--capacity", "30"], ["--chain-id", "1"]] {
+        let (ok, _, stderr) = verify_with(&final_path, &flags);
+        assert!(
+            !ok && stderr.contains("another proof configuration"),
+            "{flags:?}: {stderr}"
+        );
+    }
+
     // The Rollup contract over the real verifier.
-    let srs = SrsSet::new(SrsSource::Development(Some(
-        zklanes_prover::cache::KeyCache::new(cache_dir()).unwrap(),
-    )));
     let params = srs.get(config.final_k()).unwrap();
     let vk = file.verifying_key(&final_path).unwrap();
     let code = verifier_bytecode(&params, &vk).expect("verifier compiles");
@@ -240,9 +357,16 @@ fn settle_through_the_rollup_contract(
     }
     // A wrong previous root.
     assert!(elsewhere.finalize(0, 2, instances, l1_data, proof).is_err());
-    // A skipped batch, and a bundle claimed to hold more batches than chunks.
+    // A skipped batch, and a bundle claimed to hold more or fewer batches
+    // than it proves (the proof binds its first and last batch number).
     assert!(l1.finalize(1, 2, instances, l1_data, proof).is_err());
     assert!(l1.finalize(0, 3, instances, l1_data, proof).is_err());
+    assert!(l1.finalize(0, 1, instances, l1_data, proof).is_err());
+    // The batch numbers are public inputs of the proof: claiming three
+    // batches with a last batch moved to match is refused by the verifier.
+    let mut longer = instances.to_vec();
+    longer[ACCUMULATOR_LIMBS + LAST_BATCH] += Fr::one();
+    assert!(l1.finalize(0, 3, &longer, l1_data, proof).is_err());
     // A tampered proof.
     let mut bad_proof = proof.to_vec();
     bad_proof[64] ^= 1;

@@ -4,7 +4,7 @@
 //! batch's deposit and withdrawal commitments as the tree folds them.
 
 use serde::{Deserialize, Serialize};
-use zklanes_executor::commitments::{chain_deposit, chain_withdrawal, fold};
+use zklanes_executor::commitments::{chain_deposit, chain_withdrawal, fold, PublicInputs};
 use zklanes_executor::field::Fr;
 use zklanes_executor::tx::{Deposit, Withdraw};
 use zklanes_prover::ChunkTrace;
@@ -46,11 +46,12 @@ impl L1Batch {
         let deps = chains(&self.deposits, &self.deposit_counts, chain_deposit)?;
         let wds = chains(&self.withdrawals, &self.withdrawal_counts, chain_withdrawal)?;
         let zero = Fr::from(0u64);
-        // Reuse the executor's fold: roots are all zero, so they chain.
-        let mut level: Vec<[Fr; 5]> = deps
+        // Reuse the executor's fold: roots and batch numbers are all zero,
+        // so they chain.
+        let mut level: Vec<PublicInputs> = deps
             .iter()
             .zip(&wds)
-            .map(|(d, w)| [zero, zero, zero, *d, *w])
+            .map(|(d, w)| [zero, zero, zero, *d, *w, zero, zero])
             .collect();
         for f in fan_ins {
             if *f == 0 || !level.len().is_multiple_of(*f) {

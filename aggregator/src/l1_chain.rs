@@ -11,9 +11,39 @@ use crate::evm_host::{selector, CallOutcome, EvmHost};
 use crate::l1_batch::L1Batch;
 use crate::poseidon_sol;
 use crate::rollup_sol::{
-    claim_calldata, claimable_calldata, deployment, deposit_calldata, finalize_calldata, Genesis,
+    claim_calldata, claimable_calldata, creates_account, deployment, deposit_calldata,
+    deposit_item_calldata, finalize_calldata, Genesis,
 };
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+
+/// The `Error(string)` reason of a revert (`require(…, reason)`), if `e`
+/// is a revert that carries one.
+pub fn revert_reason(e: &EvmError) -> Option<String> {
+    let EvmError::Reverted(msg) = e else {
+        return None;
+    };
+    let data = hex::decode(msg.rsplit_once("0x")?.1.trim()).ok()?;
+    // selector of Error(string), offset, length, bytes
+    if data.len() < 68 || data[..4] != selector("Error(string)") {
+        return None;
+    }
+    let len = usize::try_from(u128::from_be_bytes(data[52..68].try_into().ok()?)).ok()?;
+    let text = data.get(68..68usize.checked_add(len)?)?;
+    Some(String::from_utf8_lossy(text).into_owned())
+}
+
+/// A deposit L1 queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Queued {
+    /// Its queue index.
+    pub index: u64,
+    /// The account it credits: the id L1 assigned when it creates one.
+    pub account: u32,
+    /// Whether it creates the account.
+    pub creates: bool,
+    /// Gas of the transaction.
+    pub gas: u64,
+}
 
 /// The chain and the contracts' addresses.
 pub struct L1Chain {
@@ -67,13 +97,56 @@ impl L1Chain {
         })
     }
 
-    /// Queues `d` from its L1 sender; returns the queue index the contract
-    /// assigned and the transaction's gas.
-    pub fn queue_deposit(&mut self, d: &Deposit) -> Result<(u64, u64), EvmError> {
+    /// Queues `d` from its L1 sender, as a creating deposit or a top-up
+    /// ([`creates_account`]); returns what L1 made of it. Refused (reverts)
+    /// unless the rollup can process it (the contract's rules).
+    pub fn queue(&mut self, d: &Deposit) -> Result<Queued, EvmError> {
         let out =
             self.host
                 .call_from(Address::from(d.l1_sender), self.rollup, deposit_calldata(d))?;
-        Ok((word_u128(&out.output)? as u64, out.gas))
+        let creates = creates_account(d);
+        let (index, account) = if creates {
+            if out.output.len() != 64 {
+                return Err(EvmError::Reverted(format!(
+                    "depositNewAccount returned {} bytes",
+                    out.output.len()
+                )));
+            }
+            let account = word_u128(&out.output[32..])?;
+            (word_u128(&out.output[..32])?, account as u32)
+        } else {
+            (word_u128(&out.output)?, d.account)
+        };
+        Ok(Queued {
+            index: index as u64,
+            account,
+            creates,
+            gas: out.gas,
+        })
+    }
+
+    /// Queues `d` from its L1 sender; returns the queue index the contract
+    /// assigned and the transaction's gas. A creating deposit must get the
+    /// account id `d.account` from L1 (the batch credits that account), else
+    /// this is an error (the deposit stays queued).
+    pub fn queue_deposit(&mut self, d: &Deposit) -> Result<(u64, u64), EvmError> {
+        let q = self.queue(d)?;
+        if q.account != d.account {
+            return Err(EvmError::Reverted(format!(
+                "L1 assigned account {} to the deposit at queue index {}, the batch credits account {}",
+                q.account, q.index, d.account
+            )));
+        }
+        Ok((q.index, q.gas))
+    }
+
+    /// The commitment item L1 stored for the deposit at queue `index` (0
+    /// if none).
+    pub fn deposit_item(&mut self, index: u64) -> Result<[u8; 32], EvmError> {
+        let out = self.call(deposit_item_calldata(index))?.output;
+        out.try_into().map_err(|o: Vec<u8>| {
+            EvmError::Reverted(format!("depositItems returned {} bytes", o.len()))
+        })
     }
 
     /// Calls `finalize` for `batches` batches from `first_batch` on.
@@ -112,7 +185,8 @@ impl L1Chain {
         })
     }
 
-    /// A `uint64` getter of the Rollup contract (`nextBatch`, `depositHead`, `depositCount`).
+    /// A `uint64` or `uint32` getter of the Rollup contract (`nextBatch`,
+    /// `depositHead`, `depositCount`, `nextAccount`).
     pub fn counter(&mut self, getter: &str) -> Result<u64, EvmError> {
         let out = self.call(selector(&format!("{getter}()")).to_vec())?;
         Ok(word_u128(&out.output)? as u64)

@@ -2,7 +2,7 @@
 //! their commitments, expose the folded transition.
 
 use halo2_base::gates::circuit::CircuitBuilderStage;
-use halo2_base::gates::GateChip;
+use halo2_base::gates::{GateChip, GateInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::{AssignedValue, Context};
@@ -12,16 +12,20 @@ use snark_verifier_sdk::halo2::aggregation::{
 use snark_verifier_sdk::{Snark, LIMBS, SHPLONK};
 use zklanes_circuits::field::to_halo2;
 use zklanes_circuits::poseidon_gate;
+use zklanes_executor::commitments::{FIRST_BATCH, LAST_BATCH};
 use zklanes_executor::poseidon::Tag;
 
 /// Accumulator limbs at the front of an aggregation proof's instances.
 pub const ACCUMULATOR_LIMBS: usize = 4 * LIMBS;
-/// The transition's public values: `[prev_root, new_root, pubdata, deposits, withdrawals]`.
-pub const TRANSITION: usize = 5;
+/// The transition's public values: `[prev_root, new_root, pubdata, deposits,
+/// withdrawals, first_batch, last_batch]`
+/// (`zklanes_executor::commitments::PublicInputs`).
+pub const TRANSITION: usize = zklanes_executor::commitments::PUBLIC_INPUTS;
 /// Instances of an aggregation proof.
 pub const NODE_INSTANCES: usize = ACCUMULATOR_LIMBS + TRANSITION;
 
-/// Chains the transitions and folds their commitments in-circuit, as
+/// Chains the transitions (roots equal, batch numbers running on by 0 or
+/// 1) and folds their commitments in-circuit, as
 /// `zklanes_executor::commitments::fold`.
 pub fn fold_cells(
     ctx: &mut Context<Fr>,
@@ -33,6 +37,10 @@ pub fn fold_cells(
     let mut acc = parts[0];
     for p in &parts[1..] {
         ctx.constrain_equal(&acc[1], &p[0]);
+        // The next part starts in the same batch or the one after.
+        let step = gate.sub(ctx, p[FIRST_BATCH], acc[LAST_BATCH]);
+        gate.assert_bit(ctx, step);
+        acc[LAST_BATCH] = p[LAST_BATCH];
         acc[1] = p[1];
         for j in 0..3 {
             acc[2 + j] = poseidon_gate::compress(ctx, gate, [tags[j], acc[2 + j], p[2 + j]]);

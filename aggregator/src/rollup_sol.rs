@@ -2,7 +2,7 @@
 //! constructor arguments, and the calldata of its functions (ABI-encoded
 //! here; the contract's argument types are few and fixed).
 
-use ark_ff::{BigInteger, PrimeField as _};
+use ark_ff::{BigInteger, PrimeField as _, Zero as _};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use revm::primitives::Address;
@@ -105,16 +105,61 @@ fn call(signature: &str, args: Vec<Arg>) -> Vec<u8> {
 /// Where the contract's history starts: a new chain (`Default`) or a
 /// checkpoint (used to settle one batch of a longer history on a fresh
 /// chain, as `zklanes verify` does).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Genesis {
     /// The number of the first batch it accepts.
     pub first_batch: u64,
     /// The queue index of the first deposit it queues.
     pub first_deposit: u64,
+    /// The id of the first account it creates (accounts `1..first_account`
+    /// exist already; 1 on a new chain).
+    pub first_account: u32,
+}
+
+impl Default for Genesis {
+    fn default() -> Self {
+        Self {
+            first_batch: 0,
+            first_deposit: 0,
+            first_account: 1,
+        }
+    }
+}
+
+impl Genesis {
+    /// The checkpoint right before the batch (or bundle) numbered
+    /// `first_batch` that consumed `deposits` (in queue order): its first
+    /// deposit's queue index, and as the first account the one its first
+    /// creating deposit creates, or else one past the highest account it
+    /// tops up (the lowest checkpoint that accepts every top-up).
+    pub fn checkpoint(first_batch: u64, deposits: &[Deposit]) -> Self {
+        let first_account = match deposits.iter().find(|d| creates_account(d)) {
+            Some(d) => d.account,
+            None => deposits
+                .iter()
+                .map(|d| d.account.saturating_add(1))
+                .max()
+                .unwrap_or(1),
+        };
+        Self {
+            first_batch,
+            first_deposit: deposits.first().map_or(0, |d| d.queue_index),
+            first_account: first_account.max(1),
+        }
+    }
+}
+
+/// Whether L1 queues `d` as a creating deposit (`depositNewAccount`: a
+/// key, an account id L1 assigns) rather than a top-up of an existing
+/// account (`deposit`: an id L1 assigned, the zero key in its queue item).
+/// A deposit that names the zero key `(0, 0)` is a top-up: that point is
+/// not on the curve, so it never creates an account.
+pub fn creates_account(d: &Deposit) -> bool {
+    !(d.pubkey.x.is_zero() && d.pubkey.y.is_zero())
 }
 
 /// Creation bytecode with `constructor(verifier, poseidon, genesis_root,
-/// first_batch, first_deposit, fan_ins)` appended.
+/// first_batch, first_deposit, first_account, fan_ins)` appended.
 pub fn deployment(
     verifier: Address,
     poseidon: Address,
@@ -129,6 +174,7 @@ pub fn deployment(
         Arg::Static(vec![word_fr(genesis_root)]),
         Arg::Static(vec![word_u128(genesis.first_batch as u128)]),
         Arg::Static(vec![word_u128(genesis.first_deposit as u128)]),
+        Arg::Static(vec![word_u128(genesis.first_account as u128)]),
         array(
             fan_ins
                 .iter()
@@ -139,18 +185,59 @@ pub fn deployment(
     Ok(code)
 }
 
-/// Calldata of `deposit(account, pubkeyX, pubkeyY, asset, amount)` for `d`
-/// (sent from `d.l1_sender`; the contract assigns the queue index).
+/// Calldata that queues `d` (sent from `d.l1_sender`; the contract assigns
+/// the queue index): `depositNewAccount(pubkeyX, pubkeyY, asset, amount)`
+/// when it creates an account ([`creates_account`]; L1 assigns the id,
+/// `d.account` is what the batch expects it to be), else `deposit(account,
+/// asset, amount)`.
 pub fn deposit_calldata(d: &Deposit) -> Vec<u8> {
+    if creates_account(d) {
+        call(
+            "depositNewAccount(uint256,uint256,uint32,uint128)",
+            vec![
+                Arg::Static(vec![word_native(&d.pubkey.x)]),
+                Arg::Static(vec![word_native(&d.pubkey.y)]),
+                Arg::Static(vec![word_u128(d.asset as u128)]),
+                Arg::Static(vec![word_u128(d.amount)]),
+            ],
+        )
+    } else {
+        call(
+            "deposit(uint32,uint32,uint128)",
+            vec![
+                Arg::Static(vec![word_u128(d.account as u128)]),
+                Arg::Static(vec![word_u128(d.asset as u128)]),
+                Arg::Static(vec![word_u128(d.amount)]),
+            ],
+        )
+    }
+}
+
+/// Calldata of `depositNewAccount(pubkeyX, pubkeyY, asset, amount)` with raw
+/// key words (coordinates need not be canonical field elements: this is how
+/// a test sends one at or above the modulus).
+pub fn deposit_new_account_calldata(
+    pubkey_x: [u8; 32],
+    pubkey_y: [u8; 32],
+    asset: u32,
+    amount: u128,
+) -> Vec<u8> {
     call(
-        "deposit(uint32,uint256,uint256,uint32,uint128)",
+        "depositNewAccount(uint256,uint256,uint32,uint128)",
         vec![
-            Arg::Static(vec![word_u128(d.account as u128)]),
-            Arg::Static(vec![word_native(&d.pubkey.x)]),
-            Arg::Static(vec![word_native(&d.pubkey.y)]),
-            Arg::Static(vec![word_u128(d.asset as u128)]),
-            Arg::Static(vec![word_u128(d.amount)]),
+            Arg::Static(vec![pubkey_x]),
+            Arg::Static(vec![pubkey_y]),
+            Arg::Static(vec![word_u128(asset as u128)]),
+            Arg::Static(vec![word_u128(amount)]),
         ],
+    )
+}
+
+/// Calldata of the getter `depositItems(index)`.
+pub fn deposit_item_calldata(index: u64) -> Vec<u8> {
+    call(
+        "depositItems(uint64)",
+        vec![Arg::Static(vec![word_u128(index as u128)])],
     )
 }
 

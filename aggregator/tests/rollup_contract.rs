@@ -11,14 +11,17 @@ use std::collections::HashMap;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use revm::primitives::Address;
 use zklanes_aggregator::l1_batch::L1Batch;
-use zklanes_aggregator::l1_chain::L1Chain;
+use zklanes_aggregator::l1_chain::{revert_reason, L1Chain};
 use zklanes_aggregator::node::ACCUMULATOR_LIMBS;
-use zklanes_aggregator::rollup_sol::Genesis;
+use zklanes_aggregator::rollup_sol::{creates_account, finalize_calldata, Genesis};
 use zklanes_aggregator::tree::{expected_transition, padded};
 use zklanes_circuits::chunk::ChunkShape;
 use zklanes_circuits::field::to_halo2;
+use zklanes_executor::commitments::{FIRST_BATCH, LAST_BATCH};
+use zklanes_executor::field::Fr as NativeFr;
 use zklanes_executor::genbatch::{generate, GenConfig, Workload};
 use zklanes_executor::params::DEFAULT_CHAIN_ID;
+use zklanes_executor::signature::PublicKey;
 use zklanes_executor::trace::ChunkTrace;
 use zklanes_executor::{Batch, Rollup, RollupConfig};
 
@@ -47,6 +50,12 @@ fn be(f: &Fr) -> [u8; 32] {
 /// Two consecutive batches of a compact workload, executed into chunks of
 /// 5 slots: the genesis root and each batch's chunk traces.
 fn executed() -> (Fr, Vec<Vec<ChunkTrace>>) {
+    executed_split(None)
+}
+
+/// As [`executed`], the first batch holding `split` transactions (half by
+/// default).
+fn executed_split(split: Option<usize>) -> (Fr, Vec<Vec<ChunkTrace>>) {
     let all = generate(&GenConfig {
         workload: Workload::Compact,
         txs: 20,
@@ -56,7 +65,7 @@ fn executed() -> (Fr, Vec<Vec<ChunkTrace>>) {
         sign: true,
     })
     .into_batch(DEFAULT_CHAIN_ID);
-    let half = all.txs.len() / 2;
+    let half = split.unwrap_or(all.txs.len() / 2);
     let mut rollup = Rollup::in_memory(RollupConfig {
         chunk_capacity: CAPACITY,
         threads: 2,
@@ -296,15 +305,107 @@ fn out_of_range_deposits_are_refused_on_l1() {
     let (genesis, batches) = batches();
     let mut l1 = chain(ACCEPT, &genesis);
     let mut d = batches[0].l1.deposits[0].clone();
+    assert!(creates_account(&d), "the first deposit creates account 1");
     d.amount = 1 << 96;
     assert!(l1.queue_deposit(&d).is_err());
     d.amount = 1;
-    d.account = 1 << 20;
-    assert!(l1.queue_deposit(&d).is_err());
-    d.account = 1;
     d.asset = 1 << 12;
     assert!(l1.queue_deposit(&d).is_err());
+    // A top-up (no key) of an account L1 has not assigned.
+    d.asset = 1;
+    d.pubkey = PublicKey {
+        x: NativeFr::from(0u64),
+        y: NativeFr::from(0u64),
+    };
+    for account in [1, 1 << 20] {
+        d.account = account;
+        assert!(l1.queue_deposit(&d).is_err());
+    }
     assert_eq!(l1.counter("depositCount").unwrap(), 0);
+}
+
+/// `finalize` takes canonical public inputs only: any instance plus r (the
+/// same value to the verifier, which reads instances mod r) reverts, so
+/// nobody can store `root + r` ahead of the operator. The calldata is valid
+/// otherwise: the stand-in verifier accepts it and it settles unchanged.
+#[test]
+fn non_canonical_instances_are_refused() {
+    let (genesis, batches) = batches();
+    let b0 = &batches[0];
+    let mut l1 = chain(ACCEPT, &genesis);
+    queue_all(&mut l1, b0);
+    let data = finalize_calldata(b0.number, b0.batches, &b0.instances, &b0.l1, &[0u8; 64]);
+    // Where the instances start: the new root's word, found in the calldata.
+    let new_root = ACCUMULATOR_LIMBS + 1;
+    let at = data
+        .windows(32)
+        .position(|w| w == b0.new_root)
+        .expect("the new root is in the calldata")
+        - 32 * new_root;
+    let r = be(&-Fr::one()); // r − 1
+    for i in 0..b0.instances.len() {
+        let mut bad = data.clone();
+        let word = &mut bad[at + 32 * i..at + 32 * (i + 1)];
+        // word += (r − 1) + 1
+        let mut carry = 1u16;
+        for k in (0..32).rev() {
+            let s = word[k] as u16 + r[k] as u16 + carry;
+            word[k] = s as u8;
+            carry = s >> 8;
+        }
+        assert_eq!(carry, 0);
+        let e = l1.call(bad).expect_err("a non-canonical instance");
+        assert_eq!(
+            revert_reason(&e).as_deref(),
+            Some("instance not canonical"),
+            "instance {i}: {e}"
+        );
+    }
+    l1.call(data).expect("the canonical calldata settles");
+    assert_eq!(l1.state_root().unwrap(), b0.new_root);
+}
+
+/// A later batch settles alone on a chain deployed at its checkpoint
+/// (`Genesis::checkpoint`, as `pipeline::settle` and `zklanes verify` do):
+/// its creating deposit gets the account id the batch credits, and its
+/// top-up of an account created before the checkpoint is accepted.
+#[test]
+fn a_later_batch_settles_alone_at_its_checkpoint() {
+    // The genesis deposits: (account, asset) (1, 1) creates, (1, 2) tops
+    // up, (2, 1) creates | (2, 2) tops up, (3, 1) creates, (3, 2) tops up.
+    let (_, traces) = executed_split(Some(3));
+    let fan_ins = [4, 2];
+    let b1 = settle_data(1, 1, &traces[1], &fan_ins);
+    let kinds: Vec<(u32, bool)> = b1.l1.deposits[..3]
+        .iter()
+        .map(|d| (d.account, creates_account(d)))
+        .collect();
+    assert_eq!(kinds, [(2, false), (3, true), (3, false)]);
+    let genesis = Genesis::checkpoint(1, &b1.l1.deposits);
+    assert_eq!(
+        genesis,
+        Genesis {
+            first_batch: 1,
+            first_deposit: 3,
+            first_account: 3
+        }
+    );
+    let mut l1 = L1Chain::deploy(
+        &hex::decode(ACCEPT).unwrap(),
+        &to_halo2(&traces[1][0].prev_root),
+        genesis,
+        &fan_ins,
+    )
+    .expect("deploys");
+    queue_all(&mut l1, &b1);
+    assert!(finalize(&mut l1, &b1, &b1.l1, &b1.instances));
+    assert_eq!(l1.state_root().unwrap(), b1.new_root);
+    // Deployed as a new chain instead, L1 would give the creation id 1.
+    let mut fresh = chain_with(ACCEPT, &to_halo2(&traces[1][0].prev_root), &fan_ins);
+    assert!(
+        fresh.queue_deposit(&b1.l1.deposits[0]).is_err(),
+        "account 2 not assigned"
+    );
 }
 
 #[test]
@@ -321,6 +422,33 @@ fn a_bundle_settles_two_batches_with_one_proof() {
             .finalize(0, n, &bundle.instances, &bundle.l1, &[0u8; 64])
             .is_err());
     }
+    // The proof binds the batch numbers: a two-batch bundle cannot settle
+    // as one batch, nor as more than it proves, even with an accepting
+    // verifier.
+    for n in [1, 3, 8] {
+        assert!(
+            l1.finalize(0, n, &bundle.instances, &bundle.l1, &[0u8; 64])
+                .is_err(),
+            "a two-batch bundle settled as {n} batches"
+        );
+    }
+    // Instances whose batch numbers are not the ones `finalize` is told to
+    // settle are refused (the real verifier then binds the instances to the
+    // proof: `tests/end_to_end.rs`).
+    let first = ACCUMULATOR_LIMBS + FIRST_BATCH;
+    let last = ACCUMULATOR_LIMBS + LAST_BATCH;
+    let mut moved = bundle.instances.clone();
+    moved[last] += Fr::one();
+    assert!(
+        !finalize(&mut l1, &bundle, &bundle.l1, &moved),
+        "a last batch the calldata does not settle"
+    );
+    let mut shifted = bundle.instances.clone();
+    shifted[first] += Fr::one();
+    assert!(
+        !finalize(&mut l1, &bundle, &bundle.l1, &shifted),
+        "a first batch that is not the next one"
+    );
     assert!(finalize(&mut l1, &bundle, &bundle.l1, &bundle.instances));
     assert_eq!(l1.state_root().unwrap(), bundle.new_root);
     assert_eq!(l1.counter("nextBatch").unwrap(), 2, "both batches settled");

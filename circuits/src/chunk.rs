@@ -49,9 +49,13 @@
 //!
 //! # Public inputs
 //!
-//! `[prev_root, new_root, pubdata, deposits, withdrawals]`, as
-//! [`ChunkTrace::public_inputs`], with the encodings of
-//! `zklanes_executor::commitments`.
+//! `[prev_root, new_root, pubdata, deposits, withdrawals, batch, batch]`,
+//! as [`ChunkTrace::public_inputs`], with the encodings of
+//! `zklanes_executor::commitments`. The batch number is one witness cell
+//! exposed twice (the first and last batch of a one-chunk transition): the
+//! chunk does not constrain it, the aggregation nodes chain it (each part's
+//! first batch is the previous part's last, or the one after), and L1
+//! checks the final first and last batch against the batches it settles.
 
 use ethnum::U256;
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
@@ -123,8 +127,8 @@ pub enum ChunkError {
 
 /// Cells a test or a caller may need after building.
 pub struct ChunkCells {
-    /// The five public inputs.
-    pub public: [AssignedValue<Fr>; 5],
+    /// The public inputs (`zklanes_executor::commitments::PublicInputs`).
+    pub public: [AssignedValue<Fr>; zklanes_executor::commitments::PUBLIC_INPUTS],
     /// Per slot: its 8 selector flags, indexed by type id (0 = padding).
     pub flags: Vec<[AssignedValue<Fr>; 8]>,
 }
@@ -713,6 +717,9 @@ fn slot(
     let r_in = g.select(ctx, ra, rb, a_to_b);
     let r_out = g.select(ctx, rb, ra, a_to_b);
     assert_swap_out(ctx, range, fl(Swap), x1, r_in, r_out, fee, o1);
+    // A swap output is 12 bytes of public data: at most `MAX_AMOUNT`, as the
+    // executor bounds it (`TxError::OutputTooLarge`).
+    range_if(ctx, range, o1, AMOUNT_BITS as usize, fl(Swap));
     let slip = g.sub(ctx, o1, x2);
     range_if(ctx, range, slip, BALANCE_BITS as usize, fl(Swap));
     let r_in_new = g.add(ctx, r_in, x1);
@@ -1094,6 +1101,7 @@ pub fn assign_chunk(
 
     let g = chips.range.gate();
     let prev_root = ctx.load_witness(to_halo2(&trace.prev_root));
+    let batch = ctx.load_witness(Fr::from(trace.batch));
     let zero = ctx.load_constant(Fr::zero());
     let mut run = Running {
         root: prev_root,
@@ -1119,6 +1127,8 @@ pub fn assign_chunk(
             run.pubdata,
             run.deposits,
             run.withdrawals,
+            batch,
+            batch,
         ],
         flags,
     })
@@ -1130,15 +1140,29 @@ pub fn assign_chunk(
 /// Outside the witness-generation-only stage, the builder's parameters are
 /// computed for its `k`.
 pub fn build_circuit(
+    builder: BaseCircuitBuilder<Fr>,
+    trace: &ChunkTrace,
+    shape: &ChunkShape,
+    tamper: impl FnOnce(&mut Context<Fr>, &ChunkCells),
+) -> Result<HashedCircuit, ChunkError> {
+    build_circuit_claiming(builder, trace, shape, ScalarMulTable::default(), tamper)
+}
+
+/// [`build_circuit`] with a scalar-multiplication table that may claim
+/// forged products ([`ScalarMulTable::claiming`]). Only for negative tests:
+/// a slot `i` requests two products, `2i` (`s·B`, or `(l − 1)·key` for a
+/// created key) and `2i + 1` (`h·A`).
+#[doc(hidden)]
+pub fn build_circuit_claiming(
     mut builder: BaseCircuitBuilder<Fr>,
     trace: &ChunkTrace,
     shape: &ChunkShape,
+    mut muls: ScalarMulTable,
     tamper: impl FnOnce(&mut Context<Fr>, &ChunkCells),
 ) -> Result<HashedCircuit, ChunkError> {
     let range = builder.range_chip();
     let ecc = EccChip::default();
     let mut table = HashTable::default();
-    let mut muls = ScalarMulTable::default();
     let ctx = builder.main(0);
     let cells = {
         let mut chips = ChunkChips {

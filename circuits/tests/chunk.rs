@@ -430,3 +430,68 @@ fn real_kzg_proof_of_a_mixed_chunk() {
     bad[1] += Fr::one();
     assert!(!common::verify(&params, &pk, &proof, &bad));
 }
+
+mod wide;
+
+/// A swap output above `MAX_AMOUNT` (12 bytes of public data) does not
+/// satisfy the circuit, even with a witness that is otherwise the
+/// executor's own: a deep pool (reserve `2^112 − 1`), an input one unit
+/// above the largest one the executor accepts (and the largest input),
+/// re-signed, with the honest output and every leaf and path updated
+/// consistently. The largest accepted input proves, and the forced-trace
+/// builder reproduces the executor's witness for it, so only the output
+/// bound can reject the forced ones (with the bound removed they satisfy).
+#[test]
+fn a_swap_output_above_max_amount_breaks_the_circuit() {
+    use zklanes_executor::params::MAX_AMOUNT;
+    let deep = wide::deep_pool();
+    let fits = wide::deep_largest_fitting_in();
+    let ok = wide::deep_swap(fits, DEFAULT_CHAIN_ID);
+    let honest = deep
+        .run(std::slice::from_ref(&ok), DEFAULT_CHAIN_ID, SHAPE.capacity)
+        .expect("an output of at most MAX_AMOUNT is accepted")
+        .remove(0);
+    let paid = honest.txs[0].receipt.outputs[0];
+    assert!(paid <= MAX_AMOUNT && MAX_AMOUNT - paid < 1 << 20, "{paid}");
+    assert!(verifies(&honest));
+    // The forced builder gives the executor's witness for the same swap.
+    let TxBody::Swap(s) = &ok.body else {
+        unreachable!()
+    };
+    let again = deep.forced(
+        ok.clone(),
+        honest.txs[0].receipt,
+        &deep.swap_writes(s, paid),
+        DEFAULT_CHAIN_ID,
+        SHAPE.capacity,
+    );
+    assert_eq!(again.txs[0].updates, honest.txs[0].updates);
+    assert_eq!(again.new_root, honest.new_root);
+    assert!(consistent(&again));
+    for amount_in in [fits + 1, MAX_AMOUNT] {
+        let tx = wide::deep_swap(amount_in, DEFAULT_CHAIN_ID);
+        let TxBody::Swap(s) = &tx.body else {
+            unreachable!()
+        };
+        let out = zklanes_executor::amm::swap_out(
+            amount_in,
+            wide::DEEP_RB,
+            wide::DEEP_RA,
+            wide::DEEP_FEE,
+        );
+        assert!(out > MAX_AMOUNT);
+        let mut receipt = honest.txs[0].receipt;
+        receipt.outputs = [out, 0];
+        let t = deep.forced(
+            tx.clone(),
+            receipt,
+            &deep.swap_writes(s, out),
+            DEFAULT_CHAIN_ID,
+            SHAPE.capacity,
+        );
+        assert!(
+            !consistent(&t),
+            "swap output {out} (in {amount_in}) accepted"
+        );
+    }
+}

@@ -161,13 +161,13 @@ fn with_created_key(trace: &ChunkTrace, slot: usize, key: PublicKey) -> ChunkTra
         panic!("a deposit")
     };
     d.pubkey = key;
-    let Leaf::Account(mut account) = tx.updates[0].new.clone() else {
+    let Leaf::Account(mut account) = tx.updates[0].new else {
         panic!("the deposit creates an account")
     };
-    let before = Leaf::Account(account.clone()).hash();
+    let before = Leaf::Account(account).hash();
     account.pubkey = key;
     account.pubkey_hash = key.hash();
-    let after = Leaf::Account(account.clone()).hash();
+    let after = Leaf::Account(account).hash();
     tx.updates[0].new = Leaf::Account(account);
     let mut replaced = 0;
     for u in &mut tx.updates[1..] {

@@ -176,3 +176,63 @@ fn a_product_claimed_through_mul_is_bound_by_the_table_alone() {
     assert!(!run(vec![(1, (-honest.0, honest.1))]));
     assert!(!run(vec![(0, (Fr::zero(), Fr::one()))]));
 }
+
+/// Several compressions, one of them claimed wrong: each block has its own
+/// rows (no block overwrites another), and the wrong claim is refused
+/// wherever it sits.
+#[test]
+fn each_poseidon_request_has_its_own_block() {
+    let run = |wrong: Option<usize>| {
+        let mut builder = mock();
+        let mut table = HashTable::default();
+        let ctx = builder.main(0);
+        for i in 0..5u64 {
+            let inputs = [Fr::from(7u64), Fr::from(100 + i), Fr::from(200 + i)];
+            let cells = inputs.map(|v| ctx.load_witness(v));
+            let [t, a, b] = inputs.map(|v| to_native(&v));
+            let honest = to_halo2(&compress_fr(t, a, b));
+            let delta = if wrong == Some(i as usize) { 1 } else { 0 };
+            table.compress_claiming(ctx, cells, honest + Fr::from(delta));
+        }
+        satisfied(builder, table, ScalarMulTable::default())
+    };
+    assert!(run(None), "honest compressions must be satisfied");
+    for i in [0, 2, 4] {
+        assert!(!run(Some(i)), "a wrong output of request {i} was accepted");
+    }
+}
+
+/// Several products, one of them claimed wrong, likewise.
+#[test]
+fn each_scalar_product_has_its_own_block() {
+    let run = |wrong: Option<usize>| {
+        let mut builder = mock();
+        let mut muls = ScalarMulTable::default();
+        let ctx = builder.main(0);
+        for i in 0..4u64 {
+            let (x, y) = base();
+            let p = EdPoint {
+                x: ctx.load_witness(x),
+                y: ctx.load_witness(y),
+            };
+            let k = SCALAR ^ (i << 3);
+            let bits: Vec<AssignedValue<Fr>> = msb_bits(k, BITS)
+                .into_iter()
+                .rev()
+                .map(|b| ctx.load_witness(Fr::from(b as u64)))
+                .collect();
+            let honest = native_mul(base(), &msb_bits(k, BITS));
+            let claimed = if wrong == Some(i as usize) {
+                (-honest.0, honest.1)
+            } else {
+                honest
+            };
+            muls.mul_claiming(ctx, p, &bits, claimed);
+        }
+        satisfied(builder, HashTable::default(), muls)
+    };
+    assert!(run(None), "honest products must be satisfied");
+    for i in [0, 1, 3] {
+        assert!(!run(Some(i)), "a wrong product of request {i} was accepted");
+    }
+}

@@ -24,7 +24,14 @@ use crate::tx::{Deposit, TxBody, Withdraw};
 /// Bytes of public data one transaction may carry.
 pub const PUBDATA_BYTES_PER_TX: usize = 62;
 
+/// `v` as `bytes` big-endian bytes. Every value fits its field (the executor
+/// bounds it, the circuit range-checks the same width), so the encoding is
+/// injective; a value that does not fit is an executor bug, never truncated.
 fn be(v: u128, bytes: usize) -> impl Iterator<Item = u8> {
+    assert!(
+        bytes >= 16 || v >> (8 * bytes) == 0,
+        "public data field of {bytes} bytes given {v}"
+    );
     v.to_be_bytes().into_iter().skip(16 - bytes)
 }
 
@@ -32,9 +39,12 @@ fn be(v: u128, bytes: usize) -> impl Iterator<Item = u8> {
 /// the state. All integers big-endian: `type(1)` then
 /// - deposit: `account(3) asset(2) amount(12)`;
 /// - transfer: `from(3) to(3) asset(2) amount(12)`;
-/// - swap: `account(3) pool(2) a_to_b(1) amount_in(12) amount_out(12)`;
-/// - add liquidity: `account(3) pool(2) amount_a(12) amount_b(12) lp_minted(14)`;
-/// - remove liquidity: `account(3) pool(2) lp_amount(12) out_a(14) out_b(14)`;
+/// - swap: `account(3) pool(2) a_to_b(1) amount_in(12) amount_out(12)`
+///   (a swap output is bounded by `MAX_AMOUNT`, `TxError::OutputTooLarge`);
+/// - add liquidity: `account(3) pool(2) amount_a(12) amount_b(12) lp_minted(14)`
+///   (the user's share, a 112-bit balance credit);
+/// - remove liquidity: `account(3) pool(2) lp_amount(12) out_a(14) out_b(14)`
+///   (shares of 112-bit reserves);
 /// - withdraw: `account(3) asset(2) amount(12) l1_address(20)`;
 /// - create pool: `account(3) pool(2) token_a(2) token_b(2) fee_bps(2)`.
 pub fn pubdata(body: &TxBody, receipt: &Receipt) -> Vec<u8> {
@@ -146,16 +156,27 @@ pub fn chain_withdrawal(c: Fr, w: &Withdraw) -> Fr {
     compress(Tag::Withdrawals, c, withdrawal_item(w))
 }
 
+/// Number of public inputs of a proof of a state transition.
+pub const PUBLIC_INPUTS: usize = 7;
+
+/// Position of the first batch number in [`PublicInputs`].
+pub const FIRST_BATCH: usize = 5;
+/// Position of the last batch number in [`PublicInputs`].
+pub const LAST_BATCH: usize = 6;
+
 /// Public inputs of a proof of a state transition: `[prev_root, new_root,
-/// pubdata, deposits, withdrawals]` (a chunk's, or an aggregation's).
-pub type PublicInputs = [Fr; 5];
+/// pubdata, deposits, withdrawals, first_batch, last_batch]` (a chunk's,
+/// whose two batch numbers are its own batch's, or an aggregation's).
+pub type PublicInputs = [Fr; PUBLIC_INPUTS];
 
 /// Folds consecutive transitions into one, as an aggregation node does:
 /// the roots must chain (`new_root` of each is `prev_root` of the next),
-/// the result runs from the first `prev_root` to the last `new_root`, and
-/// each commitment folds left to right,
-/// `c ← compress(Fold*, c, cᵢ)` from the first one. `None` when the roots do
-/// not chain or `parts` is empty.
+/// the batch numbers must run on (each part's first batch is the previous
+/// part's last batch, or the one after it), the result runs from the first
+/// `prev_root` and batch to the last `new_root` and batch, and each
+/// commitment folds left to right, `c ← compress(Fold*, c, cᵢ)` from the
+/// first one. `None` when the roots or batch numbers do not chain or
+/// `parts` is empty.
 pub fn fold(parts: &[PublicInputs]) -> Option<PublicInputs> {
     let (first, rest) = parts.split_first()?;
     let mut acc = *first;
@@ -163,10 +184,15 @@ pub fn fold(parts: &[PublicInputs]) -> Option<PublicInputs> {
         if p[0] != acc[1] {
             return None;
         }
+        let step = p[FIRST_BATCH] - acc[LAST_BATCH];
+        if step != Fr::from(0u64) && step != Fr::from(1u64) {
+            return None;
+        }
         acc[1] = p[1];
         acc[2] = compress(Tag::FoldPubdata, acc[2], p[2]);
         acc[3] = compress(Tag::FoldDeposits, acc[3], p[3]);
         acc[4] = compress(Tag::FoldWithdrawals, acc[4], p[4]);
+        acc[LAST_BATCH] = p[LAST_BATCH];
     }
     Some(acc)
 }

@@ -121,6 +121,16 @@ pub enum TxError {
         /// Fee.
         fee_bps: u16,
     },
+    /// A swap output passes `AMOUNT_BITS`. Reserves are 112-bit, but a swap's
+    /// output is public data of 12 bytes (as every amount), which the circuit
+    /// range-checks to 96 bits: a deeper output must be split over several swaps.
+    #[error("output {got} exceeds the largest amount {max}")]
+    OutputTooLarge {
+        /// The output the swap would pay.
+        got: u128,
+        /// The largest output (`MAX_AMOUNT`).
+        max: u128,
+    },
     /// Output below the signed minimum.
     #[error("slippage exceeded: got {got}, minimum {min}")]
     SlippageExceeded {

@@ -1,7 +1,12 @@
 //! Synthetic signed batches for benchmarks, tests and the demo.
 //!
 //! A generated batch starts with its genesis: deposits that create and fund
-//! the accounts, pool creations and initial liquidity. The workload follows:
+//! the accounts, pool creations and initial liquidity. The deposits follow
+//! the L1 Rollup contract's rules: the first deposit to an account creates
+//! it and names its key, and accounts are created in order 1, 2, 3, … (L1
+//! assigns the Nth created account the id N); later deposits to it top it
+//! up and carry the zero key `(0, 0)`, as L1 queues them. The workload
+//! follows:
 //! - `transfers`: random transfers of token 1 between random accounts;
 //! - `hot-swaps`: every swap on pool 1;
 //! - `spread-swaps`: swaps over 1,000 pools (pairs of tokens 3..=48);
@@ -192,6 +197,8 @@ struct Sim {
     lp: FxHashMap<(u32, u32), u128>,
     pools_of_token: FxHashMap<u32, Vec<u32>>,
     queue: u64,
+    /// Accounts `1..next_account` have been created by a deposit.
+    next_account: u32,
     out: Vec<TxBody>,
 }
 
@@ -202,14 +209,27 @@ impl Sim {
         n
     }
 
+    /// A deposit as L1 queues it: the first one to `account` (which must be
+    /// the next account id) creates it with its key, later ones carry the
+    /// zero key.
     fn deposit(&mut self, keys: &Keys, account: u32, asset: u32, amount: u128) {
         let mut l1_sender = [0u8; 20];
         l1_sender[16..].copy_from_slice(&account.to_be_bytes());
+        let pubkey = if account < self.next_account {
+            PublicKey {
+                x: Fr::from(0u64),
+                y: Fr::from(0u64),
+            }
+        } else {
+            assert_eq!(account, self.next_account, "accounts are created in order");
+            self.next_account += 1;
+            keys.public(account)
+        };
         self.out.push(TxBody::Deposit(Deposit {
             queue_index: self.queue,
             l1_sender,
             account,
-            pubkey: keys.public(account),
+            pubkey,
             asset,
             amount,
         }));
@@ -401,6 +421,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
         lp: FxHashMap::default(),
         pools_of_token: FxHashMap::default(),
         queue: 0,
+        next_account: 1,
         out: Vec::new(),
     };
     let w = cfg.workload;

@@ -100,14 +100,19 @@ pub struct ChunkTrace {
 
 impl ChunkTrace {
     /// The chunk circuit's public inputs, in order: previous root, new root,
-    /// pubdata, deposit and withdrawal commitments.
-    pub fn public_inputs(&self) -> [Fr; 5] {
+    /// pubdata, deposit and withdrawal commitments, and the chunk's batch
+    /// number twice (first and last batch, as
+    /// [`crate::commitments::PublicInputs`] of a transition).
+    pub fn public_inputs(&self) -> crate::commitments::PublicInputs {
+        let batch = Fr::from(self.batch);
         [
             self.prev_root,
             self.new_root,
             self.pubdata_commitment,
             self.deposit_commitment,
             self.withdrawal_commitment,
+            batch,
+            batch,
         ]
     }
 

@@ -245,3 +245,170 @@ fn executor_swaps_keep_k_and_enforce_slippage() {
         "{err:?}"
     );
 }
+
+/// A swap pays at most `MAX_AMOUNT` (its public data gives the output 12
+/// bytes, as every amount, and the circuit range-checks it to 96 bits),
+/// though reserves are 112-bit: a deep pool built by add-liquidity pays
+/// exactly `MAX_AMOUNT`, and one unit more in is refused with
+/// `OutputTooLarge`, by both engines, with the whole batch untouched.
+#[test]
+fn swap_outputs_are_bounded_by_max_amount() {
+    // Fee 0 so the bound is hit exactly: reserves (2·M, 2000) after two adds,
+    // and `2000` in pays `floor(2000·2M / 4000) = M`.
+    let m = MAX_AMOUNT;
+    let base = vec![
+        deposit(0, 1, 1, m),
+        deposit(1, 1, 1, m),
+        deposit(2, 1, 2, 10_000),
+        sign(TxBody::CreatePool(CreatePool {
+            account: 1,
+            pool: 1,
+            token_a: 1,
+            token_b: 2,
+            fee_bps: 0,
+            nonce: 0,
+        })),
+        sign(TxBody::AddLiquidity(AddLiquidity {
+            account: 1,
+            pool: 1,
+            amount_a: m,
+            amount_b: 1_000,
+            min_lp: 1,
+            nonce: 1,
+        })),
+        sign(TxBody::AddLiquidity(AddLiquidity {
+            account: 1,
+            pool: 1,
+            amount_a: m,
+            amount_b: 1_000,
+            min_lp: 1,
+            nonce: 2,
+        })),
+    ];
+    let state = State::default();
+    let deep = pool_of(
+        &state,
+        &run(&state, &base, Engine::Sequential, 1).expect("valid"),
+        1,
+    );
+    assert_eq!((deep.reserve_a, deep.reserve_b), (2 * m, 2_000));
+    let swap = |amount_in: u128| {
+        sign(TxBody::Swap(Swap {
+            account: 1,
+            pool: 1,
+            a_to_b: false,
+            amount_in,
+            min_out: 1,
+            nonce: 3,
+        }))
+    };
+    let mut ok = base.clone();
+    ok.push(swap(2_000));
+    for engine in [Engine::Sequential, Engine::Parallel] {
+        let out = run(&state, &ok, engine, 2).expect("an output of exactly MAX_AMOUNT");
+        let receipt = out.receipts.last().unwrap();
+        assert_eq!(receipt.outputs[0], m);
+        assert_eq!(balance(&state, &out, 1, 1), m);
+        // The public data carries the whole output, unchanged.
+        let bytes = zklanes_executor::commitments::pubdata(&ok.last().unwrap().body, receipt);
+        assert_eq!(bytes[19..31], m.to_be_bytes()[4..]);
+    }
+    let mut over = base.clone();
+    over.push(swap(2_001));
+    let got = amm::swap_out(2_001, 2_000, 2 * m, 0);
+    assert!(got > m);
+    for engine in [Engine::Sequential, Engine::Parallel] {
+        let err = run(&state, &over, engine, 2).unwrap_err();
+        assert_eq!(
+            err,
+            zklanes_executor::BatchError::Tx {
+                index: 6,
+                reason: zklanes_executor::TxError::OutputTooLarge { got, max: m },
+            },
+            "{engine:?}"
+        );
+    }
+}
+
+/// At the extremes of every width: reserves of `2^112 − 1` (reachable by
+/// 2^16 add-liquidity transactions of `MAX_AMOUNT`, seeded here directly),
+/// the largest swap input whose output fits is accepted and pays at most
+/// `MAX_AMOUNT`, the next one is refused; burning against such reserves pays
+/// outputs above 2^96, which keep their 14 bytes of public data.
+#[test]
+fn deep_pools_at_full_width() {
+    use zklanes_executor::state::Account;
+    let mut state = State::default();
+    let (ra, rb) = (MAX_BALANCE, 1u128 << 100);
+    let supply = 1u128 << 106;
+    state.set(Key::Account(1), Leaf::Account(Account::new(pk(1))));
+    state.set(Key::Balance(1, 2), Leaf::Balance(MAX_AMOUNT));
+    state.set(
+        Key::Balance(1, Pool::lp_asset(1)),
+        Leaf::Balance(supply / 2),
+    );
+    state.set(
+        Key::Pool(1),
+        Leaf::Pool(Pool {
+            token_a: 1,
+            token_b: 2,
+            fee_bps: 30,
+            reserve_a: ra,
+            reserve_b: rb,
+            lp_supply: supply,
+        }),
+    );
+    // Largest `in` (B→A) with `swap_out(in) ≤ MAX_AMOUNT`, by bisection.
+    let (mut lo, mut hi) = (1u128, MAX_AMOUNT);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if amm::swap_out(mid, rb, ra, 30) <= MAX_AMOUNT {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let swap = |amount_in: u128| {
+        sign(TxBody::Swap(Swap {
+            account: 1,
+            pool: 1,
+            a_to_b: false,
+            amount_in,
+            min_out: 0,
+            nonce: 0,
+        }))
+    };
+    let out = run(&state, &[swap(lo)], Engine::Parallel, 2).expect("fits");
+    let paid = out.receipts[0].outputs[0];
+    assert!(
+        paid <= MAX_AMOUNT && paid > MAX_AMOUNT - (1 << 20),
+        "{paid}"
+    );
+    let err = run(&state, &[swap(lo + 1)], Engine::Parallel, 2).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            zklanes_executor::BatchError::Tx {
+                index: 0,
+                reason: zklanes_executor::TxError::OutputTooLarge { got, max: MAX_AMOUNT }
+            } if got > MAX_AMOUNT
+        ),
+        "{err:?}"
+    );
+    // Burning `MAX_AMOUNT` of 2^106 shares pays about 2^102 of A: 14 bytes
+    // of public data, whole.
+    let burn = sign(TxBody::RemoveLiquidity(RemoveLiquidity {
+        account: 1,
+        pool: 1,
+        lp_amount: MAX_AMOUNT.min(supply / 2),
+        min_a: 1,
+        min_b: 1,
+        nonce: 0,
+    }));
+    let out = run(&state, std::slice::from_ref(&burn), Engine::Parallel, 2).expect("burn");
+    let [out_a, out_b] = out.receipts[0].outputs;
+    assert!(out_a > MAX_AMOUNT, "{out_a}");
+    let bytes = zklanes_executor::commitments::pubdata(&burn.body, &out.receipts[0]);
+    assert_eq!(bytes[18..32], out_a.to_be_bytes()[2..]);
+    assert_eq!(bytes[32..46], out_b.to_be_bytes()[2..]);
+}

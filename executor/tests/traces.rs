@@ -68,7 +68,8 @@ fn commitments_recompute() {
                 _ => {}
             }
         }
-        assert_eq!(c.public_inputs(), [c.prev_root, c.new_root, p, d, w]);
+        let b = Fr::from(c.batch);
+        assert_eq!(c.public_inputs(), [c.prev_root, c.new_root, p, d, w, b, b]);
     }
     assert!(chunks.iter().any(|c| !c.deposits.is_empty()));
 }

@@ -3,7 +3,9 @@
 //! Every entry is named by a digest of what determines it: for keys, the
 //! circuit configuration, the source digest of the crates that lay the
 //! circuit out (`ZKLANES_SOURCE_DIGEST`, so a changed circuit never loads a
-//! stale key) and the identity of the SRS ([`srs_id`]). Entries are written
+//! stale key) and the identity of the SRS ([`srs_id`]); the verifying key
+//! of each aggregation layer sits beside its proving key (`….vk`), so a
+//! verifier reads it without loading the proving key. Entries are written
 //! to a temporary file, flushed and renamed, so a crash never leaves a
 //! half-written entry under a valid name; an entry that fails to load is
 //! removed and regenerated.
@@ -47,8 +49,11 @@ pub fn digest(parts: &[&[u8]]) -> String {
     hex::encode(h.finalize())
 }
 
-/// The identity of a setup at size `2^k`: a digest of `k`, the first two
-/// G1 powers and both G2 elements (`s·G2` fixes the secret).
+/// The identity of a setup at size `2^k` in key names: a digest of `k`,
+/// the first two G1 powers and both G2 elements (`s·G2` fixes the secret;
+/// params files are checked on load to be powers of it, so these fix every
+/// point). The digest of every point, to compare with a ceremony's
+/// published value, is [`SrsId`](crate::srs::SrsId).
 pub fn srs_id(params: &ParamsKZG<Bn256>) -> String {
     let g: &[G1Affine] = params.get_g();
     digest(&[

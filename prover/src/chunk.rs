@@ -239,8 +239,8 @@ fn compile_protocol(
     )
 }
 
-/// Public inputs of a chunk proof.
-pub const PUBLIC_INPUTS: usize = 5;
+/// Public inputs of a chunk proof (`zklanes_executor::commitments::PublicInputs`).
+pub const PUBLIC_INPUTS: usize = zklanes_executor::commitments::PUBLIC_INPUTS;
 
 /// The public inputs of a trace as the circuit's instance column.
 pub fn instance(trace: &ChunkTrace) -> Vec<Fr> {

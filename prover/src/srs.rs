@@ -17,6 +17,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G2Affine
 use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_base::halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_base::halo2_proofs::halo2curves::group::{Curve, Group};
+use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rand::SeedableRng;
 use rayon::prelude::*;
@@ -141,7 +142,6 @@ pub fn dev_params(k: u32) -> ParamsKZG<Bn256> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use halo2_base::halo2_proofs::poly::commitment::Params;
 
     /// The fast generator equals halo2's reference setup for the same secret.
     #[test]
@@ -155,6 +155,100 @@ mod tests {
         reference.write(&mut b).expect("write");
         assert_eq!(a, b);
     }
+
+    /// A `s·G2` on the curve but outside the prime-order subgroup (BN254's
+    /// G2 has a cofactor) is refused by the structure check.
+    #[test]
+    fn a_g2_point_outside_the_subgroup_is_refused() {
+        use halo2_base::halo2_proofs::arithmetic::CurveAffine;
+        use halo2_base::halo2_proofs::halo2curves::bn256::{Fq2, G2};
+        use halo2_base::halo2_proofs::halo2curves::group::cofactor::CofactorGroup;
+        let k = 3;
+        let good = dev_params(k);
+        assert!(check_structure(&good).is_ok());
+        assert!(is_development(&good));
+        let outside = (1u64..)
+            .find_map(|i| {
+                let x = Fq2::from(i);
+                let y: Option<Fq2> = (x.square() * x + G2Affine::b()).sqrt().into();
+                let p: Option<G2Affine> = y.and_then(|y| G2Affine::from_xy(x, y).into());
+                p.filter(|p| !bool::from(G2::from(*p).is_torsion_free()))
+            })
+            .expect("the twist has points outside the subgroup");
+        let g: Vec<G1Affine> = good.get_g().to_vec();
+        let shell = ParamsKZG::<Bn256>::setup(1, rand_chacha::ChaCha20Rng::seed_from_u64(0));
+        let bad = shell.from_parts(k, g, None, good.g2(), outside);
+        let err = check_structure(&bad).unwrap_err();
+        assert!(err.contains("subgroup"), "{err}");
+    }
+}
+
+/// How the insecure development setup is labelled wherever it is used.
+pub const DEVELOPMENT_LABEL: &str = "development (INSECURE: public toxic waste)";
+
+/// The identity of a setup's points: SHA-256 over `k` (`u32`, little
+/// endian), the `2^k` G1 powers, then `G2` and `s·G2`, each point in
+/// halo2's raw encoding. These are the bytes of a `kzg_bn254_{k}.srs` file
+/// (`ParamsKZG::write`) without its Lagrange section, so the identity of a
+/// file can be recomputed with standard tools and compared out of band with
+/// a ceremony's published value:
+/// `(head -c $((4 + 64 * 2**k)) F; tail -c 256 F) | sha256sum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SrsId {
+    /// The size `2^k` of the setup.
+    pub k: u32,
+    /// The digest.
+    pub sha256: [u8; 32],
+}
+
+impl SrsId {
+    /// The identity of `params` (hashes every point: about a second at k = 22).
+    pub fn of(params: &ParamsKZG<Bn256>) -> Self {
+        use halo2_base::halo2_proofs::halo2curves::serde::SerdeObject;
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(params.k().to_le_bytes());
+        let mut buf = Vec::with_capacity(64 * TASK);
+        for chunk in params.get_g().chunks(TASK) {
+            buf.clear();
+            for p in chunk {
+                p.write_raw(&mut buf).expect("writing to memory");
+            }
+            h.update(&buf);
+        }
+        buf.clear();
+        params.g2().write_raw(&mut buf).expect("writing to memory");
+        params
+            .s_g2()
+            .write_raw(&mut buf)
+            .expect("writing to memory");
+        h.update(&buf);
+        Self {
+            k: params.k(),
+            sha256: h.finalize().into(),
+        }
+    }
+
+    /// The digest as 0x-prefixed hex.
+    pub fn hex(&self) -> String {
+        format!("0x{}", hex::encode(self.sha256))
+    }
+}
+
+impl std::fmt::Display for SrsId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "k={} points sha256 {}", self.k, self.hex())
+    }
+}
+
+/// Whether `params` come from the development secret (whose value is
+/// public): `g₁ = τ_dev·g₀` or `s·G2 = τ_dev·G2`.
+pub fn is_development(params: &ParamsKZG<Bn256>) -> bool {
+    let s = dev_secret();
+    let g = params.get_g();
+    let by_g1 = g.len() > 1 && (g[0] * s).to_affine() == g[1];
+    let by_g2 = (params.g2() * s).to_affine() == params.s_g2();
+    by_g1 || by_g2
 }
 
 /// Why SRS parameters could not be had.
@@ -168,7 +262,8 @@ pub enum SrsError {
         /// The params directory.
         dir: String,
     },
-    /// A params file does not parse (bad encoding, a point off the curve).
+    /// A params file does not parse (bad encoding, a point off the curve or
+    /// outside the subgroup, powers of different secrets).
     #[error("params file {path}: {reason}")]
     Corrupt {
         /// The file.
@@ -186,6 +281,25 @@ pub enum SrsError {
         /// Size in the file.
         found: u32,
     },
+    /// A params file holds the development setup, whose secret is public
+    /// (anyone can forge proofs under it), and insecure setups are not allowed.
+    #[error(
+        "params file {path} holds the development setup: its secret is public, so anyone can forge \
+         proofs under it; refused (use a Powers-of-Tau ceremony file, see README \"Production setup\")"
+    )]
+    Development {
+        /// The file.
+        path: String,
+    },
+    /// Two params files of one directory come from different setups (every
+    /// circuit of a proof tree must share one secret).
+    #[error("params file {path} is from another setup than {other} (one setup for every size)")]
+    MixedSetups {
+        /// The file.
+        path: String,
+        /// A file loaded before it.
+        other: String,
+    },
     /// The cache could not be written.
     #[error(transparent)]
     Cache(#[from] crate::cache::CacheError),
@@ -198,7 +312,34 @@ pub enum SrsSource {
     Development(Option<crate::cache::KeyCache>),
     /// Powers-of-Tau-derived files `kzg_bn254_{k}.srs` (halo2's format) in a
     /// directory; a smaller `k` is derived from the smallest larger file.
-    Files(std::path::PathBuf),
+    Files {
+        /// The params directory.
+        dir: std::path::PathBuf,
+        /// Accept files that hold the development setup (**insecure**: for
+        /// the demo and tests only; every command-line path passes `false`).
+        allow_development: bool,
+    },
+}
+
+impl SrsSource {
+    /// Params files from `dir`; files holding the development setup are refused.
+    pub fn files(dir: impl Into<std::path::PathBuf>) -> Self {
+        Self::Files {
+            dir: dir.into(),
+            allow_development: false,
+        }
+    }
+}
+
+/// A params file a set has loaded.
+#[derive(Clone, Debug)]
+pub struct SrsFile {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The identity of its points.
+    pub id: SrsId,
+    /// It holds the development setup (only loaded when allowed).
+    pub development: bool,
 }
 
 /// SRS parameters by `k`, loaded or generated on first use and shared
@@ -206,6 +347,13 @@ pub enum SrsSource {
 pub struct SrsSet {
     source: SrsSource,
     by_k: std::sync::Mutex<std::collections::BTreeMap<u32, std::sync::Arc<ParamsKZG<Bn256>>>>,
+    /// Params files loaded whole, by their `k`.
+    files: std::sync::Mutex<std::collections::BTreeMap<u32, LoadedFile>>,
+}
+
+struct LoadedFile {
+    file: SrsFile,
+    params: std::sync::Arc<ParamsKZG<Bn256>>,
 }
 
 /// The file name of the parameters of size `2^k`.
@@ -229,14 +377,18 @@ pub fn read_params_file(path: &std::path::Path) -> Result<ParamsKZG<Bn256>, SrsE
 }
 
 /// Checks that `params` is a well-formed setup (halo2's raw reader checks
-/// field ranges only): every power on the curve; the powers consistent with
-/// `s·G2`, `e(Σ rᵢ·gᵢ₊₁, G2) = e(Σ rᵢ·gᵢ, s·G2)` for random `rᵢ`; and the
+/// field ranges only): every power on the curve; both G2 elements on the
+/// curve and in the prime-order subgroup, the generators not the identity;
+/// the powers consistent with `s·G2`,
+/// `e(Σ rᵢ·gᵢ₊₁, G2) = e(Σ rᵢ·gᵢ, s·G2)` for random `rᵢ`; and the
 /// Lagrange basis consistent with the powers (a random polynomial commits
 /// to the same point through both bases).
 pub fn check_structure(params: &ParamsKZG<Bn256>) -> Result<(), String> {
     use halo2_base::halo2_proofs::arithmetic::{best_multiexp, CurveAffine};
+    use halo2_base::halo2_proofs::halo2curves::bn256::G2;
+    use halo2_base::halo2_proofs::halo2curves::group::cofactor::CofactorGroup;
     use halo2_base::halo2_proofs::halo2curves::pairing::Engine;
-    use halo2_base::halo2_proofs::poly::commitment::{Blind, Params, ParamsProver};
+    use halo2_base::halo2_proofs::poly::commitment::Blind;
     use halo2_base::halo2_proofs::poly::EvaluationDomain;
     let k = params.k();
     let g = params.get_g();
@@ -247,9 +399,21 @@ pub fn check_structure(params: &ParamsKZG<Bn256>) -> Result<(), String> {
     if !g.par_iter().all(|p| bool::from(p.is_on_curve())) {
         return Err("a G1 power is not on the curve".into());
     }
+    if bool::from(g[0].is_identity()) {
+        return Err("the G1 generator is the identity".into());
+    }
     let (g2, s_g2) = (params.g2(), params.s_g2());
     if !bool::from(g2.is_on_curve()) || !bool::from(s_g2.is_on_curve()) {
         return Err("a G2 element is not on the curve".into());
+    }
+    if bool::from(g2.is_identity()) {
+        return Err("the G2 generator is the identity".into());
+    }
+    // BN254's G2 has a cofactor: an on-curve point may lie outside the
+    // prime-order subgroup, where the pairing checks mean nothing.
+    if !bool::from(G2::from(g2).is_torsion_free()) || !bool::from(G2::from(s_g2).is_torsion_free())
+    {
+        return Err("a G2 element is not in the prime-order subgroup".into());
     }
     let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
     let r: Vec<Fr> = (0..n).map(|_| Fr::random(&mut rng)).collect();
@@ -281,6 +445,7 @@ impl SrsSet {
         Self {
             source,
             by_k: Default::default(),
+            files: Default::default(),
         }
     }
 
@@ -289,9 +454,51 @@ impl SrsSet {
         &self.source
     }
 
-    /// Whether the setup is the insecure development one.
+    /// Whether the setup is the insecure development one: the development
+    /// source, or a params file holding the development secret (loaded
+    /// because the source allowed it).
     pub fn is_insecure(&self) -> bool {
-        matches!(self.source, SrsSource::Development(_))
+        match self.source {
+            SrsSource::Development(_) => true,
+            SrsSource::Files { .. } => self.files().iter().any(|f| f.development),
+        }
+    }
+
+    /// The params files loaded so far, by size.
+    pub fn files(&self) -> Vec<SrsFile> {
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        files.values().map(|f| f.file.clone()).collect()
+    }
+
+    /// Which setup this is, for reports: [`DEVELOPMENT_LABEL`], or the params
+    /// directory with the identity of every file loaded so far.
+    pub fn label(&self) -> String {
+        match &self.source {
+            SrsSource::Development(_) => DEVELOPMENT_LABEL.into(),
+            SrsSource::Files { dir, .. } => {
+                let files: Vec<String> = self
+                    .files()
+                    .iter()
+                    .map(|f| {
+                        let name = f.path.file_name().map_or_else(
+                            || f.path.display().to_string(),
+                            |n| n.to_string_lossy().into_owned(),
+                        );
+                        let insecure = if f.development {
+                            " (INSECURE: the development secret)"
+                        } else {
+                            ""
+                        };
+                        format!("{name} ({}){insecure}", f.id)
+                    })
+                    .collect();
+                if files.is_empty() {
+                    format!("params-dir {}", dir.display())
+                } else {
+                    format!("params-dir {}: {}", dir.display(), files.join(", "))
+                }
+            }
+        }
     }
 
     /// The parameters for `2^k` rows.
@@ -300,56 +507,110 @@ impl SrsSet {
         if let Some(p) = map.get(&k) {
             return Ok(p.clone());
         }
-        let params = std::sync::Arc::new(match &self.source {
-            SrsSource::Development(None) => dev_params(k),
+        let params = match &self.source {
+            SrsSource::Development(None) => std::sync::Arc::new(dev_params(k)),
             SrsSource::Development(Some(cache)) => {
-                use halo2_base::halo2_proofs::poly::commitment::Params;
                 let name = format!("dev_bn254_{k}.srs");
-                match cache.load(&name, |r| {
-                    let mut r = r;
-                    ParamsKZG::<Bn256>::read(&mut r)
-                }) {
-                    Some(p) if p.k() == k => p,
-                    _ => {
-                        let p = dev_params(k);
-                        cache.store(&name, |w| {
-                            let mut w = w;
-                            p.write(&mut w)
-                        })?;
-                        p
-                    }
-                }
+                std::sync::Arc::new(
+                    match cache.load(&name, |r| {
+                        let mut r = r;
+                        ParamsKZG::<Bn256>::read(&mut r)
+                    }) {
+                        Some(p) if p.k() == k => p,
+                        _ => {
+                            let p = dev_params(k);
+                            cache.store(&name, |w| {
+                                let mut w = w;
+                                p.write(&mut w)
+                            })?;
+                            p
+                        }
+                    },
+                )
             }
-            SrsSource::Files(dir) => load_from_dir(dir, k)?,
-        });
+            SrsSource::Files {
+                dir,
+                allow_development,
+            } => self.load_dir(dir, *allow_development, k)?,
+        };
         map.insert(k, params.clone());
         Ok(params)
     }
-}
 
-/// `kzg_bn254_{k}.srs` from `dir`, or the smallest larger file downsized.
-fn load_from_dir(dir: &std::path::Path, k: u32) -> Result<ParamsKZG<Bn256>, SrsError> {
-    use halo2_base::halo2_proofs::poly::commitment::Params;
-    let found = (k..=Fr::S)
-        .map(|j| (j, dir.join(params_file_name(j))))
-        .find(|(_, p)| p.is_file());
-    let Some((j, path)) = found else {
-        return Err(SrsError::Missing {
-            k,
-            dir: dir.display().to_string(),
-        });
-    };
-    let mut params = read_params_file(&path)?;
-    if params.k() != j {
-        return Err(SrsError::WrongSize {
-            path: path.display().to_string(),
-            expected: j,
-            found: params.k(),
-        });
-    }
-    if j > k {
+    /// `kzg_bn254_{k}.srs` from `dir`, or the smallest larger file
+    /// downsized; each file is read and checked once, refused when it holds
+    /// the development setup (unless allowed) or another setup than the
+    /// files loaded before it.
+    fn load_dir(
+        &self,
+        dir: &std::path::Path,
+        allow_development: bool,
+        k: u32,
+    ) -> Result<std::sync::Arc<ParamsKZG<Bn256>>, SrsError> {
+        let found = (k..=Fr::S)
+            .map(|j| (j, dir.join(params_file_name(j))))
+            .find(|(_, p)| p.is_file());
+        let Some((j, path)) = found else {
+            return Err(SrsError::Missing {
+                k,
+                dir: dir.display().to_string(),
+            });
+        };
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let full = match files.get(&j) {
+            Some(f) => f.params.clone(),
+            None => {
+                let params = read_params_file(&path)?;
+                if params.k() != j {
+                    return Err(SrsError::WrongSize {
+                        path: path.display().to_string(),
+                        expected: j,
+                        found: params.k(),
+                    });
+                }
+                let development = is_development(&params);
+                if development && !allow_development {
+                    return Err(SrsError::Development {
+                        path: path.display().to_string(),
+                    });
+                }
+                if let Some(other) = files.values().find(|f| {
+                    let o = &f.params;
+                    o.get_g()[0] != params.get_g()[0]
+                        || o.g2() != params.g2()
+                        || o.s_g2() != params.s_g2()
+                }) {
+                    return Err(SrsError::MixedSetups {
+                        path: path.display().to_string(),
+                        other: other.file.path.display().to_string(),
+                    });
+                }
+                let id = SrsId::of(&params);
+                if development {
+                    tracing::warn!(path = %path.display(), "params file holds the development setup (INSECURE), allowed");
+                }
+                tracing::info!(path = %path.display(), id = %id, "params file loaded");
+                let params = std::sync::Arc::new(params);
+                files.insert(
+                    j,
+                    LoadedFile {
+                        file: SrsFile {
+                            path,
+                            id,
+                            development,
+                        },
+                        params: params.clone(),
+                    },
+                );
+                params
+            }
+        };
+        if j == k {
+            return Ok(full);
+        }
         tracing::info!(from = j, to = k, "deriving smaller params");
+        let mut params = (*full).clone();
         params.downsize(k);
+        Ok(std::sync::Arc::new(params))
     }
-    Ok(params)
 }

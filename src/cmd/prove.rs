@@ -148,6 +148,8 @@ pub fn run(a: ProveArgs) -> Result<()> {
         "threads_per_worker": setup.threads_per_worker,
         "layers": proof.records.iter().filter(|r| r.layer > 0).collect::<Vec<_>>(),
         "keys_s": prover.keys.keys_ms / 1e3,
+        "srs": prover.srs.label(),
+        "srs_insecure": prover.srs.is_insecure(),
         "peak_rss_mb": peak_rss_mb(),
     });
     if a.json {

@@ -1,23 +1,35 @@
-//! `zklanes verify`: checks a final proof file natively (the proof and the
-//! KZG accumulator of every proof below it) and in the EVM (the verifier
-//! generated from the file's verifying key, compiled with the pinned solc,
-//! then the Rollup contract's `finalize`), and reports the gas. Exits
-//! non-zero when either check fails.
+//! `zklanes verify`: checks a final proof file against the final verifying
+//! key **this build derives** for the configured proof tree (the same
+//! options and defaults as `prove`: `--capacity`, `--chain-id`; the tree's
+//! fan-ins and final `k` are the code's), or against a key pinned by its
+//! SHA-256 (`--vk FILE --vk-sha256 HEX`); never against the key, layout or
+//! fan-ins the file carries. The proof is checked natively (the proof and
+//! the KZG accumulator of every proof below it) and in the EVM (the
+//! verifier generated from the derived key, compiled with the pinned solc,
+//! then the Rollup contract's `finalize`), and the gas is reported. A file
+//! made for another configuration, or whose key is not the derived one,
+//! exits non-zero with both SHA-256s.
+//!
+//! The L1 side (genesis root, first batch, the queued deposits) is
+//! replayed from the file, as there is no real L1 view: the report says so
+//! (`"l1": "replayed from the file"`). The setup is reported from this
+//! command's own source (the development one, loudly, or the params files
+//! with the hash of their points), never copied from the file.
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use zklanes::pipeline::settle;
-use zklanes::proof_file::{fr_from_hex, FinalProof};
+use zklanes::pipeline::{final_vk, settle, ProofConfig, DEMO_CAPACITY};
+use zklanes::proof_file::{fr_from_hex, read_vk_file, sha256_hex, vk_sha256, FinalProof};
 use zklanes_aggregator::evm::verifier_bytecode;
 use zklanes_aggregator::layer::layer_protocol;
 use zklanes_aggregator::node::ACCUMULATOR_LIMBS;
 use zklanes_aggregator::verify::verify_aggregation;
+use zklanes_executor::params::DEFAULT_CHAIN_ID;
 use zklanes_prover::cache::KeyCache;
-use zklanes_prover::srs::{SrsSet, SrsSource};
+use zklanes_prover::srs::{SrsSet, SrsSource, DEVELOPMENT_LABEL};
 
 /// Arguments of `verify`.
 #[derive(Args)]
@@ -25,44 +37,131 @@ pub struct VerifyArgs {
     /// The final proof file (`final.json` from `zklanes prove`).
     #[arg(long)]
     proof: PathBuf,
-    /// Powers-of-Tau-derived params (default: the development SRS).
+    /// Powers-of-Tau-derived params, the ones the proof was made with
+    /// (default: the development SRS, insecure). Files holding the
+    /// development setup are refused.
     #[arg(long)]
     params_dir: Option<PathBuf>,
-    /// Cache of the development SRS (default: the demo's cache).
+    /// Key cache, where the derived verifying key is read from (or its keys
+    /// generated into); default: `$ZKLANES_CACHE_DIR`, else the demo's cache.
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// Slots per chunk of the configured tree (as `prove --capacity`).
+    #[arg(long, default_value_t = DEMO_CAPACITY)]
+    capacity: usize,
+    /// Chain id bound into the chunk circuit (as `prove`).
+    #[arg(long, default_value_t = DEFAULT_CHAIN_ID)]
+    chain_id: u32,
+    /// Verify against this VK file (as the key cache writes it beside each
+    /// layer key, `layer_….vk`) instead of deriving the key; it must hash
+    /// to `--vk-sha256`.
+    #[arg(long, requires = "vk_sha256")]
+    vk: Option<PathBuf>,
+    /// The SHA-256 of the `--vk` file (hex, as `verify` prints `vk_sha256`).
+    #[arg(long, requires = "vk")]
+    vk_sha256: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
 }
 
+/// `0x`-prefixed lowercase hex of a SHA-256 given by the user, if well formed.
+fn normalize_sha256(s: &str) -> Option<String> {
+    let h = s.trim();
+    let h = h
+        .strip_prefix("0x")
+        .or_else(|| h.strip_prefix("0X"))
+        .unwrap_or(h);
+    (h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format!("0x{}", h.to_ascii_lowercase()))
+}
+
 /// Runs `verify`.
 pub fn run(a: VerifyArgs) -> Result<()> {
+    // A pinned key is checked before anything else is read or computed.
+    let pinned = match (&a.vk, &a.vk_sha256) {
+        (Some(path), Some(expected)) => {
+            let expected = normalize_sha256(expected)
+                .ok_or_else(|| anyhow!("--vk-sha256 {expected:?} is not a SHA-256 in hex"))?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let actual = sha256_hex(&bytes);
+            if actual != expected {
+                bail!(
+                    "refused: the --vk file {} has sha256 {actual}, --vk-sha256 pins {expected}",
+                    path.display()
+                );
+            }
+            let (layout, vk) = read_vk_file(&bytes)
+                .with_context(|| format!("{}: not a verifying key file", path.display()))?;
+            Some((layout, vk, path.clone()))
+        }
+        _ => None,
+    };
     let file = FinalProof::read(&a.proof)?;
+    let config = ProofConfig::two_chunks_on(a.capacity.max(1), a.chain_id);
+    if file.config != config {
+        bail!(
+            "refused: {} was made for another proof configuration than this verifier's \
+             (--capacity {}, --chain-id {}, fan-ins {:?}, final k {}); the file says capacity {}, \
+             chain id {}, fan-ins {:?}, final k {}",
+            a.proof.display(),
+            config.shape.capacity,
+            config.shape.chain_id,
+            config.fan_ins(),
+            config.final_k(),
+            file.config.shape.capacity,
+            file.config.shape.chain_id,
+            file.config.fan_ins(),
+            file.config.final_k(),
+        );
+    }
     let instances = file.instances_fr(&a.proof)?;
     let proof = file.proof_bytes(&a.proof)?;
-    let vk = file.verifying_key(&a.proof)?;
-    let k = file.config.final_k();
+    let file_vk_sha256 = file.vk_sha256(&a.proof)?;
+
+    let cache_dir = a
+        .cache_dir
+        .clone()
+        .unwrap_or_else(super::demo::default_cache_dir);
     let srs = match &a.params_dir {
-        Some(d) => SrsSet::new(SrsSource::Files(d.clone())),
+        Some(d) => SrsSet::new(SrsSource::files(d.clone())),
         None => {
-            let dir = a
-                .cache_dir
-                .clone()
-                .unwrap_or_else(super::demo::default_cache_dir);
-            SrsSet::new(SrsSource::Development(Some(KeyCache::new(dir)?)))
+            eprintln!(
+                "WARNING: SRS: {DEVELOPMENT_LABEL}. Anyone can forge proofs under it: this check \
+                 means nothing for a real deployment (pass --params-dir)."
+            );
+            SrsSet::new(SrsSource::Development(Some(KeyCache::new(&cache_dir)?)))
         }
     };
+    let k = config.final_k();
+    let (layout, vk, vk_source) = match pinned {
+        Some((layout, vk, path)) => (layout, vk, format!("pinned: {}", path.display())),
+        None => {
+            let cache = KeyCache::new(&cache_dir)?;
+            let d = final_vk(&config, &srs, Some(&cache))
+                .context("deriving the final verifying key of the configured tree")?;
+            let from = match (&d.entry, d.cached) {
+                (Some(e), true) => format!("derived: cache entry {}", e.display()),
+                _ => "derived: from the tree's keys".to_string(),
+            };
+            (d.config, d.vk, from)
+        }
+    };
+    if vk.get_domain().k() != k {
+        bail!(
+            "refused: the verifying key ({vk_source}) is of a circuit of k={}, the configured tree's final layer has k={k}",
+            vk.get_domain().k()
+        );
+    }
+    let vk_sha = vk_sha256(&layout, &vk);
+    let vk_matches = vk_sha == file_vk_sha256;
     let params = srs.get(k)?;
+    let srs_label = srs.label();
+
     // The transition in the file is the one the proof exposes.
     let t = &file.transition;
-    let claimed = [
-        &t.prev_root,
-        &t.new_root,
-        &t.pubdata,
-        &t.deposits,
-        &t.withdrawals,
-    ];
+    let claimed = t.values();
     let consistent = instances.len() == ACCUMULATOR_LIMBS + claimed.len()
         && claimed
             .iter()
@@ -75,22 +174,34 @@ pub fn run(a: VerifyArgs) -> Result<()> {
         &code,
         file.batch,
         file.batches,
-        &file.config.fan_ins(),
+        &config.fan_ins(),
         &instances,
         &proof,
         &file.l1,
     );
-    let (evm, error) = match &settled {
+    let (evm, mut error) = match &settled {
         Ok(s) if s.state_root != t.new_root => (false, Some("the L1 root differs".to_string())),
         Ok(s) if !s.withdrawals_claimable => (false, Some("withdrawals not claimable".into())),
         Ok(_) => (true, None),
         Err(e) => (false, Some(e.to_string())),
     };
+    let vk_error = (!vk_matches).then(|| {
+        format!(
+            "the proof file's verifying key (sha256 {file_vk_sha256}) is not the one this verifier \
+             uses (sha256 {vk_sha}, {vk_source})"
+        )
+    });
+    if let Some(e) = &vk_error {
+        error = Some(match error {
+            Some(other) => format!("{e}; {other}"),
+            None => e.clone(),
+        });
+    }
     let s = settled.as_ref().ok();
-    let vk_bytes = hex::decode(file.vk.trim_start_matches("0x"))?;
     let report = json!({
         "native": native,
         "evm": evm,
+        "vk_matches": vk_matches,
         "gas": s.map(|s| s.verify_gas),
         "finalize_gas": s.map(|s| s.finalize_gas),
         "deposits": file.l1.deposits.len(),
@@ -101,18 +212,35 @@ pub fn run(a: VerifyArgs) -> Result<()> {
         "batches": file.batches,
         "new_root": t.new_root,
         "transition_matches_instances": consistent,
-        "vk_sha256": format!("0x{}", hex::encode(Sha256::digest(&vk_bytes))),
+        "vk_sha256": vk_sha,
+        "file_vk_sha256": file_vk_sha256,
+        "vk_source": vk_source,
+        "config": {
+            "capacity": config.shape.capacity,
+            "chain_id": config.shape.chain_id,
+            "fan_ins": config.fan_ins(),
+            "final_k": k,
+        },
         "verifier_bytes": code.len(),
-        "srs": file.srs,
+        "srs": srs_label,
+        "srs_insecure": srs.is_insecure(),
+        "l1": "replayed from the file",
         "error": error,
     });
     if a.json {
         println!("{report}");
     } else {
         println!(
-            "native: {native}, evm: {evm}, gas: {}",
+            "native: {native}, evm: {evm}, vk: {}, gas: {}",
+            if vk_matches { "matches" } else { "DIFFERS" },
             s.map_or("-".into(), |s| s.verify_gas.to_string())
         );
+        println!("  verifying key {vk_sha} ({vk_source})");
+        println!("  srs {srs_label}");
+        println!("  l1 replayed from the file");
+    }
+    if let Some(e) = vk_error {
+        return Err(anyhow!("refused: {e}"));
     }
     if native && evm {
         Ok(())

@@ -54,8 +54,9 @@ impl From<Invariant> for ApplyError {
 pub struct Receipt {
     /// Transaction type.
     pub tx_type: TxType,
-    /// Type-specific outputs: swap `[out, 0]`, add liquidity `[lp_minted, 0]`,
-    /// remove liquidity `[out_a, out_b]`, others `[0, 0]`.
+    /// Type-specific outputs: swap `[out, 0]` (`out ≤ MAX_AMOUNT`), add
+    /// liquidity `[lp_minted, 0]`, remove liquidity `[out_a, out_b]` (these
+    /// three below 2^112), others `[0, 0]`.
     pub outputs: [u128; 2],
 }
 
@@ -256,6 +257,14 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
             let out = amm::swap_out(t.amount_in, rin, rout, pool.fee_bps);
             if out == 0 {
                 return Err(TxError::InsufficientLiquidity { pool: t.pool }.into());
+            }
+            // Public data gives a swap output 12 bytes, as every amount.
+            if out > MAX_AMOUNT {
+                return Err(TxError::OutputTooLarge {
+                    got: out,
+                    max: MAX_AMOUNT,
+                }
+                .into());
             }
             if out < t.min_out {
                 return Err(TxError::SlippageExceeded {
