@@ -24,8 +24,8 @@ pub const TRANSITION: usize = zklanes_executor::commitments::PUBLIC_INPUTS;
 /// Instances of an aggregation proof.
 pub const NODE_INSTANCES: usize = ACCUMULATOR_LIMBS + TRANSITION;
 
-/// Chains the transitions (roots equal, batch numbers running on by 0 or
-/// 1) and folds their commitments in-circuit, as
+/// Chains the transitions (roots equal, each batch number the previous
+/// one or the next) and folds their commitments in-circuit, as
 /// `zklanes_executor::commitments::fold`.
 pub fn fold_cells(
     ctx: &mut Context<Fr>,
