@@ -147,3 +147,21 @@ fn uniswap_example_and_edge_cases() {
     // A zero supply is not a later mint; burning against it is refused.
     assert!(!pro_rata_ok(1, 10, 0, 0));
 }
+
+/// The gadget's domain is a minted amount up to the balance width (2^112),
+/// so a first mint of `sqrt(a·b)` near 2^112 (slack `2·minted` up to 2^113)
+/// is accepted, its neighbours refused: the slack's width is not narrower
+/// than the relation needs.
+#[test]
+fn first_mint_at_the_full_balance_width() {
+    let top = (1u128 << 112) - 1;
+    for (a, b) in [(top, top), (top, top - 1), (1 << 111, 1 << 111)] {
+        let m = amm::lp_minted(a, b, 0, 0, 0);
+        assert!(m >= 1 << 110, "a wide mint");
+        assert!(mint_ok(a, b, 0, 0, 0, m, false));
+        assert!(!mint_ok(a, b, 0, 0, 0, m - 1, false));
+        if m + 1 < 1 << 112 {
+            assert!(!mint_ok(a, b, 0, 0, 0, m + 1, false));
+        }
+    }
+}
