@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{anyhow, Context as _, Result};
 use clap::Args;
 use serde_json::json;
-use zklanes_circuits::stats::chunk_layout;
+use zklanes_circuits::chunk::layout::chunk_layout;
 use zklanes_executor::genbatch::{generate, GenConfig, Workload};
 use zklanes_executor::params::DEFAULT_CHAIN_ID;
 use zklanes_executor::{Rollup, RollupConfig};

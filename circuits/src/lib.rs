@@ -6,7 +6,8 @@
 //!   proves any transaction type or a padding no-op (one-hot selector,
 //!   EdDSA-Poseidon signature, nonce, balances with range checks, exact AMM
 //!   and LP math, Merkle paths before and after, the public commitments);
-//!   [`stats`]: cell accounting for `zklanes circuit-stats`;
+//!   [`cost`]: cell accounting, which sizes the chunk circuit
+//!   (`chunk::layout`) and `zklanes circuit-stats` reports;
 //! - [`field`]: conversion of the executor's field elements (arkworks) into
 //!   halo2's BN254 `Fr`;
 //! - [`poseidon`]: a custom-gate Poseidon permutation chip computing exactly
@@ -27,6 +28,7 @@ pub const SOURCE_DIGEST: &str = env!("ZKLANES_SOURCE_DIGEST");
 
 pub mod amm;
 pub mod chunk;
+pub mod cost;
 pub mod ecc;
 pub mod eddsa;
 pub mod field;
@@ -37,6 +39,5 @@ pub mod merkle;
 pub mod poseidon;
 pub mod poseidon_gate;
 pub mod scalar_mul;
-pub mod stats;
 
 pub use zklanes_executor::trace::ChunkTrace;

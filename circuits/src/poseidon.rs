@@ -36,8 +36,6 @@ use zklanes_executor::poseidon::{spec, FULL_ROUNDS, PARTIAL_ROUNDS, WIDTH};
 
 use crate::field::to_halo2;
 
-/// Rounds of the permutation.
-pub const ROUNDS: usize = FULL_ROUNDS + PARTIAL_ROUNDS;
 /// Advice columns of the chip.
 pub const COLUMNS: usize = 6;
 /// Rows holding two partial rounds.

@@ -495,3 +495,40 @@ fn a_swap_output_above_max_amount_breaks_the_circuit() {
         );
     }
 }
+
+/// Later mints where either side gives the minimum share: the slot's
+/// `b_is_min` witness must name the right side (the other side's floor is
+/// larger), so both must prove. The showcase's later mint has the B side
+/// smaller; here the A side is (1,000 A against 5,000 B), then the B side.
+#[test]
+fn later_mints_on_either_side_prove() {
+    use zklanes_executor::tx::AddLiquidity;
+    let all = fixtures::showcase_txs(DEFAULT_CHAIN_ID);
+    let mut r = Rollup::in_memory(RollupConfig {
+        chunk_capacity: SHAPE.capacity,
+        threads: 1,
+        ..Default::default()
+    });
+    let mut pre = fixtures::showcase_batch(DEFAULT_CHAIN_ID);
+    pre.txs = all[..5].to_vec(); // deposits, pool creation, first mint
+    r.apply(&pre).expect("valid prefix");
+    let mint = |amount_a, amount_b, nonce| {
+        fixtures::sign(
+            TxBody::AddLiquidity(AddLiquidity {
+                account: 1,
+                pool: 1,
+                amount_a,
+                amount_b,
+                min_lp: 1,
+                nonce,
+            }),
+            DEFAULT_CHAIN_ID,
+        )
+    };
+    let mut batch = fixtures::showcase_batch(DEFAULT_CHAIN_ID);
+    batch.number = 1;
+    batch.txs = vec![mint(1_000, 5_000, 2), mint(3_000, 1_000, 3)];
+    let chunk = r.apply(&batch).expect("valid mints").chunks.remove(0);
+    assert_eq!(chunk.txs.len(), 2);
+    assert!(verifies(&chunk));
+}

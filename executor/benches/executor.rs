@@ -2,7 +2,7 @@
 //! Poseidon compression, and the execution phase on transfers at 1 thread and
 //! all cores.
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_main, BatchSize, Criterion};
 use zklanes_executor::exec::execution_phase;
 use zklanes_executor::field::Fr;
 use zklanes_executor::genbatch::{generate, GenConfig, Workload};
@@ -51,5 +51,10 @@ fn execution(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, poseidon, execution);
+// The macro defines an undocumented `benches` function.
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::poseidon, super::execution);
+}
+use group::benches;
 criterion_main!(benches);

@@ -17,9 +17,9 @@ use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
 use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier_sdk::Snark;
+use zklanes_circuits::chunk::layout::{chunk_layout, LOOKUP_BITS};
 use zklanes_circuits::chunk::{build_circuit, empty_trace, ChunkError, ChunkShape};
 use zklanes_circuits::field::to_halo2;
-use zklanes_circuits::stats::{chunk_layout, LOOKUP_BITS};
 use zklanes_circuits::ChunkTrace;
 
 /// Why a chunk could not be proven.

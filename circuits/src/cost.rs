@@ -1,6 +1,7 @@
-//! Cell accounting for `zklanes circuit-stats`: what a piece of circuit
-//! costs in halo2-base's generic gate, its range lookups, and the two chip
-//! tables.
+//! Cell accounting: what a piece of circuit costs in halo2-base's generic
+//! gate, its range lookups, and the two chip tables. The chunk layout sizes
+//! its circuit with it (`chunk::layout`), and `zklanes circuit-stats`
+//! reports it.
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
@@ -9,6 +10,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::Context;
 use serde::Serialize;
 
+use crate::chunk::layout::{LOOKUP_BITS, MIN_UNUSABLE_ROWS};
 use crate::ecc::EccChip;
 use crate::hash_table::HashTable;
 use crate::poseidon;
@@ -66,12 +68,6 @@ pub struct Tools<'a> {
     pub muls: &'a mut ScalarMulTable,
 }
 
-/// Lookup bits used by zklanes circuits.
-pub const LOOKUP_BITS: usize = 8;
-
-/// Rows halo2 reserves at the end of every column (blinding factors).
-pub const MIN_UNUSABLE_ROWS: usize = 9;
-
 /// Runs `f` in a fresh mock builder and reports what it cost.
 pub fn measure(f: impl FnOnce(&mut Context<Fr>, &mut Tools<'_>)) -> Cost {
     measure_at(20, f).0
@@ -109,25 +105,4 @@ pub fn measure_at(
     let params = builder.calculate_params(Some(MIN_UNUSABLE_ROWS));
     builder.clear();
     (cost, params)
-}
-
-/// The cost of the chunk circuit of `shape` (all slots cost the same, so an
-/// empty trace measures it), and the smallest `k` whose rows hold its chip
-/// tables with room for halo2's blinding rows.
-pub fn chunk_layout(shape: &crate::chunk::ChunkShape) -> (Cost, usize) {
-    let empty = crate::chunk::empty_trace(shape, Default::default());
-    let (cost, _) = measure_at(22, |ctx, t| {
-        let mut chips = crate::chunk::ChunkChips {
-            range: t.range,
-            ecc: t.ecc,
-            table: t.table,
-            muls: t.muls,
-        };
-        crate::chunk::assign_chunk(ctx, &mut chips, &empty, shape).expect("an empty trace builds");
-    });
-    let k = (cost.table_rows() + 64)
-        .next_power_of_two()
-        .trailing_zeros()
-        .max(10) as usize;
-    (cost, k)
 }

@@ -1,0 +1,233 @@
+//! A slot's public data and its two commitment chains, recomputed from the
+//! slot's own cells with the encodings of `zklanes_executor::commitments`:
+//! the public-data hash chain (every active slot), the deposit chain (a
+//! deposit's queue item) and the withdrawal chain (a withdrawal's item).
+
+use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
+use zklanes_executor::params::{ACCOUNT_BITS, AMOUNT_BITS, SLOT_BITS};
+use zklanes_executor::poseidon::Tag;
+use zklanes_executor::tx::TxType;
+
+use super::account::Account;
+use super::fields::{Fields, Selector};
+use super::select::{by_type, pack};
+use crate::field::{pow2, to_halo2};
+use crate::hash_table::HashTable;
+
+/// A transaction's public data as the two 31-byte elements of
+/// `zklanes_executor::commitments::pubdata_elements`: `type` then the fields
+/// (`(cell, bytes)`, each already below `2^(8·bytes)` except a field that
+/// straddles the two elements, which is split and range-checked here).
+fn pubdata_elements(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    ty: TxType,
+    fields: &[(AssignedValue<Fr>, u32)],
+) -> [AssignedValue<Fr>; 2] {
+    const HALF: u32 = 31;
+    let g = range.gate();
+    let mut e: [Vec<(AssignedValue<Fr>, u32)>; 2] = [vec![], vec![]];
+    let mut at = 1u32;
+    for &(cell, bytes) in fields {
+        let end = at + bytes;
+        if end <= HALF {
+            e[0].push((cell, 8 * (HALF - end)));
+        } else if at >= HALF {
+            e[1].push((cell, 8 * (2 * HALF - end)));
+        } else {
+            // Straddles: `cell = top·2^(8·low) + bottom`.
+            let low = end - HALF;
+            let v = cell.value().to_bytes();
+            let mut top_bytes = [0u8; 32];
+            let mut bottom_bytes = [0u8; 32];
+            for i in 0..32 {
+                if i < low as usize {
+                    bottom_bytes[i] = v[i];
+                } else {
+                    top_bytes[i - low as usize] = v[i];
+                }
+            }
+            let top = ctx.load_witness(Fr::from_bytes(&top_bytes).unwrap_or(Fr::zero()));
+            let bottom = ctx.load_witness(Fr::from_bytes(&bottom_bytes).unwrap_or(Fr::zero()));
+            range.range_check(ctx, top, 8 * (bytes - low) as usize);
+            range.range_check(ctx, bottom, 8 * low as usize);
+            let joined = g.mul_add(ctx, top, Constant(pow2(8 * low)), bottom);
+            ctx.constrain_equal(&joined, &cell);
+            e[0].push((top, 0));
+            e[1].push((bottom, 8 * (HALF - low)));
+        }
+        at = end;
+    }
+    let t = Fr::from(ty as u64) * pow2(8 * (HALF - 1));
+    [
+        pack(ctx, range, &e[0], t),
+        pack(ctx, range, &e[1], Fr::zero()),
+    ]
+}
+
+fn tag(ctx: &mut Context<Fr>, t: Tag) -> AssignedValue<Fr> {
+    ctx.load_constant(to_halo2(&t.fr()))
+}
+
+/// The public-data chain after this slot's transaction: its two elements
+/// (chosen by type) hashed onto `prev`.
+pub(super) fn pubdata(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    table: &mut HashTable,
+    sel: &Selector,
+    x: &Fields,
+    prev: AssignedValue<Fr>,
+) -> AssignedValue<Fr> {
+    use TxType::*;
+    let [ta, tb, fee, ..] = x.pf;
+    let e = [
+        (
+            Deposit,
+            pubdata_elements(
+                ctx,
+                range,
+                Deposit,
+                &[(x.account, 3), (x.asset, 2), (x.x1, 12)],
+            ),
+        ),
+        (
+            Transfer,
+            pubdata_elements(
+                ctx,
+                range,
+                Transfer,
+                &[(x.account, 3), (x.to, 3), (x.asset, 2), (x.x1, 12)],
+            ),
+        ),
+        (
+            Swap,
+            pubdata_elements(
+                ctx,
+                range,
+                Swap,
+                &[
+                    (x.account, 3),
+                    (x.pool, 2),
+                    (x.a_to_b, 1),
+                    (x.x1, 12),
+                    (x.o1, 12),
+                ],
+            ),
+        ),
+        (
+            AddLiquidity,
+            pubdata_elements(
+                ctx,
+                range,
+                AddLiquidity,
+                &[
+                    (x.account, 3),
+                    (x.pool, 2),
+                    (x.x1, 12),
+                    (x.x2, 12),
+                    (x.o1, 14),
+                ],
+            ),
+        ),
+        (
+            RemoveLiquidity,
+            pubdata_elements(
+                ctx,
+                range,
+                RemoveLiquidity,
+                &[
+                    (x.account, 3),
+                    (x.pool, 2),
+                    (x.x1, 12),
+                    (x.o1, 14),
+                    (x.o2, 14),
+                ],
+            ),
+        ),
+        (
+            Withdraw,
+            pubdata_elements(
+                ctx,
+                range,
+                Withdraw,
+                &[
+                    (x.account, 3),
+                    (x.asset, 2),
+                    (x.x1, 12),
+                    (x.l1[0], 4),
+                    (x.l1[1], 9),
+                    (x.l1[2], 7),
+                ],
+            ),
+        ),
+        (
+            CreatePool,
+            pubdata_elements(
+                ctx,
+                range,
+                CreatePool,
+                &[(x.account, 3), (x.pool, 2), (ta, 2), (tb, 2), (fee, 2)],
+            ),
+        ),
+    ];
+    let e1 = by_type(ctx, range, &sel.f, &e.map(|(t, [e1, _])| (t, e1)));
+    let e2 = by_type(ctx, range, &sel.f, &e.map(|(t, [_, e2])| (t, e2)));
+    let t_pub = tag(ctx, Tag::Pubdata);
+    let c1 = table.compress(ctx, [t_pub, prev, e1]);
+    table.compress(ctx, [t_pub, c1, e2])
+}
+
+/// The deposit chain after this slot's queue item (queue index, account,
+/// asset, amount, L1 sender and key hash) hashed onto `prev`.
+pub(super) fn deposit_chain(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    table: &mut HashTable,
+    x: &Fields,
+    acc: &Account,
+    prev: AssignedValue<Fr>,
+) -> AssignedValue<Fr> {
+    let (a, s) = (AMOUNT_BITS, SLOT_BITS);
+    let p1 = pack(
+        ctx,
+        range,
+        &[
+            (x.queue, ACCOUNT_BITS + s + a),
+            (x.account, s + a),
+            (x.asset, a),
+            (x.x1, 0),
+        ],
+        Fr::zero(),
+    );
+    let t_item = tag(ctx, Tag::DepositItem);
+    let t_key = tag(ctx, Tag::DepositKey);
+    let t_chain = tag(ctx, Tag::Deposits);
+    let fields = table.compress(ctx, [t_item, p1, x.l1_full]);
+    let item = table.compress(ctx, [t_key, fields, acc.dep_key_hash]);
+    table.compress(ctx, [t_chain, prev, item])
+}
+
+/// The withdrawal chain after this slot's item (account, asset, amount, L1
+/// address) hashed onto `prev`.
+pub(super) fn withdrawal_chain(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    table: &mut HashTable,
+    x: &Fields,
+    prev: AssignedValue<Fr>,
+) -> AssignedValue<Fr> {
+    let (a, s) = (AMOUNT_BITS, SLOT_BITS);
+    let p1 = pack(
+        ctx,
+        range,
+        &[(x.account, s + a), (x.asset, a), (x.x1, 0)],
+        Fr::zero(),
+    );
+    let t_item = tag(ctx, Tag::WithdrawalItem);
+    let t_chain = tag(ctx, Tag::Withdrawals);
+    let item = table.compress(ctx, [t_item, p1, x.l1_full]);
+    table.compress(ctx, [t_chain, prev, item])
+}

@@ -1,0 +1,75 @@
+//! One universal slot, as a sequence of its sections: the selector and the
+//! fields, the account, the signed message and its signature, the pool,
+//! the two Merkle groups, then the public data and commitment chains. Each
+//! section is a function of exactly the cells it reads (see its module).
+//!
+//! The order of the calls is the order of the cells in the circuit: moving
+//! one changes the verifying key (the golden test pins it).
+
+use halo2_base::gates::{GateInstructions, RangeInstructions};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::{AssignedValue, Context};
+use zklanes_executor::tx::TxType;
+
+use super::account::account;
+use super::fields::{field_rules, Consts, Fields, Selector};
+use super::groups::{other_group, signer_group};
+use super::pool::pool;
+use super::public::{deposit_chain, pubdata, withdrawal_chain};
+use super::signature::{check_signature, message};
+use super::witness::SlotWitness;
+use super::ChunkChips;
+
+/// Running values carried from slot to slot.
+#[derive(Clone, Copy)]
+pub(super) struct Running {
+    pub(super) root: AssignedValue<Fr>,
+    pub(super) pubdata: AssignedValue<Fr>,
+    pub(super) deposits: AssignedValue<Fr>,
+    pub(super) withdrawals: AssignedValue<Fr>,
+}
+
+/// One universal slot over `w`: the running values after it, and its type
+/// flags (for the chunk's padding rule).
+pub(super) fn slot(
+    ctx: &mut Context<Fr>,
+    chips: &mut ChunkChips<'_>,
+    chain_id: u32,
+    w: &SlotWitness,
+    run: Running,
+) -> (Running, [AssignedValue<Fr>; 8]) {
+    let range = chips.range;
+    let g = range.gate();
+    let c = Consts::load(ctx);
+    let sel = Selector::assign(ctx, range, w.ty, c.one);
+    let x = Fields::load(ctx, range, w);
+    let gating = field_rules(ctx, range, &sel, &x);
+    let acc = account(ctx, range, chips.table, c, &sel, &x, w);
+    let msg = message(ctx, range, chain_id, &sel, &x);
+    check_signature(ctx, chips, &sel, &acc, msg, w);
+    let pool = pool(ctx, range, chips.table, c, &sel, &x);
+    let root = signer_group(
+        ctx,
+        range,
+        chips.table,
+        c,
+        &sel,
+        gating,
+        &x,
+        &acc,
+        &pool,
+        w,
+        run.root,
+    );
+    let root = other_group(ctx, range, chips.table, c, &sel, gating, &x, &pool, w, root);
+    let pubdata = pubdata(ctx, range, chips.table, &sel, &x, run.pubdata);
+    let deposits = deposit_chain(ctx, range, chips.table, &x, &acc, run.deposits);
+    let withdrawals = withdrawal_chain(ctx, range, chips.table, &x, run.withdrawals);
+    let next = Running {
+        root,
+        pubdata: g.select(ctx, pubdata, run.pubdata, sel.active),
+        deposits: g.select(ctx, deposits, run.deposits, sel.of(TxType::Deposit)),
+        withdrawals: g.select(ctx, withdrawals, run.withdrawals, sel.of(TxType::Withdraw)),
+    };
+    (next, sel.f)
+}
