@@ -16,9 +16,9 @@
 //! loaded back from the on-disk cache and must be the same keys.
 //! Development SRS (insecure).
 //!
-//! Keys are cached in `$ZKLANES_CACHE_DIR` (CI points it at the build
-//! directory, so the demo smoke run after the tests reuses them), else in
-//! a directory under Cargo's target tmp dir.
+//! Keys are cached in `$ZKLANES_CACHE_DIR` (CI points it outside the
+//! clone, so a later run reuses them), else in a directory under Cargo's
+//! target tmp dir. The final verifying key is a golden fixture.
 
 mod common;
 
@@ -41,6 +41,12 @@ use zklanes_executor::batch::Encoding;
 use zklanes_executor::commitments::LAST_BATCH;
 use zklanes_executor::{Rollup, RollupConfig};
 use zklanes_prover::srs::{SrsSet, SrsSource};
+
+/// SHA-256 of the final verifying key's VK file (layout, then the raw key)
+/// for this test's tree, chunks of [`DEMO_CAPACITY`] slots, the default
+/// chain id and the development SRS: what `zklanes verify` reports as
+/// `vk_sha256`, and `sha256sum` of the key cache's `layer_1_22_….vk` entry.
+const GOLDEN_FINAL_VK: &str = "0x4bc66cdd28d8e0d1a207a128226d92d2d1b76e5bb0f48bef3b2dde2fb547f70f";
 
 fn cache_dir() -> PathBuf {
     std::env::var_os("ZKLANES_CACHE_DIR")
@@ -236,6 +242,13 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
     let names = key_names(&config, &srs).expect("key names");
     let final_vk_path = cache.path(&vk_entry_name(&names[2]));
     let vk_sha = report["vk_sha256"].as_str().unwrap().to_string();
+    // A golden fixture (beside tests/golden.rs, which pins the chunk key
+    // and the encodings): the final key covers every circuit of the tree,
+    // so a change to any of them, or to their layout, moves it.
+    assert_eq!(
+        vk_sha, GOLDEN_FINAL_VK,
+        "the final verifying key moved: if the change is deliberate, pin the new SHA-256"
+    );
     let pin = |sha: &str| {
         verify_with(
             &final_path,

@@ -532,3 +532,90 @@ fn later_mints_on_either_side_prove() {
     assert_eq!(chunk.txs.len(), 2);
     assert!(verifies(&chunk));
 }
+
+/// Showcase transaction `i` alone in a chunk, its body changed by `f`
+/// (re-signed) and each leaf update by `update` (index and new leaf), with
+/// every sibling re-derived from the state before it (the showcase's earlier
+/// writes replayed into a tree): a witness whose paths are all consistent,
+/// so only the rule under test can refuse it.
+fn with_consistent_paths(
+    i: usize,
+    f: impl FnOnce(&mut TxBody),
+    update: impl Fn(usize, &mut zklanes_executor::trace::LeafUpdate),
+) -> ChunkTrace {
+    use zklanes_executor::smt::Tree;
+    let mut tree = Tree::default();
+    for t in traces().iter().flat_map(|c| &c.txs).take(i) {
+        for u in &t.updates {
+            tree.apply(&[(u.index, u.new.hash())]);
+        }
+    }
+    let mut t = sub_chunk(i..i + 1);
+    let mut body = t.txs[0].tx.body.clone();
+    f(&mut body);
+    t.txs[0].tx = fixtures::sign(body, DEFAULT_CHAIN_ID);
+    for (n, u) in t.txs[0].updates.iter_mut().enumerate() {
+        update(n, u);
+        let (paths, ..) = tree.apply(&[(u.index, u.new.hash())]);
+        u.siblings = paths[0].siblings.to_vec();
+    }
+    t
+}
+
+/// The id widths no other constraint implies: a deposit's asset is a token
+/// (below the LP range, `< 2^11`), a pool id is below 2^11 (its LP asset
+/// must fit a 12-bit slot), and so is a created pool's second token. Each
+/// tampered witness keeps every path consistent; the largest valid id,
+/// tampered the same way, is accepted (the control).
+#[test]
+fn deposit_assets_pool_ids_and_pool_tokens_are_bounded() {
+    use zklanes_executor::params::{LP_ASSET_BASE, MAX_POOL, MAX_TOKEN};
+    use zklanes_executor::state::Key;
+    // Showcase 0: the deposit creating account 1 with asset 1.
+    let deposit = |asset: u32| {
+        with_consistent_paths(
+            0,
+            |b| match b {
+                TxBody::Deposit(d) => d.asset = asset,
+                _ => panic!("a deposit"),
+            },
+            |n, u| {
+                if n == 1 {
+                    u.index = Key::Balance(1, asset).index();
+                }
+            },
+        )
+    };
+    assert!(consistent(&deposit(MAX_TOKEN)));
+    assert!(!consistent(&deposit(LP_ASSET_BASE)));
+    assert!(!consistent(&deposit(LP_ASSET_BASE + 1)));
+
+    // Showcase 3: account 1 creates pool 1 over tokens 1 and 2.
+    let create = |pool: u32, token_b: u32| {
+        with_consistent_paths(
+            3,
+            |b| match b {
+                TxBody::CreatePool(p) => {
+                    p.pool = pool;
+                    p.token_b = token_b;
+                }
+                _ => panic!("a pool creation"),
+            },
+            |n, u| {
+                if n == 1 {
+                    u.index = Key::Pool(pool).index();
+                    if let Leaf::Pool(p) = &mut u.new {
+                        p.token_b = token_b;
+                    }
+                }
+            },
+        )
+    };
+    assert!(consistent(&create(1, 2)), "the untampered witness");
+    assert!(consistent(&create(MAX_POOL, 2)));
+    assert!(!consistent(&create(MAX_POOL + 1, 2)));
+    assert!(!consistent(&create(MAX_POOL + 2, 2)));
+    assert!(consistent(&create(1, MAX_TOKEN)));
+    assert!(!consistent(&create(1, LP_ASSET_BASE)));
+    assert!(!consistent(&create(1, LP_ASSET_BASE + 1)));
+}
