@@ -1,8 +1,6 @@
 //! The `zklanes` binary: the pipeline's command-line interface.
 
 mod bench;
-mod bench_chunk;
-mod bench_pool;
 mod cmd;
 
 use anyhow::Result;

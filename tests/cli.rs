@@ -220,17 +220,19 @@ fn circuit_stats_reports_cells() {
 
 /// A final proof file of `config` with no proof in it (enough for the
 /// refusals that come before any verification).
-fn empty_final_proof(config: zklanes::pipeline::ProofConfig) -> zklanes::proof_file::FinalProof {
+fn empty_final_proof(
+    config: zklanes_pipeline::config::ProofConfig,
+) -> zklanes_pipeline::proof_file::FinalProof {
     let zero = format!("0x{}", "00".repeat(32));
-    zklanes::proof_file::FinalProof {
-        version: zklanes::proof_file::PROOF_FILE_VERSION,
+    zklanes_pipeline::proof_file::FinalProof {
+        version: zklanes_pipeline::proof_file::PROOF_FILE_VERSION,
         batch: 0,
         batches: 1,
         txs: 0,
         chunks: 1,
         config,
         srs: "whatever the prover claims".into(),
-        transition: zklanes::proof_file::Transition {
+        transition: zklanes_pipeline::proof_file::Transition {
             prev_root: zero.clone(),
             new_root: zero.clone(),
             pubdata: zero.clone(),
@@ -297,10 +299,11 @@ fn verify_refuses_a_vk_file_that_is_not_the_pinned_one() {
 /// is derived: the file's own configuration is never used.
 #[test]
 fn verify_refuses_a_proof_file_of_another_configuration() {
-    use zklanes::pipeline::{ProofConfig, DEMO_CAPACITY};
+    use zklanes_executor::params::DEMO_CHUNK_CAPACITY;
+    use zklanes_pipeline::config::ProofConfig;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("final.json");
-    empty_final_proof(ProofConfig::two_chunks(DEMO_CAPACITY + 1))
+    empty_final_proof(ProofConfig::two_chunks(DEMO_CHUNK_CAPACITY + 1))
         .write(&path)
         .unwrap();
     let out = zklanes()
@@ -319,7 +322,7 @@ fn verify_refuses_a_proof_file_of_another_configuration() {
 /// development setup (its secret is public), with a clear message.
 #[test]
 fn verify_refuses_development_params_in_a_params_dir() {
-    use zklanes::pipeline::ProofConfig;
+    use zklanes_pipeline::config::ProofConfig;
     use zklanes_prover::srs::{dev_params, params_file_name};
     let dir = tempfile::tempdir().unwrap();
     let config = ProofConfig::two_chunks(1);

@@ -26,24 +26,28 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use zklanes::pipeline::{
-    key_names, vk_entry_name, ProofConfig, Prover, ProverSetup, DEMO_CAPACITY,
-};
-use zklanes::proof_file::{fr_hex, read_vk_file, vk_hex, FinalProof};
-use zklanes_aggregator::evm::verifier_bytecode;
-use zklanes_aggregator::l1_chain::L1Chain;
 use zklanes_aggregator::layer::layer_protocol;
 use zklanes_aggregator::node::ACCUMULATOR_LIMBS;
-use zklanes_aggregator::rollup_sol::Genesis;
 use zklanes_aggregator::tree::{expected_transition, padded, transition_fr};
 use zklanes_circuits::field::to_halo2;
 use zklanes_executor::batch::Encoding;
 use zklanes_executor::commitments::LAST_BATCH;
+use zklanes_executor::params::DEMO_CHUNK_CAPACITY;
 use zklanes_executor::{Rollup, RollupConfig};
+use zklanes_l1::chain::L1Chain;
+use zklanes_l1::rollup::Genesis;
+use zklanes_l1::verifier::verifier_bytecode;
+use zklanes_pipeline::batch_prover::BatchProver;
+use zklanes_pipeline::config::ProofConfig;
+use zklanes_pipeline::hex::fr_hex;
+use zklanes_pipeline::keys::{key_names, vk_entry_name};
+use zklanes_pipeline::proof_file::FinalProof;
+use zklanes_pipeline::setup::ProverSetup;
+use zklanes_pipeline::vk_file::{read_vk_file, vk_hex};
 use zklanes_prover::srs::{SrsSet, SrsSource};
 
 /// SHA-256 of the final verifying key's VK file (layout, then the raw key)
-/// for this test's tree, chunks of [`DEMO_CAPACITY`] slots, the default
+/// for this test's tree, chunks of [`DEMO_CHUNK_CAPACITY`] slots, the default
 /// chain id and the development SRS: what `zklanes verify` reports as
 /// `vk_sha256`, and `sha256sum` of the key cache's `layer_1_22_….vk` entry.
 const GOLDEN_FINAL_VK: &str = "0x4bc66cdd28d8e0d1a207a128226d92d2d1b76e5bb0f48bef3b2dde2fb547f70f";
@@ -86,11 +90,13 @@ fn verify_with(path: &Path, extra: &[&str]) -> (bool, serde_json::Value, String)
 #[test]
 fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
     let dir = tempfile::tempdir().unwrap();
-    let config = ProofConfig::two_chunks(DEMO_CAPACITY);
+    let config = ProofConfig::two_chunks(DEMO_CHUNK_CAPACITY);
     // Two consecutive batches of one chunk each, proven as one bundle.
     let batches = common::consecutive_batches(44, 4, 7, 2);
     let txs: usize = batches.iter().map(|b| b.txs.len()).sum();
-    assert!(batches.iter().all(|b| b.txs.len() <= DEMO_CAPACITY) && txs > DEMO_CAPACITY);
+    assert!(
+        batches.iter().all(|b| b.txs.len() <= DEMO_CHUNK_CAPACITY) && txs > DEMO_CHUNK_CAPACITY
+    );
     let paths: Vec<PathBuf> = batches
         .iter()
         .map(|b| {
@@ -121,13 +127,27 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
     assert_eq!(summary["batches"], 2);
     eprintln!("prove: {summary}");
     let final_path = data.join("proofs/bundle-0-1/final.json");
-    for f in ["chunk-0.json", "chunk-1.json", "layer-1-0.json"] {
+    for f in [
+        "chunk-0.json",
+        "chunk-1.json",
+        "layer-1-0.json",
+        "finalize.calldata",
+    ] {
         assert!(data.join("proofs/bundle-0-1").join(f).is_file(), "{f}");
     }
+    // `status` reads the same data directory `prove` wrote.
+    let status = Command::new(env!("CARGO_BIN_EXE_zklanes"))
+        .args(["status", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .expect("status runs");
+    assert!(status.status.success(), "{status:?}");
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
+    assert_eq!(status["height"], 2, "{status}");
+    assert_eq!(status["state_root"], summary["state_root"], "{status}");
 
     // The final proof exposes the batch's folded transition.
     let mut reference = Rollup::in_memory(RollupConfig {
-        chunk_capacity: DEMO_CAPACITY,
+        chunk_capacity: DEMO_CHUNK_CAPACITY,
         threads: 2,
         ..Default::default()
     });
@@ -335,7 +355,7 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
 
     // The keys come back from the cache, and they are the same keys.
     let prover =
-        Prover::open(config, &ProverSetup::with_workers(Some(cache_dir()), 1)).expect("keys");
+        BatchProver::open(config, &ProverSetup::with_workers(Some(cache_dir()), 1)).expect("keys");
     assert_eq!(prover.keys.loaded, 3, "every key set from the cache");
     assert_eq!(vk_hex(prover.keys.layers[1].vk()), file.vk);
     assert!(prover.verify_native(&instances, &proof).unwrap());

@@ -1,7 +1,8 @@
 //! Build script shared by the crates whose sources define circuits: it
 //! exports `ZKLANES_SOURCE_DIGEST`, a hash of every source that can change
-//! a circuit or a key, so that cached proving keys are keyed by that code (a
-//! changed circuit never loads a stale key).
+//! a circuit, a key or the verifier generated from a key, so that cached
+//! keys and verifiers are keyed by that code (a changed circuit never loads
+//! a stale key).
 //!
 //! It hashes whole folders, never named files, so renaming, splitting or
 //! adding a file changes the digest: the `src/` folder of this crate and of
@@ -13,11 +14,12 @@ use std::path::{Path, PathBuf};
 
 /// The crates that define circuits and keys, in dependency order: a crate's
 /// digest covers its own folder and those before it.
-const TOWER: [(&str, &str); 4] = [
+const TOWER: [(&str, &str); 5] = [
     ("zklanes-executor", "executor"),
     ("zklanes-circuits", "circuits"),
     ("zklanes-prover", "prover"),
     ("zklanes-aggregator", "aggregator"),
+    ("zklanes-l1", "l1"),
 ];
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -17,27 +17,14 @@
 //! - [`tree`]: the whole tree: chunk proofs, padded with proofs of empty
 //!   chunks (no padding flags anywhere), then every layer up to the final
 //!   one, which uses the EVM transcript.
-//! - [`evm`]: the Solidity verifier of the final layer, compiled with the
-//!   pinned solcjs, and its execution in revm; [`evm_host`]: a revm chain
-//!   for the L1 contracts; [`poseidon_sol`]: the executor's Poseidon as a
-//!   Solidity contract (for L1 commitments); [`rollup_sol`]: the Rollup
-//!   contract (`contracts/ZklanesRollup.sol`) that settles batches, keeps
-//!   the L1 deposit queue and makes withdrawals claimable;
-//!   [`l1_batch`]: the deposits and withdrawals a batch settles on L1,
-//!   per chunk; [`l1_chain`]: a revm chain with all three contracts.
+//!
+//! The L1 side (the generated verifier, the Rollup contract) is the
+//! `zklanes-l1` crate, above this one.
 
 /// Digest of this crate's sources: cached aggregation keys are named by it.
 pub const SOURCE_DIGEST: &str = env!("ZKLANES_SOURCE_DIGEST");
 
-pub mod evm;
-pub mod evm_host;
-pub mod l1_batch;
-pub mod l1_chain;
 pub mod layer;
 pub mod node;
-pub mod poseidon_sol;
-pub mod rollup_sol;
 pub mod tree;
 pub mod verify;
-
-pub use zklanes_prover::ChunkTrace;

@@ -8,7 +8,6 @@
 //! flag to get wrong. The batch's public transition is the fold of the
 //! padded list along the tree ([`expected_transition`]).
 
-use crate::l1_batch::L1Batch;
 use std::time::Instant;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
@@ -16,12 +15,14 @@ use std::sync::Arc;
 use zklanes_circuits::chunk::empty_trace;
 use zklanes_circuits::field::to_halo2;
 use zklanes_executor::commitments::{fold, PublicInputs};
+use zklanes_executor::l1::L1Batch;
 
+use zklanes_circuits::chunk::ChunkShape;
+use zklanes_executor::trace::ChunkTrace;
 use zklanes_prover::cache::KeyCache;
 use zklanes_prover::chunk::{key_name, keygen_cached, ChunkKeys, ProveError};
 use zklanes_prover::pool::{PoolError, ProverPool};
 use zklanes_prover::srs::{SrsError, SrsSet};
-use zklanes_prover::{ChunkShape, ChunkTrace};
 
 use crate::layer::{
     keygen_layer, keygen_layer_cached, layer_key_name, prove_node, LayerKeys, LayerSpec, NodeProof,

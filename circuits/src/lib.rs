@@ -39,5 +39,3 @@ pub mod merkle;
 pub mod poseidon;
 pub mod poseidon_gate;
 pub mod scalar_mul;
-
-pub use zklanes_executor::trace::ChunkTrace;

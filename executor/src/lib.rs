@@ -20,6 +20,8 @@
 //!   which agree bit for bit for any thread count.
 //! - A batch is valid or rejected whole, with a typed [`error::BatchError`].
 //! - [`rollup::Rollup`] ties state, tree and store together.
+//! - [`l1::L1Batch`] is what L1 needs of a batch besides its proof: the
+//!   deposits it consumed and the withdrawals it made, per chunk.
 
 pub mod amm;
 pub mod batch;
@@ -29,6 +31,7 @@ pub mod error;
 pub mod exec;
 pub mod field;
 pub mod genbatch;
+pub mod l1;
 pub mod pack;
 pub mod params;
 pub mod poseidon;

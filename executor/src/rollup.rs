@@ -10,7 +10,7 @@ use crate::batch::Batch;
 use crate::error::{BatchError, StoreError};
 use crate::exec::{self, Engine, ExecConfig, ExecMetrics, Receipt};
 use crate::field::{fr_to_hex, Fr};
-use crate::params::DEFAULT_CHUNK_CAPACITY;
+use crate::params::DEMO_CHUNK_CAPACITY;
 use crate::smt::Tree;
 use crate::state::State;
 use crate::store::{BatchWrite, Store};
@@ -34,7 +34,7 @@ impl Default for RollupConfig {
         Self {
             chain_id: crate::params::DEFAULT_CHAIN_ID,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            chunk_capacity: DEFAULT_CHUNK_CAPACITY,
+            chunk_capacity: DEMO_CHUNK_CAPACITY,
             engine: Engine::Parallel,
         }
     }

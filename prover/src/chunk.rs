@@ -20,7 +20,7 @@ use snark_verifier_sdk::Snark;
 use zklanes_circuits::chunk::layout::{chunk_layout, LOOKUP_BITS};
 use zklanes_circuits::chunk::{build_circuit, empty_trace, ChunkError, ChunkShape};
 use zklanes_circuits::field::to_halo2;
-use zklanes_circuits::ChunkTrace;
+use zklanes_executor::trace::ChunkTrace;
 
 /// Why a chunk could not be proven.
 #[derive(Debug, thiserror::Error)]

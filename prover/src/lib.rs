@@ -4,7 +4,8 @@
 //! - [`srs`]: the development SRS (deterministic, **insecure**, cached on
 //!   disk) or Powers-of-Tau-derived `kzg_bn254_{k}.srs` files;
 //! - [`chunk`]: chunk keys (generated once from an all-padding trace, so
-//!   they depend only on the [`ChunkShape`]), proofs of executor traces, and
+//!   they depend only on the
+//!   [`ChunkShape`](zklanes_circuits::chunk::ChunkShape)), proofs of executor traces, and
 //!   their verification against the trace's public inputs.
 //!
 //! - [`cache`]: SRS params and proving keys cached on disk, named by a
@@ -19,8 +20,5 @@ pub mod rss;
 pub mod srs;
 pub mod transcript;
 
-pub use zklanes_circuits::chunk::ChunkShape;
-
 /// Digest of this crate's sources (part of every cached key's name).
 pub const SOURCE_DIGEST: &str = env!("ZKLANES_SOURCE_DIGEST");
-pub use zklanes_circuits::ChunkTrace;

@@ -16,7 +16,7 @@ use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
 use crate::chunk::{prove, ChunkKeys, ChunkProof, ProveError};
 use crate::rss::peak_rss_mb;
-use crate::ChunkTrace;
+use zklanes_executor::trace::ChunkTrace;
 
 /// Something that proves chunks.
 pub trait Worker: Send + Sync {

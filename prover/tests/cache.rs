@@ -10,13 +10,13 @@ use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_base::halo2_proofs::poly::commitment::Params;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::halo2_proofs::SerdeFormat;
+use zklanes_circuits::chunk::ChunkShape;
 use zklanes_executor::params::DEFAULT_CHAIN_ID;
 use zklanes_prover::cache::KeyCache;
 use zklanes_prover::chunk::{chunk_k, key_name, keygen_cached, prove, verify};
 use zklanes_prover::srs::{
     dev_params, is_development, params_file_name, SrsError, SrsId, SrsSet, SrsSource,
 };
-use zklanes_prover::ChunkShape;
 
 fn bytes(p: &impl Params<'static, G1Affine>) -> Vec<u8> {
     let mut v = Vec::new();

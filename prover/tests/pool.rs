@@ -5,12 +5,13 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use zklanes_circuits::chunk::ChunkShape;
 use zklanes_circuits::fixtures;
 use zklanes_executor::params::DEFAULT_CHAIN_ID;
+use zklanes_executor::trace::ChunkTrace;
 use zklanes_prover::chunk::{chunk_k, keygen, verify, ChunkKeys, ChunkProof, ProveError};
 use zklanes_prover::pool::{LocalWorker, ProverPool, Worker};
 use zklanes_prover::srs::dev_params;
-use zklanes_prover::{ChunkShape, ChunkTrace};
 
 const SHAPE: ChunkShape = ChunkShape {
     capacity: 3,

@@ -25,7 +25,7 @@ pub struct CircuitStatsArgs {
     #[arg(long)]
     json: bool,
     /// Transaction slots of the chunk to lay out.
-    #[arg(long, default_value_t = zklanes_circuits::chunk::DEFAULT_CAPACITY)]
+    #[arg(long, default_value_t = zklanes_executor::params::PRODUCTION_CHUNK_CAPACITY)]
     capacity: usize,
 }
 

@@ -14,12 +14,16 @@ use std::time::Instant;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use serde_json::json;
-use zklanes::pipeline::{settle, ProofConfig, Prover, ProverSetup, DEMO_CAPACITY};
-use zklanes::proof_file::fr_hex;
 use zklanes_circuits::field::to_halo2;
 use zklanes_executor::genbatch::{generate, GenConfig, Workload};
-use zklanes_executor::params::DEFAULT_CHAIN_ID;
+use zklanes_executor::params::{DEFAULT_CHAIN_ID, DEMO_CHUNK_CAPACITY};
 use zklanes_executor::{Rollup, RollupConfig};
+use zklanes_l1::settle::settle;
+use zklanes_pipeline::batch_prover::BatchProver;
+use zklanes_pipeline::config::ProofConfig;
+use zklanes_pipeline::data_dir::user_cache_dir;
+use zklanes_pipeline::hex::fr_hex;
+use zklanes_pipeline::setup::ProverSetup;
 use zklanes_prover::rss::peak_rss_mb;
 
 use super::progress::Progress;
@@ -35,7 +39,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 4)]
     accounts: u32,
     /// Slots per chunk (every capacity has its own keys).
-    #[arg(long, default_value_t = DEMO_CAPACITY)]
+    #[arg(long, default_value_t = DEMO_CHUNK_CAPACITY)]
     capacity: usize,
     /// Prover workers for the chunk proofs (the cores are shared among them).
     #[arg(long, default_value_t = 1)]
@@ -52,35 +56,6 @@ pub struct DemoArgs {
     json: bool,
 }
 
-/// `$ZKLANES_CACHE_DIR`, when set: the key cache every command uses
-/// unless `--cache-dir` says otherwise.
-pub fn env_cache_dir() -> Option<PathBuf> {
-    std::env::var_os("ZKLANES_CACHE_DIR").map(PathBuf::from)
-}
-
-/// The key cache of the commands that own a data directory (`prove`,
-/// `serve`): `--cache-dir`, else `$ZKLANES_CACHE_DIR`, else `DATA_DIR/keys`.
-pub fn data_cache_dir(explicit: Option<&PathBuf>, data_dir: &std::path::Path) -> PathBuf {
-    explicit
-        .cloned()
-        .or_else(env_cache_dir)
-        .unwrap_or_else(|| data_dir.join("keys"))
-}
-
-/// The default key cache directory of `demo` and `verify`.
-pub fn default_cache_dir() -> PathBuf {
-    if let Some(d) = env_cache_dir() {
-        return d;
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(d).join("zklanes");
-    }
-    match std::env::var_os("HOME") {
-        Some(h) => PathBuf::from(h).join(".cache/zklanes"),
-        None => std::env::temp_dir().join("zklanes-cache"),
-    }
-}
-
 /// Runs `demo`.
 pub fn run(a: DemoArgs) -> Result<()> {
     let started = Instant::now();
@@ -88,7 +63,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let config = ProofConfig::two_chunks(a.capacity.max(1));
-    let cache_dir = a.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    let cache_dir = a.cache_dir.clone().unwrap_or_else(user_cache_dir);
     eprintln!(
         "zklanes demo: SRS = development setup, INSECURE (its secret is public): for demonstration only"
     );
@@ -143,7 +118,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     let steps = 1 + config.layers.len() as u64;
     let p = Progress::new(steps, "SRS and keys (a first run generates them: minutes)");
     let setup = ProverSetup::with_workers(Some(cache_dir.clone()), a.workers);
-    let prover = Prover::open(config.clone(), &setup).context("loading or generating keys")?;
+    let prover = BatchProver::open(config.clone(), &setup).context("loading or generating keys")?;
     let keys_s = prover.keys.keys_ms / 1e3;
     let keys_cached = prover.keys.loaded == steps as usize;
     p.done(&format!(

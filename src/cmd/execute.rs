@@ -4,11 +4,30 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde_json::json;
 use zklanes_executor::exec::Engine;
-use zklanes_executor::params::{DEFAULT_CHAIN_ID, DEFAULT_CHUNK_CAPACITY};
+use zklanes_executor::params::{DEFAULT_CHAIN_ID, DEMO_CHUNK_CAPACITY};
 use zklanes_executor::{Batch, Rollup, RollupConfig};
+use zklanes_pipeline::data_dir::DataDir;
+
+/// The execution engine (`--engine`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// The parallel engine.
+    Parallel,
+    /// The sequential reference.
+    Sequential,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(e: EngineArg) -> Self {
+        match e {
+            EngineArg::Parallel => Engine::Parallel,
+            EngineArg::Sequential => Engine::Sequential,
+        }
+    }
+}
 
 /// Arguments of `execute`.
 #[derive(Args)]
@@ -19,18 +38,20 @@ pub struct ExecuteArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Persist state in this sled directory (else in memory from an empty state).
+    /// Persist the state in this data directory (`DATA_DIR/state`, as
+    /// `prove`, `serve` and `status` use it); else in memory from an empty
+    /// state.
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
-    /// parallel | sequential
-    #[arg(long, default_value = "parallel")]
-    engine: String,
-    /// Transactions per chunk trace.
-    #[arg(long, default_value_t = DEFAULT_CHUNK_CAPACITY)]
-    chunk_capacity: usize,
+    /// The execution engine.
+    #[arg(long, value_enum, default_value_t = EngineArg::Parallel)]
+    engine: EngineArg,
+    /// Transactions per chunk trace (as `prove --capacity`).
+    #[arg(long, alias = "chunk-capacity", default_value_t = DEMO_CHUNK_CAPACITY)]
+    capacity: usize,
     /// Chain id.
     #[arg(long, default_value_t = DEFAULT_CHAIN_ID)]
     chain_id: u32,
@@ -41,16 +62,11 @@ pub struct ExecuteArgs {
 
 /// Runs `execute`.
 pub fn run(a: ExecuteArgs) -> Result<()> {
-    let engine = match a.engine.as_str() {
-        "parallel" => Engine::Parallel,
-        "sequential" => Engine::Sequential,
-        e => return Err(anyhow!("unknown engine {e:?}: use parallel or sequential")),
-    };
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 || a.chunk_capacity == 0 {
-        return Err(anyhow!("--threads and --chunk-capacity must be positive"));
+    if threads == 0 || a.capacity == 0 {
+        return Err(anyhow!("--threads and --capacity must be positive"));
     }
     let bytes =
         std::fs::read(&a.batch).with_context(|| format!("reading {}", a.batch.display()))?;
@@ -58,11 +74,14 @@ pub fn run(a: ExecuteArgs) -> Result<()> {
     let cfg = RollupConfig {
         chain_id: a.chain_id,
         threads,
-        chunk_capacity: a.chunk_capacity,
-        engine,
+        chunk_capacity: a.capacity,
+        engine: a.engine.into(),
     };
     let mut rollup = match &a.data_dir {
-        Some(d) => Rollup::open(d, cfg).with_context(|| format!("opening {}", d.display()))?,
+        Some(d) => {
+            let state = DataDir::new(d).state();
+            Rollup::open(&state, cfg).with_context(|| format!("opening {}", state.display()))?
+        }
         None => Rollup::in_memory(cfg),
     };
     let t = Instant::now();
@@ -83,7 +102,7 @@ pub fn run(a: ExecuteArgs) -> Result<()> {
         "batch": out.number,
         "txs": n,
         "threads": threads,
-        "engine": a.engine,
+        "engine": format!("{:?}", a.engine).to_lowercase(),
         "state_root": out.state_root_hex(),
         "trace_hash": format!("0x{}", hex::encode(out.trace_hash)),
         "chunks": out.chunks.len(),

@@ -2,17 +2,20 @@
 //! bundle) into a data directory and prove it: chunk proofs on the worker
 //! pool, the aggregation tree and one final proof, written with its public
 //! inputs, verifying key and L1 data under `DATA_DIR/proofs/batch-{n}/`
-//! (`bundle-{first}-{last}/` for a bundle).
+//! (`bundle-{first}-{last}/` for a bundle) with its `finalize` calldata and
+//! the proofs below it (`zklanes_pipeline::data_dir`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use serde_json::json;
-use zklanes::pipeline::{ProofConfig, Prover, ProverSetup, DEMO_CAPACITY};
-use zklanes::proof_file::{bundle_dir, bytes_hex, fr_hex, write_json, InnerProofFile};
-use zklanes_aggregator::tree::BatchProof;
+use zklanes_executor::params::{DEFAULT_CHAIN_ID, DEMO_CHUNK_CAPACITY};
 use zklanes_executor::{Batch, Rollup, RollupConfig};
+use zklanes_pipeline::batch_prover::BatchProver;
+use zklanes_pipeline::config::ProofConfig;
+use zklanes_pipeline::data_dir::DataDir;
+use zklanes_pipeline::setup::ProverSetup;
 use zklanes_prover::rss::peak_rss_mb;
 
 use super::progress::Progress;
@@ -25,7 +28,8 @@ pub struct ProveArgs {
     /// bundle, settled on L1 by one final proof.
     #[arg(long, required = true)]
     batch: Vec<PathBuf>,
-    /// Data directory: state (sled), proofs, and the key cache.
+    /// Data directory: state (sled), proofs, and the key cache (the same
+    /// directory `serve`, `execute` and `status` take).
     #[arg(long)]
     data_dir: PathBuf,
     /// Prover workers.
@@ -39,8 +43,11 @@ pub struct ProveArgs {
     #[arg(long)]
     params_dir: Option<PathBuf>,
     /// Slots per chunk.
-    #[arg(long, default_value_t = DEMO_CAPACITY)]
+    #[arg(long, default_value_t = DEMO_CHUNK_CAPACITY)]
     capacity: usize,
+    /// Chain id bound into the chunk circuit; every batch must be of it.
+    #[arg(long, default_value_t = DEFAULT_CHAIN_ID)]
+    chain_id: u32,
     /// Key cache (default: `$ZKLANES_CACHE_DIR`, else `DATA_DIR/keys`).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
@@ -51,7 +58,8 @@ pub struct ProveArgs {
 
 /// Runs `prove`.
 pub fn run(a: ProveArgs) -> Result<()> {
-    let config = ProofConfig::two_chunks(a.capacity.max(1));
+    let config = ProofConfig::two_chunks_on(a.capacity.max(1), a.chain_id);
+    let data = DataDir::new(&a.data_dir);
     let batches = a
         .batch
         .iter()
@@ -60,6 +68,14 @@ pub fn run(a: ProveArgs) -> Result<()> {
             Batch::decode(&bytes).with_context(|| format!("invalid batch {}", p.display()))
         })
         .collect::<Result<Vec<_>>>()?;
+    if let Some(b) = batches.iter().find(|b| b.chain_id != a.chain_id) {
+        return Err(anyhow!(
+            "batch {} is of chain {}, this prover's is {} (--chain-id)",
+            b.number,
+            b.chain_id,
+            a.chain_id
+        ));
+    }
     // Every chunk of the bundle must fit the tree: checked before the state moves.
     let chunks: usize = batches
         .iter()
@@ -73,13 +89,7 @@ pub fn run(a: ProveArgs) -> Result<()> {
             config.shape.capacity
         ));
     }
-    let mut setup = ProverSetup::with_workers(
-        Some(super::demo::data_cache_dir(
-            a.cache_dir.as_ref(),
-            &a.data_dir,
-        )),
-        a.workers,
-    );
+    let mut setup = ProverSetup::with_workers(Some(data.keys(a.cache_dir.as_deref())), a.workers);
     if let Some(t) = a.threads_per_worker {
         setup.threads_per_worker = t.max(1);
     }
@@ -88,9 +98,9 @@ pub fn run(a: ProveArgs) -> Result<()> {
         eprintln!("SRS: development setup, INSECURE (its secret is public)");
     }
     let mut rollup = Rollup::open(
-        &a.data_dir.join("state"),
+        &data.state(),
         RollupConfig {
-            chain_id: batches[0].chain_id,
+            chain_id: a.chain_id,
             chunk_capacity: config.shape.capacity,
             ..Default::default()
         },
@@ -115,7 +125,7 @@ pub fn run(a: ProveArgs) -> Result<()> {
         ));
     }
     let p = Progress::new(1, "SRS and keys");
-    let prover = Prover::open(config.clone(), &setup).context("loading or generating keys")?;
+    let prover = BatchProver::open(config.clone(), &setup).context("loading or generating keys")?;
     p.done(&format!("keys in {:.1} s", prover.keys.keys_ms / 1e3));
     p.finish();
     let p = Progress::new(3, "proving");
@@ -123,12 +133,8 @@ pub fn run(a: ProveArgs) -> Result<()> {
         .prove(&traces, &|r| p.proof(r))
         .context("proving the batch")?;
     p.finish();
-    let dir = bundle_dir(&a.data_dir, first, out.number);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let file = prover.final_proof_file(first, batches.len() as u64, txs, traces.len(), &proof)?;
-    let final_path = dir.join("final.json");
-    write_inner(&dir, &proof)?;
-    file.write(&final_path)?;
+    let final_path = data.write_proof(&file, &proof)?;
     let chunk_ms: Vec<f64> = proof
         .records
         .iter()
@@ -166,27 +172,6 @@ pub fn run(a: ProveArgs) -> Result<()> {
             proof.chunks_ms / 1e3,
             setup.workers
         );
-    }
-    Ok(())
-}
-
-/// Writes the chunk and aggregation proofs below the final one.
-fn write_inner(dir: &Path, proof: &BatchProof) -> Result<()> {
-    for p in &proof.inner {
-        let name = if p.layer == 0 {
-            format!("chunk-{}.json", p.index)
-        } else {
-            format!("layer-{}-{}.json", p.layer, p.index)
-        };
-        write_json(
-            &dir.join(name),
-            &InnerProofFile {
-                layer: p.layer,
-                index: p.index,
-                instances: p.instances.iter().map(fr_hex).collect(),
-                proof: bytes_hex(&p.proof),
-            },
-        )?;
     }
     Ok(())
 }

@@ -1,13 +1,34 @@
-//! `zklanes serve`: the batch pipeline service (see `zklanes::service`).
+//! `zklanes serve`: the batch pipeline service (the `zklanes-service` crate).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Args;
-use zklanes::pipeline::{ProofConfig, ProverSetup, DEMO_CAPACITY};
-use zklanes::service::worker::ProofLevel;
-use zklanes::service::{run as serve, ServiceConfig};
+use clap::{Args, ValueEnum};
+use zklanes_executor::params::{DEFAULT_CHAIN_ID, DEMO_CHUNK_CAPACITY};
+use zklanes_pipeline::config::ProofConfig;
+use zklanes_pipeline::data_dir::DataDir;
+use zklanes_pipeline::setup::ProverSetup;
+use zklanes_service::config::{ProofLevel, ServiceConfig};
+use zklanes_service::serve::run as serve;
+
+/// How far the service proves each batch (`--proof-level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    /// Chunk proofs, aggregation, the final EVM proof and its L1 calldata.
+    Final,
+    /// Verified chunk proofs only.
+    Chunks,
+}
+
+impl From<Level> for ProofLevel {
+    fn from(l: Level) -> Self {
+        match l {
+            Level::Final => ProofLevel::Final,
+            Level::Chunks => ProofLevel::Chunks,
+        }
+    }
+}
 
 /// Arguments of `serve`.
 #[derive(Args)]
@@ -25,11 +46,14 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1)]
     workers: usize,
     /// Slots per chunk.
-    #[arg(long, default_value_t = DEMO_CAPACITY)]
+    #[arg(long, default_value_t = DEMO_CHUNK_CAPACITY)]
     capacity: usize,
+    /// Chain id: batches of another chain are refused.
+    #[arg(long, default_value_t = DEFAULT_CHAIN_ID)]
+    chain_id: u32,
     /// How far to prove each batch.
-    #[arg(long, value_enum, default_value_t = ProofLevel::Final)]
-    proof_level: ProofLevel,
+    #[arg(long, value_enum, default_value_t = Level::Final)]
+    proof_level: Level,
     /// Most batches one final proof settles: consecutive batches already
     /// executed when a proof starts are bundled (within the tree's width in
     /// chunks), so one L1 verification settles them all.
@@ -51,23 +75,18 @@ pub struct ServeArgs {
 
 /// Runs `serve`.
 pub fn run(a: ServeArgs) -> Result<()> {
-    let mut setup = ProverSetup::with_workers(
-        Some(super::demo::data_cache_dir(
-            a.cache_dir.as_ref(),
-            &a.data_dir,
-        )),
-        a.workers,
-    );
+    let data = DataDir::new(&a.data_dir);
+    let mut setup = ProverSetup::with_workers(Some(data.keys(a.cache_dir.as_deref())), a.workers);
     setup.params_dir = a.params_dir.clone();
     if setup.params_dir.is_none() {
         tracing::warn!("SRS: development setup, INSECURE (its secret is public)");
     }
     let cfg = ServiceConfig {
-        data_dir: a.data_dir,
+        data_dir: data,
         listen: a.listen,
         watch: a.watch,
-        proof: ProofConfig::two_chunks(a.capacity.max(1)),
-        level: a.proof_level,
+        proof: ProofConfig::two_chunks_on(a.capacity.max(1), a.chain_id),
+        level: a.proof_level.into(),
         setup,
         max_bytes: a.max_event_bytes,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -7,11 +7,13 @@ use clap::Args;
 use serde_json::json;
 use zklanes_executor::field::fr_to_hex;
 use zklanes_executor::{Rollup, RollupConfig};
+use zklanes_pipeline::data_dir::DataDir;
 
 /// Arguments of `status`.
 #[derive(Args)]
 pub struct StatusArgs {
-    /// The sled data directory.
+    /// The data directory (as `prove`, `execute` and `serve` take it);
+    /// its executor state is `DATA_DIR/state`.
     #[arg(long)]
     data_dir: PathBuf,
 }
@@ -19,8 +21,15 @@ pub struct StatusArgs {
 /// Runs `status`: prints one JSON object with `height`, `state_root` and the
 /// root after every committed batch.
 pub fn run(a: StatusArgs) -> Result<()> {
-    let r = Rollup::open(&a.data_dir, RollupConfig::default())
-        .with_context(|| format!("opening {}", a.data_dir.display()))?;
+    let state = DataDir::new(&a.data_dir).state();
+    if !state.exists() {
+        anyhow::bail!(
+            "{}: no executor state (nothing executed in this data directory)",
+            state.display()
+        );
+    }
+    let r = Rollup::open(&state, RollupConfig::default())
+        .with_context(|| format!("opening {}", state.display()))?;
     let roots = (0..r.height())
         .map(|n| r.root_at(n).map(|root| root.map(|f| fr_to_hex(&f))))
         .collect::<Result<Vec<_>, _>>()?;

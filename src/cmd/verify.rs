@@ -21,13 +21,15 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use serde_json::json;
-use zklanes::pipeline::{final_vk, settle, ProofConfig, DEMO_CAPACITY};
-use zklanes::proof_file::{fr_from_hex, read_vk_file, sha256_hex, vk_sha256, FinalProof};
-use zklanes_aggregator::evm::verifier_bytecode;
-use zklanes_aggregator::layer::layer_protocol;
-use zklanes_aggregator::node::ACCUMULATOR_LIMBS;
-use zklanes_aggregator::verify::verify_aggregation;
-use zklanes_executor::params::DEFAULT_CHAIN_ID;
+use zklanes_executor::params::{DEFAULT_CHAIN_ID, DEMO_CHUNK_CAPACITY};
+use zklanes_l1::verifier::verifier_bytecode;
+use zklanes_pipeline::config::ProofConfig;
+use zklanes_pipeline::data_dir::user_cache_dir;
+use zklanes_pipeline::hex::sha256_hex;
+use zklanes_pipeline::keys::final_vk;
+use zklanes_pipeline::proof_file::FinalProof;
+use zklanes_pipeline::verify::{verify_final, FinalKey};
+use zklanes_pipeline::vk_file::read_vk_file;
 use zklanes_prover::cache::KeyCache;
 use zklanes_prover::srs::{SrsSet, SrsSource, DEVELOPMENT_LABEL};
 
@@ -47,7 +49,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     cache_dir: Option<PathBuf>,
     /// Slots per chunk of the configured tree (as `prove --capacity`).
-    #[arg(long, default_value_t = DEMO_CAPACITY)]
+    #[arg(long, default_value_t = DEMO_CHUNK_CAPACITY)]
     capacity: usize,
     /// Chain id bound into the chunk circuit (as `prove`).
     #[arg(long, default_value_t = DEFAULT_CHAIN_ID)]
@@ -116,14 +118,12 @@ pub fn run(a: VerifyArgs) -> Result<()> {
             file.config.final_k(),
         );
     }
-    let instances = file.instances_fr(&a.proof)?;
-    let proof = file.proof_bytes(&a.proof)?;
-    let file_vk_sha256 = file.vk_sha256(&a.proof)?;
+    // The file's fields decode before any key is derived.
+    file.instances_fr(&a.proof)?;
+    file.proof_bytes(&a.proof)?;
+    file.vk_sha256(&a.proof)?;
 
-    let cache_dir = a
-        .cache_dir
-        .clone()
-        .unwrap_or_else(super::demo::default_cache_dir);
+    let cache_dir = a.cache_dir.clone().unwrap_or_else(user_cache_dir);
     let srs = match &a.params_dir {
         Some(d) => SrsSet::new(SrsSource::files(d.clone())),
         None => {
@@ -154,54 +154,35 @@ pub fn run(a: VerifyArgs) -> Result<()> {
             vk.get_domain().k()
         );
     }
-    let vk_sha = vk_sha256(&layout, &vk);
-    let vk_matches = vk_sha == file_vk_sha256;
-    let params = srs.get(k)?;
-    let srs_label = srs.label();
-
-    // The transition in the file is the one the proof exposes.
-    let t = &file.transition;
-    let claimed = t.values();
-    let consistent = instances.len() == ACCUMULATOR_LIMBS + claimed.len()
-        && claimed
-            .iter()
-            .zip(&instances[ACCUMULATOR_LIMBS..])
-            .all(|(h, f)| fr_from_hex(h) == Some(*f));
-    let protocol = layer_protocol(&params, &vk);
-    let native = consistent && verify_aggregation(&params, &protocol, &instances, &proof, true);
-    let code = verifier_bytecode(&params, &vk).context("generating the EVM verifier")?;
-    let settled = settle(
-        &code,
-        file.batch,
-        file.batches,
-        &config.fan_ins(),
-        &instances,
-        &proof,
-        &file.l1,
-    );
-    let (evm, mut error) = match &settled {
-        Ok(s) if s.state_root != t.new_root => (false, Some("the L1 root differs".to_string())),
-        Ok(s) if !s.withdrawals_claimable => (false, Some("withdrawals not claimable".into())),
-        Ok(_) => (true, None),
-        Err(e) => (false, Some(e.to_string())),
+    let key = FinalKey {
+        layout,
+        vk,
+        params: srs.get(k)?,
     };
-    let vk_error = (!vk_matches).then(|| {
+    let srs_label = srs.label();
+    let code = verifier_bytecode(&key.params, &key.vk).context("generating the EVM verifier")?;
+    let v = verify_final(&file, &a.proof, &config, &key, Some(&code))?;
+    let native = v.native;
+    let evm = v.evm == Some(true);
+    let vk_sha = &v.vk_sha256;
+    let vk_error = (!v.vk_matches).then(|| {
         format!(
-            "the proof file's verifying key (sha256 {file_vk_sha256}) is not the one this verifier \
-             uses (sha256 {vk_sha}, {vk_source})"
+            "the proof file's verifying key (sha256 {}) is not the one this verifier uses \
+             (sha256 {vk_sha}, {vk_source})",
+            v.file_vk_sha256
         )
     });
-    if let Some(e) = &vk_error {
-        error = Some(match error {
-            Some(other) => format!("{e}; {other}"),
-            None => e.clone(),
-        });
-    }
-    let s = settled.as_ref().ok();
+    let error = match (&vk_error, &v.evm_error) {
+        (Some(e), Some(other)) => Some(format!("{e}; {other}")),
+        (Some(e), None) => Some(e.clone()),
+        (None, other) => other.clone(),
+    };
+    let s = v.settlement.as_ref();
+    let t = &file.transition;
     let report = json!({
         "native": native,
         "evm": evm,
-        "vk_matches": vk_matches,
+        "vk_matches": v.vk_matches,
         "gas": s.map(|s| s.verify_gas),
         "finalize_gas": s.map(|s| s.finalize_gas),
         "deposits": file.l1.deposits.len(),
@@ -211,9 +192,9 @@ pub fn run(a: VerifyArgs) -> Result<()> {
         "batch": file.batch,
         "batches": file.batches,
         "new_root": t.new_root,
-        "transition_matches_instances": consistent,
+        "transition_matches_instances": v.transition_matches_instances,
         "vk_sha256": vk_sha,
-        "file_vk_sha256": file_vk_sha256,
+        "file_vk_sha256": v.file_vk_sha256,
         "vk_source": vk_source,
         "config": {
             "capacity": config.shape.capacity,
@@ -232,7 +213,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
     } else {
         println!(
             "native: {native}, evm: {evm}, vk: {}, gas: {}",
-            if vk_matches { "matches" } else { "DIFFERS" },
+            if v.vk_matches { "matches" } else { "DIFFERS" },
             s.map_or("-".into(), |s| s.verify_gas.to_string())
         );
         println!("  verifying key {vk_sha} ({vk_source})");

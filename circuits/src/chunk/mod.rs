@@ -90,13 +90,6 @@ use crate::scalar_mul::ScalarMulTable;
 use slot::{slot, Running};
 use witness::{slot_witness, SlotWitness};
 
-/// Slots of the small configuration (tests and the quick demo): fits `k = 15`.
-pub const SMALL_CAPACITY: usize = 3;
-
-/// Slots of the default configuration: fits `k = 21`
-/// (`zklanes_executor::params::DEFAULT_CHUNK_CAPACITY`).
-pub const DEFAULT_CAPACITY: usize = zklanes_executor::params::DEFAULT_CHUNK_CAPACITY;
-
 /// The fixed shape of a chunk circuit: its verifying key depends on these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChunkShape {

@@ -171,37 +171,25 @@ pub(super) fn pool(
         reserve_b: rb,
         lp_supply: supply,
     };
+    // The new reserves and supply by type, in the order reserve A,
+    // reserve B, LP supply.
+    let [swapped, added, removed] = [swapped, added, removed].map(|t| [t.0, t.1, t.2]);
+    let [reserve_a, reserve_b, lp_supply] = [0, 1, 2].map(|i| {
+        by_type(
+            ctx,
+            range,
+            &sel.f,
+            &[
+                (Swap, swapped[i]),
+                (AddLiquidity, added[i]),
+                (RemoveLiquidity, removed[i]),
+            ],
+        )
+    });
     let new_pool = PoolCells {
-        reserve_a: by_type(
-            ctx,
-            range,
-            &sel.f,
-            &[
-                (Swap, swapped.0),
-                (AddLiquidity, added.0),
-                (RemoveLiquidity, removed.0),
-            ],
-        ),
-        reserve_b: by_type(
-            ctx,
-            range,
-            &sel.f,
-            &[
-                (Swap, swapped.1),
-                (AddLiquidity, added.1),
-                (RemoveLiquidity, removed.1),
-            ],
-        ),
-        lp_supply: by_type(
-            ctx,
-            range,
-            &sel.f,
-            &[
-                (Swap, swapped.2),
-                (AddLiquidity, added.2),
-                (RemoveLiquidity, removed.2),
-            ],
-        ),
+        reserve_a,
+        reserve_b,
+        lp_supply,
         ..old_pool
     };
     let old_leaf = pool_leaf(ctx, range, table, sel.pool_rw, &old_pool);

@@ -16,6 +16,9 @@ use super::select::{by_type, pack};
 use crate::field::{pow2, to_halo2};
 use crate::hash_table::HashTable;
 
+/// A public-data field: its cell and its width in bytes.
+type PubField = (AssignedValue<Fr>, u32);
+
 /// A transaction's public data as the two 31-byte elements of
 /// `zklanes_executor::commitments::pubdata_elements`: `type` then the fields
 /// (`(cell, bytes)`, each already below `2^(8·bytes)` except a field that
@@ -24,7 +27,7 @@ fn pubdata_elements(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
     ty: TxType,
-    fields: &[(AssignedValue<Fr>, u32)],
+    fields: &[PubField],
 ) -> [AssignedValue<Fr>; 2] {
     const HALF: u32 = 31;
     let g = range.gate();
@@ -83,96 +86,60 @@ pub(super) fn pubdata(
 ) -> AssignedValue<Fr> {
     use TxType::*;
     let [ta, tb, fee, ..] = x.pf;
-    let e = [
-        (
-            Deposit,
-            pubdata_elements(
-                ctx,
-                range,
-                Deposit,
-                &[(x.account, 3), (x.asset, 2), (x.x1, 12)],
-            ),
-        ),
+    // Each type's fields as `(cell, bytes)`, in the executor's order.
+    let layouts: [(TxType, &[PubField]); 7] = [
+        (Deposit, &[(x.account, 3), (x.asset, 2), (x.x1, 12)]),
         (
             Transfer,
-            pubdata_elements(
-                ctx,
-                range,
-                Transfer,
-                &[(x.account, 3), (x.to, 3), (x.asset, 2), (x.x1, 12)],
-            ),
+            &[(x.account, 3), (x.to, 3), (x.asset, 2), (x.x1, 12)],
         ),
         (
             Swap,
-            pubdata_elements(
-                ctx,
-                range,
-                Swap,
-                &[
-                    (x.account, 3),
-                    (x.pool, 2),
-                    (x.a_to_b, 1),
-                    (x.x1, 12),
-                    (x.o1, 12),
-                ],
-            ),
+            &[
+                (x.account, 3),
+                (x.pool, 2),
+                (x.a_to_b, 1),
+                (x.x1, 12),
+                (x.o1, 12),
+            ],
         ),
         (
             AddLiquidity,
-            pubdata_elements(
-                ctx,
-                range,
-                AddLiquidity,
-                &[
-                    (x.account, 3),
-                    (x.pool, 2),
-                    (x.x1, 12),
-                    (x.x2, 12),
-                    (x.o1, 14),
-                ],
-            ),
+            &[
+                (x.account, 3),
+                (x.pool, 2),
+                (x.x1, 12),
+                (x.x2, 12),
+                (x.o1, 14),
+            ],
         ),
         (
             RemoveLiquidity,
-            pubdata_elements(
-                ctx,
-                range,
-                RemoveLiquidity,
-                &[
-                    (x.account, 3),
-                    (x.pool, 2),
-                    (x.x1, 12),
-                    (x.o1, 14),
-                    (x.o2, 14),
-                ],
-            ),
+            &[
+                (x.account, 3),
+                (x.pool, 2),
+                (x.x1, 12),
+                (x.o1, 14),
+                (x.o2, 14),
+            ],
         ),
         (
             Withdraw,
-            pubdata_elements(
-                ctx,
-                range,
-                Withdraw,
-                &[
-                    (x.account, 3),
-                    (x.asset, 2),
-                    (x.x1, 12),
-                    (x.l1[0], 4),
-                    (x.l1[1], 9),
-                    (x.l1[2], 7),
-                ],
-            ),
+            &[
+                (x.account, 3),
+                (x.asset, 2),
+                (x.x1, 12),
+                (x.l1[0], 4),
+                (x.l1[1], 9),
+                (x.l1[2], 7),
+            ],
         ),
         (
             CreatePool,
-            pubdata_elements(
-                ctx,
-                range,
-                CreatePool,
-                &[(x.account, 3), (x.pool, 2), (ta, 2), (tb, 2), (fee, 2)],
-            ),
+            &[(x.account, 3), (x.pool, 2), (ta, 2), (tb, 2), (fee, 2)],
         ),
     ];
+    let e = layouts.map(|(ty, fields)| (ty, pubdata_elements(ctx, range, ty, fields)));
     let e1 = by_type(ctx, range, &sel.f, &e.map(|(t, [e1, _])| (t, e1)));
     let e2 = by_type(ctx, range, &sel.f, &e.map(|(t, [_, e2])| (t, e2)));
     let t_pub = tag(ctx, Tag::Pubdata);

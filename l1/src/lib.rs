@@ -1,0 +1,31 @@
+//! # zklanes L1
+//!
+//! The settlement side: what Ethereum runs to accept a final proof, and a
+//! revm chain to run it in (tests, `zklanes verify`, the demo).
+//!
+//! - [`verifier`]: the Solidity verifier of the final aggregation layer,
+//!   generated from its verifying key, compiled with the pinned solc
+//!   ([`solc`]) and run in revm.
+//! - [`rollup`]: the Rollup contract (`contracts/ZklanesRollup.sol`), its
+//!   constructor and the ABI of its functions; it settles batches, keeps
+//!   the L1 deposit queue and makes withdrawals claimable.
+//! - [`poseidon`]: the executor's Poseidon as a generated Solidity contract
+//!   (for the L1 side of the deposit and withdrawal commitments).
+//! - [`host`]: a minimal revm host; [`chain`]: a revm chain with the three
+//!   contracts deployed; [`settle`]: settling a final proof on a fresh one.
+//!
+//! What a batch settles besides its proof (deposits and withdrawals per
+//! chunk) is the executor's [`zklanes_executor::l1::L1Batch`].
+
+/// Digest of this crate's sources and every crate below it: the cached
+/// verifier bytecode is named by it.
+pub const SOURCE_DIGEST: &str = env!("ZKLANES_SOURCE_DIGEST");
+
+pub mod chain;
+pub mod error;
+pub mod host;
+pub mod poseidon;
+pub mod rollup;
+pub mod settle;
+pub mod solc;
+pub mod verifier;

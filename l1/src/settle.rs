@@ -1,0 +1,100 @@
+//! Settlement of a final proof on a fresh L1 chain in revm: the verifier
+//! alone (its gas), then the Rollup contract's `finalize` after the batch's
+//! deposits are queued from their L1 senders, and a check that every
+//! withdrawal became claimable.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use serde::Serialize;
+use zklanes_aggregator::node::ACCUMULATOR_LIMBS;
+use zklanes_executor::l1::L1Batch;
+
+use crate::chain::L1Chain;
+use crate::error::EvmError;
+use crate::rollup::Genesis;
+use crate::verifier::verify_in_evm;
+
+/// The outcome of settling a final proof on L1 (in revm).
+#[derive(Clone, Debug, Serialize)]
+pub struct Settlement {
+    /// Gas of the verifier call alone.
+    pub verify_gas: u64,
+    /// Gas of `Rollup.finalize` (transaction included).
+    pub finalize_gas: u64,
+    /// The Rollup contract's state root after finalisation (hex).
+    pub state_root: String,
+    /// Deposits the batch consumed (queued on L1 first).
+    pub deposits: usize,
+    /// Gas of queuing them on L1 (all transactions).
+    pub deposit_gas: u64,
+    /// Withdrawals the batch made.
+    pub withdrawals: usize,
+    /// Every withdrawal is claimable on L1 after finalisation.
+    pub withdrawals_claimable: bool,
+    /// The verifier's code size, bytes.
+    pub verifier_bytes: usize,
+    /// Time to deploy and call, ms.
+    pub ms: f64,
+}
+
+/// Settles a final proof in a fresh revm chain: calls the verifier alone
+/// (its gas), then deploys it with the Poseidon and Rollup contracts, the
+/// Rollup contract starting at the proof's previous root, at its first
+/// batch `first_batch` (of `batches`: one batch or a bundle), at the queue
+/// index of the batch's first deposit and at the account id its first
+/// creating deposit gets ([`Genesis::checkpoint`]: a checkpoint, so
+/// any batch of a history can be settled alone); queues the batch's
+/// deposits from their L1 senders, finalizes the batch and checks that
+/// every withdrawal became claimable. Returns the gas and the root the
+/// contract stores afterwards.
+pub fn settle(
+    verifier_code: &[u8],
+    first_batch: u64,
+    batches: u64,
+    fan_ins: &[usize],
+    instances: &[Fr],
+    proof: &[u8],
+    l1: &L1Batch,
+) -> Result<Settlement, EvmError> {
+    let clock = Instant::now();
+    let verify_gas = verify_in_evm(verifier_code, instances, proof)?;
+    let prev_root = instances
+        .get(ACCUMULATOR_LIMBS)
+        .ok_or_else(|| EvmError::Reverted("no previous root among the instances".into()))?;
+    let genesis = Genesis::checkpoint(first_batch, &l1.deposits);
+    let mut chain = L1Chain::deploy(verifier_code, prev_root, genesis, fan_ins)?;
+    let mut deposit_gas = 0;
+    for d in &l1.deposits {
+        let (index, gas) = chain.queue_deposit(d)?;
+        if index != d.queue_index {
+            return Err(EvmError::Reverted(format!(
+                "deposit queued at {index}, the batch consumed it at {}",
+                d.queue_index
+            )));
+        }
+        deposit_gas += gas;
+    }
+    let done = chain.finalize(first_batch, batches, instances, l1, proof)?;
+    let root = chain.state_root()?;
+    let mut owed: BTreeMap<([u8; 20], u32), u128> = BTreeMap::new();
+    for w in &l1.withdrawals {
+        *owed.entry((w.l1_address, w.asset)).or_default() += w.amount;
+    }
+    let mut withdrawals_claimable = true;
+    for ((to, asset), amount) in &owed {
+        withdrawals_claimable &= chain.claimable(to, *asset)? == *amount;
+    }
+    Ok(Settlement {
+        verify_gas,
+        finalize_gas: done.gas,
+        state_root: format!("0x{}", hex::encode(root)),
+        deposits: l1.deposits.len(),
+        deposit_gas,
+        withdrawals: l1.withdrawals.len(),
+        withdrawals_claimable,
+        verifier_bytes: verifier_code.len(),
+        ms: clock.elapsed().as_secs_f64() * 1e3,
+    })
+}

@@ -1,0 +1,69 @@
+//! The project's pinned Solidity compiler: solcjs from `tools/solc`,
+//! installed by `npm ci` in the project's setup step (or on first use).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::error::EvmError;
+
+/// Where the pinned solcjs lives: `$ZKLANES_SOLC_DIR`, else the repository's `tools/solc`.
+pub fn solc_dir() -> PathBuf {
+    std::env::var_os("ZKLANES_SOLC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tools/solc")))
+}
+
+/// Installs the pinned solcjs from the project's lock file (`npm ci`, from
+/// the npm registry) unless it is there already. Runs once per process.
+fn ensure_installed(dir: &std::path::Path) -> Result<(), String> {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if dir.join("node_modules/solc").exists() {
+        return Ok(());
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("solcjs is not installed and npm cannot run: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`npm ci` in {} failed: {status}", dir.display()))
+    }
+}
+
+/// Compiles `source` with the pinned solcjs; returns the deployment bytecode
+/// of `contract` (the last contract of the source when `None`).
+pub fn compile_solidity(source: &str, contract: Option<&str>) -> Result<Vec<u8>, EvmError> {
+    let dir = solc_dir();
+    let fail = |reason: String| EvmError::Solc {
+        dir: dir.display().to_string(),
+        reason,
+    };
+    ensure_installed(&dir).map_err(fail)?;
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("compile.js"));
+    if let Some(c) = contract {
+        cmd.arg(c);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run node: {e}")))?;
+    child
+        .stdin
+        .take()
+        .ok_or_else(|| fail("no stdin".into()))?
+        .write_all(source.as_bytes())
+        .map_err(|e| fail(e.to_string()))?;
+    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
+    if !out.status.success() {
+        return Err(fail(String::from_utf8_lossy(&out.stderr).into_owned()));
+    }
+    hex::decode(String::from_utf8_lossy(&out.stdout).trim()).map_err(|e| fail(e.to_string()))
+}

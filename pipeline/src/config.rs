@@ -1,0 +1,73 @@
+//! What the proofs of a batch look like ([`ProofConfig`]: the chunk
+//! circuit's shape and the aggregation tree). The chunk capacities, one
+//! per purpose, are the executor's (`zklanes_executor::params`).
+
+use serde::{Deserialize, Serialize};
+use zklanes_aggregator::layer::LayerSpec;
+use zklanes_circuits::chunk::ChunkShape;
+use zklanes_executor::params::DEFAULT_CHAIN_ID;
+
+/// What the proofs of a batch look like: the chunk circuit and the tree.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProofConfig {
+    /// The chunk circuit's shape.
+    pub shape: ChunkShape,
+    /// Rows `2^chunk_k` of the chunk circuit.
+    pub chunk_k: u32,
+    /// The aggregation layers, bottom up; the last uses the EVM transcript.
+    pub layers: Vec<LayerSpec>,
+}
+
+impl ProofConfig {
+    /// The smallest tree that exercises every layer, over chunks of
+    /// `capacity` slots: one aggregation layer of fan-in 2 (k = 20), then one
+    /// recursive fold of fan-in 1 with the EVM transcript (k = 22; at k = 20
+    /// the generated verifier exceeds the EIP-170 contract size limit).
+    pub fn two_chunks(capacity: usize) -> Self {
+        Self::two_chunks_on(capacity, DEFAULT_CHAIN_ID)
+    }
+
+    /// [`two_chunks`](Self::two_chunks) for chain `chain_id` (bound into
+    /// the chunk circuit's signature checks).
+    pub fn two_chunks_on(capacity: usize, chain_id: u32) -> Self {
+        let shape = ChunkShape { capacity, chain_id };
+        Self {
+            chunk_k: zklanes_prover::chunk::chunk_k(&shape),
+            shape,
+            layers: vec![
+                LayerSpec {
+                    fan_in: 2,
+                    inner_is_aggregation: false,
+                    evm: false,
+                    k: 20,
+                },
+                LayerSpec {
+                    fan_in: 1,
+                    inner_is_aggregation: true,
+                    evm: true,
+                    k: 22,
+                },
+            ],
+        }
+    }
+
+    /// The tree's fan-ins, bottom layer first.
+    pub fn fan_ins(&self) -> Vec<usize> {
+        self.layers.iter().map(|l| l.fan_in).collect()
+    }
+
+    /// Chunk proofs per batch: the tree's width (the product of the fan-ins).
+    pub fn width(&self) -> usize {
+        self.layers.iter().map(|l| l.fan_in).product()
+    }
+
+    /// Transactions one final proof covers.
+    pub fn max_txs(&self) -> usize {
+        self.width() * self.shape.capacity
+    }
+
+    /// `k` of the final (EVM) layer.
+    pub fn final_k(&self) -> u32 {
+        self.layers.last().map_or(0, |l| l.k)
+    }
+}

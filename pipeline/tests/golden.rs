@@ -1,0 +1,175 @@
+//! Golden fixtures: the SHA-256 of what a change must not alter by
+//! accident. The chunk circuit's verifying key (its raw bytes and its
+//! transcript representation, which hashes the whole constraint system) for
+//! a small shape, and the protocol encodings: a batch (JSON and binary), the
+//! chunk traces and public inputs the executor emits, the per-chunk L1 data,
+//! `final.json`, and the `finalize` calldata the Rollup contract reads.
+//!
+//! A move (a file split, a crate split) passes unchanged. A deliberate
+//! change of a constraint or an encoding fails here, listing every digest
+//! that moved with its new value: update the constants in the same commit
+//! and say why in its message. The final (aggregation) verifying key is
+//! pinned where it is derived, in the end-to-end test.
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_base::halo2_proofs::SerdeFormat;
+use sha2::{Digest, Sha256};
+use snark_verifier_sdk::halo2::aggregation::AggregationConfigParams;
+use zklanes_aggregator::node::NODE_INSTANCES;
+use zklanes_circuits::chunk::ChunkShape;
+use zklanes_circuits::field::to_halo2;
+use zklanes_circuits::fixtures;
+use zklanes_executor::batch::Encoding;
+use zklanes_executor::l1::L1Batch;
+use zklanes_executor::params::DEFAULT_CHAIN_ID;
+use zklanes_l1::rollup::finalize_calldata;
+use zklanes_pipeline::config::ProofConfig;
+use zklanes_pipeline::hex::{bytes_hex, fr_hex};
+use zklanes_pipeline::proof_file::{FinalProof, Transition, PROOF_FILE_VERSION};
+use zklanes_prover::chunk::{chunk_k, keygen};
+use zklanes_prover::srs::dev_params;
+
+/// The chunk circuit of 2 slots (the smallest shape with a slot-to-slot link).
+const GOLDEN_SHAPE: ChunkShape = ChunkShape {
+    capacity: 2,
+    chain_id: DEFAULT_CHAIN_ID,
+};
+
+const CHUNK_VK: &str = "cd9741e8aff80e4027330285f9eaa9acaa6fae7d6637c1796298ffaf24f55004";
+const BATCH_JSON: &str = "959387256fd4ff783ed808875b32f0cd55aa6ec2c664d1e4bd7e78f9d2e3006e";
+const BATCH_BINARY: &str = "1fca768acd9a37d0db26b912d3f14e226755c818faf4be5444120ffbb6608492";
+const CHUNK_TRACES: &str = "268fc9c1788d516cf49ed2461401f4e48ee0d3f281a09ffc0a5cb15ae46e92a4";
+const PUBLIC_INPUTS: &str = "7357ba509aa6e3a0efda67e72a346a753c11d1d53a3e0c5b6f787eaf37a6661f";
+const L1_BATCH: &str = "4d26b2397dd40c854281d486b99b14850b80be0d7ee763aedd221c053bd5213f";
+const FINAL_JSON: &str = "23c86587319e9b7a886e85eab200eb123c24deebbb22be2ea59bb9637bbf7f49";
+const FINALIZE_CALLDATA: &str = "3d5d5fadf2512629cb353462246dc9241333c3aba50922c49c156a3e69ed5d86";
+
+/// Collects every digest that differs from its pin, so one run lists them all.
+#[derive(Default)]
+struct Golden(Vec<String>);
+
+impl Golden {
+    fn check(&mut self, name: &str, bytes: &[u8], pinned: &str) {
+        let got = hex::encode(Sha256::digest(bytes));
+        if got != pinned {
+            self.0.push(format!("{name}: got {got}, pinned {pinned:?}"));
+        }
+    }
+
+    fn finish(self) {
+        assert!(
+            self.0.is_empty(),
+            "golden digests moved (a constraint or an encoding changed):\n{}",
+            self.0.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_chunk_verifying_key_is_pinned() {
+    let k = chunk_k(&GOLDEN_SHAPE);
+    let keys = keygen(&dev_params(k), &GOLDEN_SHAPE).expect("keygen");
+    let mut bytes = Vec::new();
+    keys.vk()
+        .write(&mut bytes, SerdeFormat::RawBytes)
+        .expect("vk encodes");
+    // The raw key holds the fixed and permutation commitments; the
+    // transcript representation hashes the constraint system too (gates,
+    // lookups, column layout), so a changed gate moves it.
+    bytes.extend_from_slice(keys.vk().transcript_repr().to_repr().as_ref());
+    bytes.extend_from_slice(&serde_json::to_vec(&keys.params).expect("layout encodes"));
+    let mut golden = Golden::default();
+    golden.check(&format!("chunk verifying key (k = {k})"), &bytes, CHUNK_VK);
+    golden.finish();
+}
+
+#[test]
+fn protocol_encodings_are_pinned() {
+    let mut golden = Golden::default();
+    let batch = fixtures::showcase_batch(DEFAULT_CHAIN_ID);
+    golden.check("batch (JSON)", &batch.encode(Encoding::Json), BATCH_JSON);
+    golden.check(
+        "batch (binary)",
+        &batch.encode(Encoding::Binary),
+        BATCH_BINARY,
+    );
+
+    let traces = fixtures::showcase_chunks(DEFAULT_CHAIN_ID, 3);
+    golden.check(
+        "chunk traces (JSON)",
+        &serde_json::to_vec(&traces).expect("traces encode"),
+        CHUNK_TRACES,
+    );
+    let public: Vec<String> = traces
+        .iter()
+        .flat_map(|t| t.public_inputs())
+        .map(|f| fr_hex(&to_halo2(&f)))
+        .collect();
+    golden.check(
+        "chunk public inputs",
+        public.join(",").as_bytes(),
+        PUBLIC_INPUTS,
+    );
+
+    let l1 = L1Batch::from_padded(&traces);
+    golden.check(
+        "per-chunk L1 data (JSON)",
+        &serde_json::to_vec(&l1).expect("L1 data encodes"),
+        L1_BATCH,
+    );
+
+    // A final proof with fixed stand-ins for what a prover randomises (the
+    // proof bytes, the key): the file's shape and every field's form are
+    // what is pinned.
+    let instances: Vec<Fr> = (0..NODE_INSTANCES as u64)
+        .map(|i| Fr::from(i * 0x1_0001 + 7))
+        .collect();
+    let proof: Vec<u8> = (0..1_088u32).map(|i| (i * 31 % 251) as u8).collect();
+    let last = traces.last().expect("chunks");
+    let first = &traces[0];
+    let transition = Transition {
+        prev_root: fr_hex(&to_halo2(&first.prev_root)),
+        new_root: fr_hex(&to_halo2(&last.new_root)),
+        pubdata: fr_hex(&instances[12]),
+        deposits: fr_hex(&instances[13]),
+        withdrawals: fr_hex(&instances[14]),
+        first_batch: fr_hex(&Fr::from(7)),
+        last_batch: fr_hex(&Fr::from(8)),
+    };
+    let file = FinalProof {
+        version: PROOF_FILE_VERSION,
+        batch: 7,
+        batches: 2,
+        txs: batch.txs.len(),
+        chunks: traces.len(),
+        config: ProofConfig::two_chunks(3),
+        srs: "development (insecure)".into(),
+        transition,
+        instances: instances.iter().map(fr_hex).collect(),
+        proof: bytes_hex(&proof),
+        final_circuit: AggregationConfigParams {
+            degree: 22,
+            num_advice: 3,
+            num_lookup_advice: 1,
+            num_fixed: 1,
+            lookup_bits: 21,
+        },
+        vk: bytes_hex(&proof[..96]),
+        l1: l1.clone(),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("final.json");
+    file.write(&path).expect("final.json writes");
+    golden.check(
+        "final.json",
+        &std::fs::read(&path).expect("final.json reads"),
+        FINAL_JSON,
+    );
+    golden.check(
+        "finalize calldata",
+        &finalize_calldata(7, 2, &instances, &l1, &proof),
+        FINALIZE_CALLDATA,
+    );
+    golden.finish();
+}

@@ -1,0 +1,73 @@
+//! The service's configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use zklanes_pipeline::config::ProofConfig;
+use zklanes_pipeline::data_dir::DataDir;
+use zklanes_pipeline::setup::ProverSetup;
+
+/// How far the service proves each batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProofLevel {
+    /// Chunk proofs, aggregation, the final EVM proof and its L1 calldata.
+    Final,
+    /// Verified chunk proofs only (aggregation runs elsewhere, or a test
+    /// configuration that exercises the stages in seconds).
+    Chunks,
+}
+
+/// The service's configuration.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// Data directory (log, executor state, proofs, key cache).
+    pub data_dir: DataDir,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Watched folder.
+    pub watch: Option<PathBuf>,
+    /// Proof configuration.
+    pub proof: ProofConfig,
+    /// How far to prove.
+    pub level: ProofLevel,
+    /// Prover setup.
+    pub setup: ProverSetup,
+    /// Largest event, bytes.
+    pub max_bytes: usize,
+    /// Execution threads.
+    pub threads: usize,
+    /// Most batches one final proof settles (see [`DriverConfig`]).
+    pub max_bundle: usize,
+}
+
+/// What the driver needs of the configuration.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// Data directory.
+    pub data_dir: DataDir,
+    /// Proof configuration.
+    pub proof: ProofConfig,
+    /// How far to prove.
+    pub level: ProofLevel,
+    /// Execution threads.
+    pub threads: usize,
+    /// Most batches one final proof settles (a bundle of consecutive
+    /// executed batches, within the tree's width in chunks).
+    pub max_bundle: usize,
+    /// Consecutive retryable failures before the driver gives up.
+    pub max_retries: u32,
+}
+
+impl DriverConfig {
+    /// The driver's part of `cfg`.
+    pub fn of(cfg: &ServiceConfig) -> Self {
+        Self {
+            data_dir: cfg.data_dir.clone(),
+            proof: cfg.proof.clone(),
+            level: cfg.level,
+            threads: cfg.threads,
+            max_bundle: cfg.max_bundle.max(1),
+            max_retries: 5,
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The driver: the service's one pipeline thread. It executes the next
+//! batch once its predecessor is committed ([`execute`]), proves the oldest
+//! executed batch, bundled with the executed batches after it ([`prove`]),
+//! writes the proof directory whole and advances the batches' records.
+//! Every stage is persisted, so a restart resumes where it stopped
+//! ([`recover`]): the executor's state is rebuilt from the event log when
+//! it ran ahead of the log, and a final proof already on disk is checked
+//! and adopted instead of proven again (exactly one final proof per batch).
+//!
+//! A failed step is retried with backoff unless its error is fatal
+//! ([`DriverError::is_fatal`]) or it failed `max_retries` times in a row.
+
+pub mod execute;
+pub mod prove;
+pub mod recover;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zklanes_executor::{Rollup, RollupConfig};
+use zklanes_pipeline::batch_prover::BatchProver;
+
+use crate::config::DriverConfig;
+use crate::error::DriverError;
+use crate::event_log::Stage;
+use crate::state::Shared;
+
+/// The executor's configuration for the driver's proof configuration.
+pub fn rollup_config(cfg: &DriverConfig) -> RollupConfig {
+    RollupConfig {
+        chain_id: cfg.proof.shape.chain_id,
+        chunk_capacity: cfg.proof.shape.capacity,
+        threads: cfg.threads,
+        ..Default::default()
+    }
+}
+
+/// The pause before retry `attempt` (1, 2, ...): doubling from 1 s, at
+/// most 30 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.saturating_sub(1).min(5)).min(Duration::from_secs(30))
+}
+
+/// Runs the driver over `rollup` (from [`recover::open_state`]) until
+/// `shared.stop`, or until a fatal error.
+pub fn run(
+    cfg: DriverConfig,
+    prover: Option<Arc<BatchProver>>,
+    shared: Arc<Shared>,
+    mut rollup: Rollup,
+) -> Result<(), DriverError> {
+    shared.next.store(rollup.height(), Ordering::SeqCst);
+    // Batches below the cursor are proven: every batch below the executor's
+    // height is executed or proven, and proving goes in number order.
+    let mut cursor = 0u64;
+    let mut failures = 0u32;
+    while !shared.stop.load(Ordering::SeqCst) {
+        match step(&cfg, prover.as_deref(), &shared, &mut rollup, &mut cursor) {
+            Ok(did) => {
+                failures = 0;
+                if !did {
+                    shared.wait(Duration::from_millis(500));
+                }
+            }
+            Err(e) if e.is_fatal() || failures >= cfg.max_retries => return Err(e),
+            Err(e) => {
+                failures += 1;
+                let delay = backoff(failures);
+                shared.metrics.add(
+                    "zklanes_failures_total",
+                    &format!("reason=\"{}\"", e.reason()),
+                    1,
+                );
+                tracing::warn!(
+                    stage = "retry",
+                    error = %e,
+                    attempt = failures,
+                    delay_s = delay.as_secs(),
+                    "step failed: retrying"
+                );
+                shared.pause(delay);
+            }
+        }
+    }
+    tracing::info!(stage = "shutdown", "pipeline driver stopped");
+    Ok(())
+}
+
+/// One unit of work: execute the next batch if it is there (execution
+/// takes milliseconds, and batches executed while a proof runs can join the
+/// next bundle), else prove the oldest executed batch (with the executed
+/// batches after it, up to `max_bundle`). Returns whether there was work.
+fn step(
+    cfg: &DriverConfig,
+    prover: Option<&BatchProver>,
+    shared: &Shared,
+    rollup: &mut Rollup,
+    cursor: &mut u64,
+) -> Result<bool, DriverError> {
+    if execute::execute_next(shared, rollup)? {
+        return Ok(true);
+    }
+    while *cursor < rollup.height() {
+        let record = shared
+            .log
+            .record(*cursor)?
+            .ok_or_else(|| DriverError::Inconsistent {
+                batch: *cursor,
+                reason: "executed batch without a record".into(),
+            })?;
+        match record.stage {
+            Stage::Proven => *cursor += 1,
+            Stage::Executed => {
+                let prover = prover.ok_or(DriverError::NoProver)?;
+                let batch = record.batch;
+                // A panic while proving leaves nothing half-done: the stage
+                // is redone from the persisted traces.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    prove::prove(cfg, prover, shared, record, rollup.height())
+                }))
+                .map_err(|p| DriverError::Panicked {
+                    batch,
+                    message: panic_message(p.as_ref()),
+                })??;
+                return Ok(true);
+            }
+            other => {
+                return Err(DriverError::Inconsistent {
+                    batch: *cursor,
+                    reason: format!("below the executor's height but {other:?}"),
+                })
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic".into())
+}

@@ -1,0 +1,208 @@
+//! The prove stage: the oldest executed batch, bundled with the executed
+//! batches after it, is proven into one final proof (or, at
+//! [`ProofLevel::Chunks`], into verified chunk proofs), its proof directory
+//! written whole, and the records of its batches advanced to `Proven`.
+
+use std::time::Instant;
+
+use zklanes_aggregator::tree::InnerProof;
+use zklanes_pipeline::batch_prover::BatchProver;
+
+use super::recover::adopt;
+use crate::config::{DriverConfig, ProofLevel};
+use crate::error::DriverError;
+use crate::event_log::{BatchRecord, Stage};
+use crate::failpoint::failpoint;
+use crate::state::Shared;
+
+/// The executed batches proven together from `first` on: `first`, then
+/// each next executed batch while the bundle stays within `max_bundle`
+/// batches and the tree's width in chunks.
+fn bundle_members(
+    cfg: &DriverConfig,
+    shared: &Shared,
+    first: BatchRecord,
+    height: u64,
+) -> Result<Vec<BatchRecord>, DriverError> {
+    let width = cfg.proof.width();
+    let mut chunks = first.chunks.unwrap_or(1);
+    let mut members = vec![first];
+    while members.len() < cfg.max_bundle.max(1) {
+        let m = members[members.len() - 1].batch + 1;
+        if m >= height {
+            break;
+        }
+        match shared.log.record(m)? {
+            Some(r) if r.stage == Stage::Executed && chunks + r.chunks.unwrap_or(1) <= width => {
+                chunks += r.chunks.unwrap_or(1);
+                members.push(r);
+            }
+            _ => break,
+        }
+    }
+    Ok(members)
+}
+
+/// Proves the executed batch `record` (with its bundle), unless a final
+/// proof written before a crash covers it.
+pub fn prove(
+    cfg: &DriverConfig,
+    prover: &BatchProver,
+    shared: &Shared,
+    record: BatchRecord,
+    height: u64,
+) -> Result<(), DriverError> {
+    let n = record.batch;
+    if cfg.level == ProofLevel::Chunks {
+        return prove_chunks(cfg, prover, shared, record);
+    }
+    if adopt(cfg, prover, shared, n)? {
+        return Ok(());
+    }
+    let mut members = bundle_members(cfg, shared, record, height)?;
+    let last = members[members.len() - 1].batch;
+    let mut traces = vec![];
+    for r in &members {
+        traces.extend(
+            shared
+                .log
+                .traces(r.batch)?
+                .ok_or_else(|| DriverError::Inconsistent {
+                    batch: r.batch,
+                    reason: "executed batch without traces".into(),
+                })?,
+        );
+    }
+    let clock = Instant::now();
+    let proof = prover
+        .prove(&traces, &|r| {
+            shared.metrics.observe(
+                "zklanes_proof_seconds",
+                &format!("layer=\"{}\"", r.layer),
+                r.ms / 1e3,
+            );
+            tracing::info!(
+                batch = n,
+                chunk = r.index,
+                stage = "prove",
+                worker = %r.worker.map_or("aggregator".to_string(), |w| w.to_string()),
+                layer = r.layer,
+                k = r.k,
+                advice_cells = r.advice_cells,
+                ms = r.ms,
+                proof_bytes = r.proof_bytes,
+                "proof"
+            );
+        })
+        .map_err(|source| DriverError::Prove { batch: n, source })?;
+    failpoint("after_prove");
+    let batches = members.len() as u64;
+    let txs = members.iter().map(|r| r.txs).sum();
+    let file = prover
+        .final_proof_file(n, batches, txs, traces.len(), &proof)
+        .map_err(|source| DriverError::Prove { batch: n, source })?;
+    let final_path = cfg
+        .data_dir
+        .write_proof(&file, &proof)
+        .map_err(|source| DriverError::ProofFile { batch: n, source })?;
+    failpoint("after_persist_proof");
+    let ms = clock.elapsed().as_secs_f64() * 1e3;
+    for r in &mut members {
+        for p in proof.records.iter().filter(|p| p.layer > 0) {
+            r.timings.insert(format!("layer_{}", p.layer), p.ms);
+        }
+        r.timings.insert("chunk_proofs".into(), proof.chunks_ms);
+        r.timings.insert("prove".into(), ms);
+        r.commitments = Some(file.transition.clone());
+        r.proof = Some(final_path.display().to_string());
+        r.bundle = Some([n, last]);
+        r.stage = Stage::Proven;
+    }
+    shared.log.put_all(&members)?;
+    shared
+        .metrics
+        .add("zklanes_batches_proven_total", "", batches);
+    for r in &members {
+        summary(r);
+    }
+    Ok(())
+}
+
+/// Chunk proofs only, per batch.
+fn prove_chunks(
+    cfg: &DriverConfig,
+    prover: &BatchProver,
+    shared: &Shared,
+    mut record: BatchRecord,
+) -> Result<(), DriverError> {
+    let n = record.batch;
+    let traces = shared
+        .log
+        .traces(n)?
+        .ok_or_else(|| DriverError::Inconsistent {
+            batch: n,
+            reason: "executed batch without traces".into(),
+        })?;
+    let clock = Instant::now();
+    let (proofs, stats) = prover
+        .pool()
+        .prove_all(&traces)
+        .map_err(|source| DriverError::Pool { batch: n, source })?;
+    shared
+        .metrics
+        .add("zklanes_retries_total", "", stats.retries as u64);
+    let mut inner = Vec::with_capacity(proofs.len());
+    for (p, worker) in proofs.iter().zip(&stats.workers) {
+        let ms = p.timings.witness_ms + p.timings.prove_ms + p.timings.verify_ms;
+        shared
+            .metrics
+            .observe("zklanes_proof_seconds", "layer=\"0\"", ms / 1e3);
+        tracing::info!(
+            batch = n,
+            chunk = p.chunk,
+            stage = "prove",
+            worker = %worker,
+            layer = 0,
+            k = prover.keys.chunk.k,
+            advice_cells = prover.keys.chunk.advice_cells,
+            ms,
+            proof_bytes = p.snark.proof.len(),
+            "proof"
+        );
+        inner.push(InnerProof {
+            layer: 0,
+            index: p.chunk as usize,
+            instances: p.snark.instances[0].clone(),
+            proof: p.snark.proof.clone(),
+        });
+    }
+    let dir = cfg.data_dir.batch_dir(n);
+    cfg.data_dir
+        .write_inner(&dir, &inner)
+        .map_err(|source| DriverError::ProofFile { batch: n, source })?;
+    failpoint("after_chunk_proofs");
+    record.proof = Some(dir.display().to_string());
+    record
+        .timings
+        .insert("prove".into(), clock.elapsed().as_secs_f64() * 1e3);
+    record.stage = Stage::Proven;
+    shared.log.put(&record)?;
+    shared.metrics.add("zklanes_batches_proven_total", "", 1);
+    summary(&record);
+    Ok(())
+}
+
+/// The summary line of a finished batch.
+fn summary(record: &BatchRecord) {
+    let total: f64 = record.timings.values().sum();
+    tracing::info!(
+        batch = record.batch,
+        stage = "done",
+        ms = total,
+        txs = record.txs,
+        chunks = record.chunks.unwrap_or(0),
+        bundle = ?record.bundle,
+        peak_rss_mb = zklanes_prover::rss::peak_rss_mb(),
+        "batch summary"
+    );
+}

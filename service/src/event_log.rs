@@ -1,0 +1,219 @@
+//! The service's durable log (sled, flushed before every acknowledgement):
+//! each accepted batch event under its number, and each batch's stage
+//! record. The executor's state lives in its own store; the event log is
+//! the source of truth it can always be rebuilt from (the executor is
+//! deterministic).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zklanes_executor::batch::Encoding;
+use zklanes_executor::trace::ChunkTrace;
+use zklanes_executor::Batch;
+
+/// Why the log failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// sled failed.
+    #[error("event log: {0}")]
+    Sled(#[from] sled::Error),
+    /// A record does not decode (a bug or a corrupted disk).
+    #[error("event log record {key}: {reason}")]
+    Corrupt {
+        /// The key.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Where a batch is in the pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Persisted, waiting for its turn (or for a gap before it).
+    Accepted,
+    /// Executed; its chunk traces are persisted.
+    Executed,
+    /// Proven: the final proof (or the chunk proofs) are on disk.
+    Proven,
+    /// The executor rejected it (a bad signature, a replayed nonce, ...);
+    /// a corrected batch under the same number may replace it.
+    Rejected,
+}
+
+/// The record of one batch.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchRecord {
+    /// Batch number.
+    pub batch: u64,
+    /// Stage.
+    pub stage: Stage,
+    /// SHA-256 of the canonical (binary) encoding of the event.
+    pub hash: String,
+    /// Transactions.
+    pub txs: usize,
+    /// Why the executor rejected it.
+    pub error: Option<String>,
+    /// State root after execution.
+    pub state_root: Option<String>,
+    /// Chunks.
+    pub chunks: Option<usize>,
+    /// Stage timings, ms (`execute`, `chunk_proofs`, `layer_1`, ...).
+    pub timings: std::collections::BTreeMap<String, f64>,
+    /// The final proof's transition (hex) once proven.
+    pub commitments: Option<zklanes_pipeline::proof_file::Transition>,
+    /// The proof file (or the directory of chunk proofs).
+    pub proof: Option<String>,
+    /// EVM verification gas of the final proof.
+    pub gas: Option<u64>,
+    /// The first and last batch of the bundle whose final proof settles
+    /// this batch (itself alone when both are its number).
+    #[serde(default)]
+    pub bundle: Option<[u64; 2]>,
+}
+
+/// The durable log.
+pub struct EventLog {
+    db: sled::Db,
+    events: sled::Tree,
+    records: sled::Tree,
+    traces: sled::Tree,
+}
+
+fn key(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+/// SHA-256 of a batch's canonical encoding.
+pub fn batch_hash(batch: &Batch) -> String {
+    hex::encode(Sha256::digest(batch.encode(Encoding::Binary)))
+}
+
+impl EventLog {
+    /// Opens (or creates) the log in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, LogError> {
+        let db = zklanes_executor::db::open_db(dir)?;
+        Ok(Self {
+            events: db.open_tree("events")?,
+            records: db.open_tree("records")?,
+            traces: db.open_tree("traces")?,
+            db,
+        })
+    }
+
+    /// Persists an event with its record, flushed to disk before returning.
+    pub fn accept(&self, batch: &Batch) -> Result<BatchRecord, LogError> {
+        let record = BatchRecord {
+            batch: batch.number,
+            stage: Stage::Accepted,
+            hash: batch_hash(batch),
+            txs: batch.txs.len(),
+            error: None,
+            state_root: None,
+            chunks: None,
+            timings: Default::default(),
+            commitments: None,
+            proof: None,
+            gas: None,
+            bundle: None,
+        };
+        self.events
+            .insert(key(batch.number), batch.encode(Encoding::Binary))?;
+        self.put(&record)?;
+        Ok(record)
+    }
+
+    /// Writes a record and flushes.
+    pub fn put(&self, record: &BatchRecord) -> Result<(), LogError> {
+        let bytes = serde_json::to_vec(record).map_err(|e| LogError::Corrupt {
+            key: record.batch.to_string(),
+            reason: e.to_string(),
+        })?;
+        self.records.insert(key(record.batch), bytes)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Persists several records at once (atomically) and flushes.
+    pub fn put_all(&self, records: &[BatchRecord]) -> Result<(), LogError> {
+        let mut batch = sled::Batch::default();
+        for r in records {
+            let bytes = serde_json::to_vec(r).map_err(|e| LogError::Corrupt {
+                key: r.batch.to_string(),
+                reason: e.to_string(),
+            })?;
+            batch.insert(&key(r.batch), bytes);
+        }
+        self.records.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The record of batch `n`.
+    pub fn record(&self, n: u64) -> Result<Option<BatchRecord>, LogError> {
+        self.records
+            .get(key(n))?
+            .map(|v| {
+                serde_json::from_slice(&v).map_err(|e| LogError::Corrupt {
+                    key: n.to_string(),
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// The event of batch `n`.
+    pub fn event(&self, n: u64) -> Result<Option<Batch>, LogError> {
+        self.events
+            .get(key(n))?
+            .map(|v| {
+                Batch::decode_with(&v, Encoding::Binary, usize::MAX, usize::MAX).map_err(|e| {
+                    LogError::Corrupt {
+                        key: n.to_string(),
+                        reason: e.to_string(),
+                    }
+                })
+            })
+            .transpose()
+    }
+
+    /// Every record, in batch order.
+    pub fn records(&self) -> Result<Vec<BatchRecord>, LogError> {
+        self.records
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                serde_json::from_slice(&v).map_err(|e| LogError::Corrupt {
+                    key: hex::encode(k),
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Persists the chunk traces of batch `n` with its `Executed` record,
+    /// atomically, and flushes.
+    pub fn executed(&self, record: &BatchRecord, traces: &[ChunkTrace]) -> Result<(), LogError> {
+        let bytes = bincode::serialize(traces).map_err(|e| LogError::Corrupt {
+            key: record.batch.to_string(),
+            reason: e.to_string(),
+        })?;
+        self.traces.insert(key(record.batch), bytes)?;
+        self.put(record)
+    }
+
+    /// The chunk traces of batch `n`.
+    pub fn traces(&self, n: u64) -> Result<Option<Vec<ChunkTrace>>, LogError> {
+        self.traces
+            .get(key(n))?
+            .map(|v| {
+                bincode::deserialize(&v).map_err(|e| LogError::Corrupt {
+                    key: n.to_string(),
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+}

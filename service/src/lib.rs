@@ -1,0 +1,26 @@
+//! # zklanes service
+//!
+//! `zklanes serve`: the batch pipeline service.
+//!
+//! Sequencer batch events arrive over HTTP ([`http`]) or as files in a
+//! watched folder ([`watch`]); [`ingest`] validates them and appends them
+//! to the durable log ([`event_log`], sled, flushed before the
+//! acknowledgement). One driver thread ([`driver`]) executes batches in
+//! number order, persists their traces, proves them on the prover pool and
+//! writes each proof directory whole (`zklanes_pipeline::data_dir`); every
+//! stage is persisted, so a restart resumes where it stopped. [`metrics`]
+//! serves Prometheus text; [`failpoint`]s let crash tests abort at named
+//! points. [`serve::run`] ties them together; [`config`] and [`state`] are
+//! what they share, [`error`] why they stop.
+
+pub mod config;
+pub mod driver;
+pub mod error;
+pub mod event_log;
+pub mod failpoint;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod serve;
+pub mod state;
+pub mod watch;
