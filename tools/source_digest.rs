@@ -1,4 +1,4 @@
-//! Build script shared by the crates whose sources define circuits: it
+//! Build script shared by the crates that name cached keys or verifiers: it
 //! exports `ZKLANES_SOURCE_DIGEST`, a hash of every source that can change
 //! a circuit, a key or the verifier generated from a key, so that cached
 //! keys and verifiers are keyed by that code (a changed circuit never loads

@@ -42,18 +42,6 @@ impl Cost {
     pub fn table_rows(&self) -> usize {
         (self.poseidon_permutations * poseidon::BLOCK_ROWS).max(self.scalar_mul_rows)
     }
-
-    /// `self − other`, per field (for the cost of one slot between two runs).
-    pub fn minus(&self, other: &Cost) -> Cost {
-        Cost {
-            generic_advice: self.generic_advice.saturating_sub(other.generic_advice),
-            lookup_advice: self.lookup_advice.saturating_sub(other.lookup_advice),
-            poseidon_permutations: self
-                .poseidon_permutations
-                .saturating_sub(other.poseidon_permutations),
-            scalar_mul_rows: self.scalar_mul_rows.saturating_sub(other.scalar_mul_rows),
-        }
-    }
 }
 
 /// Tools handed to a measured closure.

@@ -23,9 +23,6 @@
 //! - [`amm`]: constant-product swap, LP mint and burn gadgets;
 //! - [`fixtures`]: a signed showcase batch with every transaction type.
 
-/// Digest of this crate's sources: cached circuit keys are named by it.
-pub const SOURCE_DIGEST: &str = env!("ZKLANES_SOURCE_DIGEST");
-
 pub mod amm;
 pub mod chunk;
 pub mod cost;

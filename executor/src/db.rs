@@ -7,6 +7,11 @@
 //! fail with "could not acquire lock". [`open_db`] retries that one error for
 //! a bounded time; any other error, or a lock still held when the time is up
 //! (another process has the database open), is returned as it is.
+//!
+//! sled 0.34's `flush` ends in `sync_file_range` on Linux, which writes the
+//! log's pages but neither the file's metadata nor the disk's cache: a
+//! power loss can still lose an acknowledged write. [`flush_durable`] adds
+//! a full `fsync` of the database's files and directory.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -33,6 +38,21 @@ pub fn open_db_waiting(dir: &Path, wait: Duration) -> sled::Result<sled::Db> {
             other => return other,
         }
     }
+}
+
+/// Flushes `db` (opened on `dir`), then `fsync`s its files and the
+/// directory, so what was flushed survives a power loss.
+pub fn flush_durable(db: &sled::Db, dir: &Path) -> sled::Result<()> {
+    db.flush()?;
+    for name in ["db", "conf"] {
+        match std::fs::File::open(dir.join(name)) {
+            Ok(f) => f.sync_all()?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
 }
 
 /// True for sled's error when another handle holds the database's file lock.

@@ -9,12 +9,6 @@ use serde::{Deserialize, Deserializer, Serializer};
 /// The BN254 scalar field.
 pub type Fr = ark_bn254::Fr;
 
-/// A field element from a `u128`.
-#[inline]
-pub fn fr_u128(v: u128) -> Fr {
-    Fr::from(v)
-}
-
 /// Canonical 32-byte big-endian encoding.
 pub fn fr_to_bytes(f: &Fr) -> [u8; 32] {
     let mut out = [0u8; 32];

@@ -32,8 +32,6 @@ pub const BALANCE_BITS: u32 = 112;
 pub const NONCE_BITS: u32 = 32;
 /// Bits of the chain id.
 pub const CHAIN_ID_BITS: u32 = 32;
-/// Bits of an L1 address.
-pub const L1_ADDRESS_BITS: u32 = 160;
 /// Bits of an L1 deposit queue index.
 pub const QUEUE_INDEX_BITS: u32 = 32;
 /// Bits of a pool fee in basis points.

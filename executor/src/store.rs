@@ -7,7 +7,8 @@
 //! - `Mheight` → number of committed batches (u64 BE);
 //! - `Mnext_deposit` → next L1 deposit queue index (u64 BE).
 //!
-//! A batch commits with one atomic `apply_batch` followed by `flush`, so after
+//! A batch commits with one atomic `apply_batch` followed by a durable flush
+//! (`db::flush_durable`: sled's flush, then fsync), so after
 //! a crash (even `kill -9`) the store holds either all of a batch or none of it.
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use crate::state::{Key, Leaf, State};
 /// The sled-backed store.
 pub struct Store {
     db: sled::Db,
+    dir: std::path::PathBuf,
     tree: sled::Tree,
 }
 
@@ -60,7 +62,11 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = crate::db::open_db(dir)?;
         let tree = db.open_tree("state")?;
-        Ok(Self { db, tree })
+        Ok(Self {
+            db,
+            dir: dir.to_path_buf(),
+            tree,
+        })
     }
 
     /// Loads the committed state and tree.
@@ -136,7 +142,7 @@ impl Store {
             w.next_deposit.to_be_bytes().to_vec(),
         );
         self.tree.apply_batch(b)?;
-        self.db.flush()?;
+        crate::db::flush_durable(&self.db, &self.dir)?;
         Ok(())
     }
 }

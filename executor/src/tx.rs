@@ -36,9 +36,6 @@ pub enum TxType {
     CreatePool = 7,
 }
 
-/// Number of transaction types (excluding the no-op).
-pub const TX_TYPES: usize = 7;
-
 /// An L1 deposit: credits `amount` of `asset` to `account`, creating the
 /// account with `pubkey` if it is empty (the key is ignored otherwise).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

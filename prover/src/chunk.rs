@@ -160,7 +160,6 @@ pub fn key_name(params: &ParamsKZG<Bn256>, shape: &ChunkShape) -> String {
         &shape.chain_id.to_le_bytes(),
         &params.k().to_le_bytes(),
         &(LOOKUP_BITS as u64).to_le_bytes(),
-        zklanes_circuits::SOURCE_DIGEST.as_bytes(),
         crate::SOURCE_DIGEST.as_bytes(),
         crate::cache::srs_id(params).as_bytes(),
     ]);

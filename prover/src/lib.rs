@@ -20,5 +20,6 @@ pub mod rss;
 pub mod srs;
 pub mod transcript;
 
-/// Digest of this crate's sources (part of every cached key's name).
+/// Digest of this crate's sources and of the executor's and the circuits'
+/// (`tools/source_digest.rs`): part of every cached chunk key's name.
 pub const SOURCE_DIGEST: &str = env!("ZKLANES_SOURCE_DIGEST");

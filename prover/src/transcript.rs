@@ -1,7 +1,8 @@
 //! SHPLONK proving and verification with the two transcripts of the proof
 //! tree: Poseidon (proofs that will be aggregated in-circuit) and Keccak
-//! (the final proof, checked by the EVM verifier). Every circuit here has
-//! one instance column. Failures are typed, never panics.
+//! (the final proof, checked by the EVM verifier; natively it is checked
+//! with its accumulator by the aggregator's `verify`). Every circuit here
+//! has one instance column. Failures are typed, never panics.
 
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_base::halo2_proofs::plonk::{
@@ -12,12 +13,38 @@ use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, Param
 use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_base::halo2_proofs::poly::kzg::strategy::AccumulatorStrategy;
 use halo2_base::halo2_proofs::poly::VerificationStrategy;
-use halo2_base::halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
+use halo2_base::halo2_proofs::transcript::{
+    EncodedChallenge, TranscriptWrite, TranscriptWriterBuffer,
+};
 use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use snark_verifier_sdk::NativeLoader;
 
 use crate::chunk::ProveError;
+
+/// A SHPLONK proof of `circuit` written into `transcript`.
+fn prove_into<C, E, T>(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instance: &[Fr],
+    transcript: &mut T,
+) -> Result<(), ProveError>
+where
+    C: Circuit<Fr>,
+    E: EncodedChallenge<G1Affine>,
+    T: TranscriptWrite<G1Affine, E>,
+{
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, E, _, T, C>(
+        params,
+        pk,
+        &[circuit],
+        &[&[instance]],
+        rand::rngs::OsRng,
+        transcript,
+    )
+    .map_err(ProveError::halo2("create_proof"))
+}
 
 /// A SHPLONK proof with the Poseidon transcript (aggregatable).
 pub fn prove_poseidon<C: Circuit<Fr>>(
@@ -28,15 +55,7 @@ pub fn prove_poseidon<C: Circuit<Fr>>(
 ) -> Result<Vec<u8>, ProveError> {
     let mut transcript =
         PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-        params,
-        pk,
-        &[circuit],
-        &[&[instance]],
-        rand::rngs::OsRng,
-        &mut transcript,
-    )
-    .map_err(ProveError::halo2("create_proof"))?;
+    prove_into(params, pk, circuit, instance, &mut transcript)?;
     Ok(transcript.finalize())
 }
 
@@ -67,41 +86,8 @@ pub fn prove_evm<C: Circuit<Fr>>(
     circuit: C,
     instance: &[Fr],
 ) -> Result<Vec<u8>, ProveError> {
-    let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-    create_proof::<
-        KZGCommitmentScheme<Bn256>,
-        ProverSHPLONK<'_, Bn256>,
-        _,
-        _,
-        EvmTranscript<_, _, _, _>,
-        _,
-    >(
-        params,
-        pk,
-        &[circuit],
-        &[&[instance]],
-        rand::rngs::OsRng,
-        &mut transcript,
-    )
-    .map_err(ProveError::halo2("create_proof"))?;
+    let mut transcript: EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>> =
+        TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
+    prove_into(params, pk, circuit, instance, &mut transcript)?;
     Ok(transcript.finalize())
-}
-
-/// Verifies a [`prove_evm`] proof natively, including the pairing check.
-pub fn verify_evm(
-    params: &ParamsKZG<Bn256>,
-    vk: &VerifyingKey<G1Affine>,
-    proof: &[u8],
-    instance: &[Fr],
-) -> bool {
-    let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
-    verify_proof::<_, VerifierSHPLONK<'_, Bn256>, _, EvmTranscript<_, _, _, _>, _>(
-        params.verifier_params(),
-        vk,
-        AccumulatorStrategy::new(params.verifier_params()),
-        &[&[instance]],
-        &mut transcript,
-    )
-    .map(VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize)
-    .unwrap_or(false)
 }

@@ -1,4 +1,5 @@
-//! The service's durable log (sled, flushed before every acknowledgement):
+//! The service's durable log (sled, flushed and fsynced before every
+//! acknowledgement, `zklanes_executor::db::flush_durable`):
 //! each accepted batch event under its number, and each batch's stage
 //! record. The executor's state lives in its own store; the event log is
 //! the source of truth it can always be rebuilt from (the executor is
@@ -9,6 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zklanes_executor::batch::Encoding;
+use zklanes_executor::db::flush_durable;
 use zklanes_executor::trace::ChunkTrace;
 use zklanes_executor::Batch;
 
@@ -77,6 +79,7 @@ pub struct BatchRecord {
 /// The durable log.
 pub struct EventLog {
     db: sled::Db,
+    dir: std::path::PathBuf,
     events: sled::Tree,
     records: sled::Tree,
     traces: sled::Tree,
@@ -100,6 +103,7 @@ impl EventLog {
             records: db.open_tree("records")?,
             traces: db.open_tree("traces")?,
             db,
+            dir: dir.to_path_buf(),
         })
     }
 
@@ -132,7 +136,7 @@ impl EventLog {
             reason: e.to_string(),
         })?;
         self.records.insert(key(record.batch), bytes)?;
-        self.db.flush()?;
+        flush_durable(&self.db, &self.dir)?;
         Ok(())
     }
 
@@ -147,7 +151,7 @@ impl EventLog {
             batch.insert(&key(r.batch), bytes);
         }
         self.records.apply_batch(batch)?;
-        self.db.flush()?;
+        flush_durable(&self.db, &self.dir)?;
         Ok(())
     }
 
