@@ -8,7 +8,10 @@
 //! adding a file changes the digest: the `src/` folder of this crate and of
 //! every workspace crate below it in the tower (a circuit reads the
 //! executor's widths and encodings; a layer reads the chunk circuit), and
-//! `Cargo.lock` (a changed halo2 or snark-verifier can change a layout).
+//! the `Cargo.lock` entries of every package this crate reaches through its
+//! dependencies (a changed halo2 or snark-verifier can change a layout),
+//! but not those of the crates above it: a dependency of the service or of
+//! the binary renames no key.
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +49,70 @@ fn fnv(data: &[u8], state: &mut [u64; 2]) {
     }
 }
 
+/// The `[[package]]` blocks of `Cargo.lock` reachable from package `own`
+/// through `dependencies` (dev-dependencies included, as the lock file
+/// lists them), in file order.
+fn reachable_lock_entries(lock: &str, own: &str) -> Vec<String> {
+    struct Entry {
+        name: String,
+        version: String,
+        deps: Vec<String>,
+        text: String,
+    }
+    let mut entries: Vec<Entry> = vec![];
+    for block in lock.split("[[package]]").skip(1) {
+        let field = |key: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key} = \"")))
+                .map(|v| v.trim_end_matches('"').to_string())
+                .unwrap_or_default()
+        };
+        let deps = block
+            .split_once("dependencies = [")
+            .map(|(_, rest)| {
+                rest.split(']')
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|d| d.trim().trim_matches('"').to_string())
+                    .filter(|d| !d.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        entries.push(Entry {
+            name: field("name"),
+            version: field("version"),
+            deps,
+            text: block.to_string(),
+        });
+    }
+    // A dependency is "name", or "name version" when several versions exist
+    // (then possibly followed by its source).
+    let find = |dep: &str| {
+        let mut parts = dep.split_whitespace();
+        let name = parts.next().unwrap_or_default();
+        let version = parts.next();
+        entries
+            .iter()
+            .position(|e| e.name == name && version.is_none_or(|v| e.version == v))
+    };
+    let mut seen = vec![false; entries.len()];
+    let mut todo: Vec<usize> = find(own).into_iter().collect();
+    while let Some(i) = todo.pop() {
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        todo.extend(entries[i].deps.iter().filter_map(|d| find(d)));
+    }
+    entries
+        .into_iter()
+        .zip(seen)
+        .filter(|(_, s)| *s)
+        .map(|(e, _)| e.text)
+        .collect()
+}
+
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let root = manifest
@@ -56,19 +123,21 @@ fn main() {
         .iter()
         .position(|(n, _)| *n == name)
         .expect("source_digest.rs serves only the crates listed in TOWER");
-    let mut all = vec![root.join("Cargo.lock")];
+    let mut all = vec![];
     for (_, folder) in &TOWER[..=own] {
         let src = root.join(folder).join("src");
         // A folder: cargo rescans it whole, so an added file reruns this.
         println!("cargo:rerun-if-changed={}", src.display());
         files(&src, &mut all);
     }
-    println!(
-        "cargo:rerun-if-changed={}",
-        root.join("Cargo.lock").display()
-    );
+    let lock_path = root.join("Cargo.lock");
+    println!("cargo:rerun-if-changed={}", lock_path.display());
+    let lock = std::fs::read_to_string(&lock_path).unwrap_or_default();
     all.sort();
     let mut state = [0xcbf2_9ce4_8422_2325u64, 0x8422_2325_cbf2_9ce4];
+    for entry in reachable_lock_entries(&lock, &name) {
+        fnv(entry.as_bytes(), &mut state);
+    }
     for f in &all {
         let rel = f.strip_prefix(root).unwrap_or(f);
         fnv(rel.to_string_lossy().as_bytes(), &mut state);
