@@ -18,6 +18,15 @@ use serde_json::Value;
 use zklanes_executor::batch::Encoding;
 use zklanes_executor::{Batch, Rollup, RollupConfig};
 
+/// The operator's token every test server is started with.
+const TOKEN: &str = "zklanes-test-token-0123456789";
+
+fn token_file() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zklanes-test-token");
+    std::fs::write(&path, TOKEN).expect("token file");
+    path
+}
+
 fn cache_dir() -> PathBuf {
     std::env::var_os("ZKLANES_CACHE_DIR")
         .map(PathBuf::from)
@@ -67,6 +76,8 @@ impl Server {
                 "--cache-dir",
             ])
             .arg(cache_dir())
+            .arg("--auth-token-file")
+            .arg(token_file())
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -83,7 +94,34 @@ impl Server {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("no address: {line:?}"))
             .to_string();
-        Server { child, addr }
+        let server = Server { child, addr };
+        server.wait_ready();
+        server
+    }
+
+    /// Waits for `/readyz` (the port opens before the keys are loaded).
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(1200);
+        while Instant::now() < deadline {
+            if let Some((200, _)) = request(&self.addr, "GET", "/readyz", None, b"") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the service at {} never became ready", self.addr);
+    }
+
+    /// Waits for the process to exit on its own; its exit status.
+    fn wait_exit(mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        None
     }
 
     fn kill(mut self) {
@@ -107,7 +145,8 @@ impl Server {
     }
 }
 
-/// One HTTP/1.1 request; `None` when the connection fails.
+/// One HTTP/1.1 request as the operator sends it (the service's own host,
+/// the token on writes); `None` when the connection fails.
 fn request(
     addr: &str,
     method: &str,
@@ -115,14 +154,33 @@ fn request(
     ct: Option<&str>,
     body: &[u8],
 ) -> Option<(u16, String)> {
+    let mut headers = vec![format!("Host: {addr}")];
+    if method == "POST" {
+        headers.push(format!("Authorization: Bearer {TOKEN}"));
+    }
+    if let Some(ct) = ct {
+        headers.push(format!("Content-Type: {ct}"));
+    }
+    raw_request(addr, method, path, &headers, body)
+}
+
+/// One HTTP/1.1 request with exactly `headers` (and the body's length).
+fn raw_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[String],
+    body: &[u8],
+) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
     let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: zklanes\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    if let Some(ct) = ct {
-        head.push_str(&format!("Content-Type: {ct}\r\n"));
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
     }
     head.push_str("\r\n");
     let _ = s.write_all(head.as_bytes());
@@ -204,6 +262,60 @@ fn bad_events_get_their_status_and_nothing_is_lost() {
         request(&a, "POST", "/v1/batches", Some("text/html"), b"<html>"),
         415,
         "wrong_encoding",
+    );
+    // What a web page can send without a preflight: a text/plain or typeless
+    // JSON body, never sniffed.
+    let json = bs[0].encode(Encoding::Json);
+    expect(
+        request(&a, "POST", "/v1/batches", Some("text/plain"), &json),
+        415,
+        "wrong_encoding",
+    );
+    expect(
+        request(&a, "POST", "/v1/batches", None, &json),
+        415,
+        "wrong_encoding",
+    );
+    // Writes without the token, with a wrong one, or naming a foreign host
+    // (DNS rebinding) are refused and store nothing.
+    let ct = "Content-Type: application/json".to_string();
+    let host = format!("Host: {a}");
+    for (headers, status, needle) in [
+        (vec![host.clone(), ct.clone()], 401, "unauthorized"),
+        (
+            vec![
+                host.clone(),
+                ct.clone(),
+                format!("Authorization: Bearer {TOKEN}x"),
+            ],
+            401,
+            "unauthorized",
+        ),
+        (
+            vec![host.clone(), ct.clone(), format!("Authorization: Basic {TOKEN}")],
+            401,
+            "unauthorized",
+        ),
+        (
+            vec![
+                "Host: attacker.example:8545".into(),
+                ct.clone(),
+                format!("Authorization: Bearer {TOKEN}"),
+            ],
+            403,
+            "host",
+        ),
+    ] {
+        expect(
+            raw_request(&a, "POST", "/v1/batches", &headers, &json),
+            status,
+            needle,
+        );
+    }
+    expect(
+        request(&a, "GET", "/v1/batches/0", None, b""),
+        404,
+        "no batch 0",
     );
     expect(
         request(
@@ -288,6 +400,51 @@ fn bad_events_get_their_status_and_nothing_is_lost() {
         404,
         "no batch 9",
     );
+    assert!(server.terminate(), "SIGTERM exits cleanly");
+}
+
+/// A fatal fault (the proofs directory cannot be made: a file stands in
+/// its place) is never silent: once the retries are spent `/healthz`
+/// answers 503 with the reason, writes are refused, and the process exits
+/// non-zero. With the fault removed, a restart proves the batch.
+#[test]
+fn a_fatal_fault_is_visible_and_the_process_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let bs = batches(4, 2);
+    std::fs::write(dir.path().join("proofs"), b"not a directory").unwrap();
+    let server = Server::start(dir.path(), &["--max-retries", "1"], None);
+    let a = server.addr.clone();
+    assert_eq!(post(&a, &bs[0], Encoding::Json).unwrap().0, 202);
+    // The driver retries once, then gives up.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut saw_failed = false;
+    while Instant::now() < deadline {
+        match request(&a, "GET", "/healthz", None, b"") {
+            Some((503, body)) => {
+                assert!(body.contains("failed"), "{body}");
+                assert!(body.contains("proofs"), "the reason names the fault: {body}");
+                saw_failed = true;
+                break;
+            }
+            Some(_) => std::thread::sleep(Duration::from_millis(50)),
+            // The process may exit before the poll sees the 503.
+            None => break,
+        }
+    }
+    if saw_failed {
+        if let Some((s, body)) = post(&a, &bs[1], Encoding::Json) {
+            assert_eq!(s, 503, "writes are refused once failed: {body}");
+        }
+    }
+    let status = server
+        .wait_exit(Duration::from_secs(60))
+        .expect("the process exits after a fatal failure");
+    assert!(!status.success(), "a fatal failure exits non-zero: {status}");
+    // Fault removed: the restart proves batch 0.
+    std::fs::remove_file(dir.path().join("proofs")).unwrap();
+    let server = Server::start(dir.path(), &[], None);
+    let r = wait_for(&server.addr, 0, "proven", Duration::from_secs(300));
+    assert!(r["proof"].as_str().unwrap().contains("batch-0"), "{r}");
     assert!(server.terminate(), "SIGTERM exits cleanly");
 }
 

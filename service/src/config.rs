@@ -7,6 +7,8 @@ use zklanes_pipeline::config::ProofConfig;
 use zklanes_pipeline::data_dir::DataDir;
 use zklanes_pipeline::setup::ProverSetup;
 
+use crate::listener::Limits;
+
 /// How far the service proves each batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProofLevel {
@@ -38,6 +40,14 @@ pub struct ServiceConfig {
     pub threads: usize,
     /// Most batches one final proof settles (see [`DriverConfig`]).
     pub max_bundle: usize,
+    /// The bearer token's file (default: `DATA_DIR/auth-token`, generated).
+    pub auth_token_file: Option<PathBuf>,
+    /// Listen on a non-loopback address without TLS.
+    pub insecure_listen: bool,
+    /// Connection bounds of the listener.
+    pub limits: Limits,
+    /// Consecutive retryable failures of a step before it is fatal.
+    pub max_retries: u32,
 }
 
 /// What the driver needs of the configuration.
@@ -67,7 +77,7 @@ impl DriverConfig {
             level: cfg.level,
             threads: cfg.threads,
             max_bundle: cfg.max_bundle.max(1),
-            max_retries: 5,
+            max_retries: cfg.max_retries,
         }
     }
 }

@@ -48,6 +48,15 @@ pub enum DriverError {
         /// Why.
         source: PoolError,
     },
+    /// The executor broke an internal invariant (retryable: a transient
+    /// fault is never stored as the batch's rejection).
+    #[error("batch {batch}: {reason}")]
+    Executor {
+        /// The batch.
+        batch: u64,
+        /// Why.
+        reason: String,
+    },
     /// A stage panicked (retryable: the stage is redone from its last
     /// persisted state).
     #[error("batch {batch}: a stage panicked: {message}")]
@@ -89,7 +98,10 @@ impl DriverError {
             | Self::Inconsistent { .. }
             | Self::NoProver => true,
             Self::Prove { source, .. } => matches!(source, PipelineError::TooManyChunks { .. }),
-            Self::ProofFile { .. } | Self::Pool { .. } | Self::Panicked { .. } => false,
+            Self::ProofFile { .. }
+            | Self::Pool { .. }
+            | Self::Executor { .. }
+            | Self::Panicked { .. } => false,
         }
     }
 
@@ -107,6 +119,7 @@ impl DriverError {
             Self::ProofFile { .. } => "proof_file",
             Self::Prove { .. } => "prove",
             Self::Pool { .. } => "chunk_proof",
+            Self::Executor { .. } => "executor",
             Self::Panicked { .. } => "panic",
             Self::Io { .. } => "io",
             Self::Inconsistent { .. } => "inconsistent",
@@ -149,4 +162,19 @@ pub enum ServiceError {
     /// The driver stopped on a fatal error.
     #[error(transparent)]
     Driver(#[from] DriverError),
+    /// The bearer token could not be had.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    /// A non-loopback address without `--insecure-listen` (no TLS is served).
+    #[error(
+        "refusing to listen on {addr}: the service serves no TLS; listen on loopback behind a \
+         TLS proxy, or pass --insecure-listen"
+    )]
+    InsecureListen {
+        /// The address.
+        addr: SocketAddr,
+    },
+    /// A stage failed fatally (the reason `/healthz` reported).
+    #[error("the service failed: {0}")]
+    Failed(String),
 }

@@ -1,40 +1,126 @@
-//! The HTTP API: `POST /v1/batches` (JSON or binary body), `GET
-//! /v1/batches/{n}`, `GET /healthz` and `GET /metrics` (Prometheus text).
+//! The HTTP API: `POST /v1/batches` (JSON or binary body, the operator's
+//! bearer token), `GET /v1/batches/{n}`, `GET /healthz`, `GET /readyz` and
+//! `GET /metrics` (Prometheus text).
+//!
+//! Every request passes [`guard`] first: a loopback listener serves only
+//! requests naming a loopback host; at most [`MAX_IN_FLIGHT`] requests run
+//! at once (503 beyond); each has [`REQUEST_TIMEOUT`] to be read and
+//! answered (408). A body is read up to the event limit and no further
+//! (413). Writes need the token (401) and a ready service (503 with
+//! `Retry-After` while starting or after a fatal failure).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use tokio::sync::Semaphore;
 
+use crate::auth::{loopback_host, Token};
 use crate::failpoint::failpoint;
 use crate::ingest::{append, decode, IngestError, IngestRules, Ingested};
-use crate::state::Shared;
+use crate::state::{Health, Shared};
+
+/// Requests handled at once at most.
+pub const MAX_IN_FLIGHT: usize = 64;
+/// Time to read a request (its body included) and answer it.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// State of the handlers.
 #[derive(Clone)]
 pub struct Api {
-    /// Shared with the worker.
+    /// Shared with the driver.
     pub shared: Arc<Shared>,
     /// Ingestion rules.
     pub rules: IngestRules,
+    /// The token writes must carry.
+    pub token: Token,
+    /// The listener is on a loopback address (then every request must name
+    /// a loopback host).
+    pub loopback: bool,
+    /// Requests in flight.
+    pub in_flight: Arc<Semaphore>,
 }
 
 /// The router.
 pub fn router(api: Api) -> Router {
-    let limit = api.rules.max_bytes.saturating_mul(2).max(1 << 16);
     Router::new()
         .route("/v1/batches", post(submit))
         .route("/v1/batches/{n}", get(status))
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(DefaultBodyLimit::max(api.rules.max_bytes))
+        .layer(from_fn_with_state(api.clone(), guard))
         .with_state(api)
+}
+
+fn refuse(status: StatusCode, error: &str, message: String) -> Response {
+    (status, Json(json!({"error": error, "message": message}))).into_response()
+}
+
+/// Host, concurrency, deadline, credential and readiness checks.
+async fn guard(State(api): State<Api>, req: Request, next: Next) -> Response {
+    let m = &api.shared.metrics;
+    if api.loopback && !loopback_host(req.headers()) {
+        m.add("zklanes_http_refused_total", "reason=\"host\"", 1);
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "host",
+            "this listener serves loopback hosts only (Host: 127.0.0.1:PORT or localhost)".into(),
+        );
+    }
+    let Ok(_slot) = api.in_flight.clone().try_acquire_owned() else {
+        m.add("zklanes_http_refused_total", "reason=\"busy\"", 1);
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!("{MAX_IN_FLIGHT} requests in flight"),
+        );
+    };
+    if req.method() == Method::POST {
+        if !api.token.admits(req.headers()) {
+            m.add("zklanes_http_refused_total", "reason=\"unauthorized\"", 1);
+            let mut r = refuse(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "writes need the operator's token: Authorization: Bearer TOKEN".into(),
+            );
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+            return r;
+        }
+        let health = api.shared.health();
+        if health != Health::Ready {
+            let mut r = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                format!("the service is not ready: {health:?}"),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, "5".parse().expect("valid"));
+            return r;
+        }
+    }
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            m.add("zklanes_http_refused_total", "reason=\"timeout\"", 1);
+            refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!("the request took over {} s", REQUEST_TIMEOUT.as_secs()),
+            )
+        }
+    }
 }
 
 /// Decodes, validates and durably appends one event.
@@ -105,7 +191,41 @@ pub fn ingest(
     result
 }
 
-async fn submit(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Response {
+async fn submit(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let e = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                // Read no further than the limit: the size is the declared one.
+                let declared = headers
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok());
+                IngestError::TooLarge {
+                    bytes: declared.unwrap_or(api.rules.max_bytes + 1),
+                    limit: api.rules.max_bytes,
+                }
+            } else {
+                IngestError::Malformed {
+                    reason: format!("the body could not be read: {e}"),
+                }
+            };
+            api.shared.metrics.add(
+                "zklanes_events_rejected_total",
+                &format!("reason=\"{}\"", e.reason()),
+                1,
+            );
+            return refuse(
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                e.reason(),
+                e.to_string(),
+            );
+        }
+    };
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -162,12 +282,42 @@ async fn status(State(api): State<Api>, Path(n): Path<String>) -> Response {
     }
 }
 
+/// 200 unless a stage failed fatally (503 with the reason).
 async fn health(State(api): State<Api>) -> Response {
-    Json(json!({
-        "status": if api.shared.stop.load(Ordering::SeqCst) { "stopping" } else { "ok" },
-        "next_batch": api.shared.next.load(Ordering::SeqCst),
-    }))
-    .into_response()
+    let next = api.shared.next.load(Ordering::SeqCst);
+    match api.shared.health() {
+        Health::Failed(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "failed", "reason": reason, "next_batch": next})),
+        )
+            .into_response(),
+        h => Json(json!({
+            "status": if api.shared.stop.load(Ordering::SeqCst) {
+                "stopping"
+            } else if h == Health::Starting {
+                "starting"
+            } else {
+                "ok"
+            },
+            "next_batch": next,
+        }))
+        .into_response(),
+    }
+}
+
+/// 200 once keys are loaded and the state reconciled, and while nothing
+/// has failed; 503 otherwise.
+async fn ready(State(api): State<Api>) -> Response {
+    match api.shared.health() {
+        Health::Ready if !api.shared.stop.load(Ordering::SeqCst) => {
+            Json(json!({"ready": true})).into_response()
+        }
+        h => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"ready": false, "health": format!("{h:?}")})),
+        )
+            .into_response(),
+    }
 }
 
 async fn metrics(State(api): State<Api>) -> Response {

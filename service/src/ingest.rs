@@ -120,7 +120,7 @@ impl IngestError {
     }
 }
 
-/// The encoding a content type declares (`None`: guess from the body).
+/// The encoding a content type declares (`None`: not a batch type).
 pub fn declared_encoding(content_type: Option<&str>) -> Option<Encoding> {
     let ct = content_type?.split(';').next()?.trim().to_ascii_lowercase();
     match ct.as_str() {
@@ -142,23 +142,23 @@ pub fn decode(
             limit: rules.max_bytes,
         });
     }
+    // The type is declared, never sniffed: a form or `text/plain` post (what
+    // a web page can send without a preflight) is refused.
     let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let enc = match (declared_encoding(content_type), content_type) {
-        (Some(Encoding::Json), _) if !looks_json => {
+    let enc = match declared_encoding(content_type) {
+        Some(Encoding::Json) if !looks_json => {
             return Err(IngestError::WrongEncoding {
                 content_type: content_type.unwrap_or_default().into(),
                 reason: "the body is not a JSON object".into(),
             })
         }
-        (Some(e), _) => e,
-        (None, Some(ct)) if !ct.is_empty() && !ct.starts_with("text/plain") => {
+        Some(e) => e,
+        None => {
             return Err(IngestError::WrongEncoding {
-                content_type: ct.into(),
+                content_type: content_type.unwrap_or("(none)").into(),
                 reason: "use application/json or application/octet-stream".into(),
             })
         }
-        (None, _) if looks_json => Encoding::Json,
-        (None, _) => Encoding::Binary,
     };
     let batch =
         Batch::decode_with(body, enc, rules.max_bytes, rules.max_txs).map_err(|e| match e {

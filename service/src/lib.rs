@@ -13,6 +13,7 @@
 //! points. [`serve::run`] ties them together; [`config`] and [`state`] are
 //! what they share, [`error`] why they stop.
 
+pub mod auth;
 pub mod config;
 pub mod driver;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod event_log;
 pub mod failpoint;
 pub mod http;
 pub mod ingest;
+pub mod listener;
 pub mod metrics;
 pub mod serve;
 pub mod state;

@@ -1,37 +1,51 @@
 //! `zklanes serve`: start the service ([`run`]) and stop it on SIGTERM or
-//! Ctrl-C.
+//! Ctrl-C, or when a stage fails fatally (then `/healthz` answers 503
+//! with the reason while the listener drains, and `run` returns the error:
+//! the process exits non-zero for its supervisor to restart it).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::future::IntoFuture;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use zklanes_pipeline::batch_prover::BatchProver;
 
+use crate::auth::Token;
 use crate::config::{DriverConfig, ProofLevel, ServiceConfig};
 use crate::driver::{self, recover};
-use crate::error::ServiceError;
+use crate::error::{DriverError, ServiceError};
 use crate::event_log::EventLog;
-use crate::http::{router, Api};
+use crate::http::{router, Api, MAX_IN_FLIGHT};
 use crate::ingest::IngestRules;
-use crate::state::Shared;
+use crate::listener::{Bounded, Limits};
+use crate::state::{Health, Shared};
 use crate::watch::watch;
 
-/// Runs the service until SIGTERM or Ctrl-C.
+/// How long the listener may take to drain its connections once it stops.
+pub const DRAIN: Duration = Duration::from_secs(5);
+
+/// Runs the service until SIGTERM or Ctrl-C (`Ok`), or until a stage fails
+/// fatally (`Err`, after `/healthz` has said so while the listener drained).
 pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
     let root = cfg.data_dir.root();
     std::fs::create_dir_all(root).map_err(|source| ServiceError::DataDir {
         path: root.display().to_string(),
         source,
     })?;
-    let log = EventLog::open(&cfg.data_dir.events())?;
-    let shared = Arc::new(Shared {
-        log,
-        metrics: Default::default(),
-        next: AtomicU64::new(0),
-        stop: AtomicBool::new(false),
-        wake: Default::default(),
-        ingest: Default::default(),
-    });
+    if !cfg.listen.ip().is_loopback() && !cfg.insecure_listen {
+        return Err(ServiceError::InsecureListen { addr: cfg.listen });
+    }
+    let (token, token_path) = Token::load(
+        cfg.auth_token_file.as_deref(),
+        &cfg.data_dir.root().join("auth-token"),
+    )?;
+    tracing::info!(
+        stage = "auth",
+        path = %token_path.display(),
+        "writes need the bearer token in this file"
+    );
+    let shared = Arc::new(Shared::new(EventLog::open(&cfg.data_dir.events())?));
     let max_txs = match cfg.level {
         ProofLevel::Final => cfg.proof.max_txs(),
         ProofLevel::Chunks => zklanes_executor::params::MAX_BATCH_TXS,
@@ -52,56 +66,71 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
         addr: cfg.listen,
         source,
     })?;
-    let (proof, setup) = (cfg.proof.clone(), cfg.setup.clone());
+    let api = Api {
+        shared: shared.clone(),
+        rules,
+        token,
+        loopback: addr.ip().is_loopback(),
+        in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+    };
+    // The port opens first: `/healthz` and `/readyz` answer while the keys
+    // load; writes wait for readiness.
+    println!("listening on {addr}");
+    let server = tokio::spawn(serve_http(listener, cfg.limits, api.clone()));
+
     tracing::info!(stage = "keys", "loading SRS and keys");
-    let level = cfg.level;
-    let prover = tokio::task::spawn_blocking(move || match level {
+    let (proof, setup, level) = (cfg.proof.clone(), cfg.setup.clone(), cfg.level);
+    let opened = tokio::task::spawn_blocking(move || match level {
         ProofLevel::Final => BatchProver::open(proof, &setup),
         ProofLevel::Chunks => BatchProver::open_chunks(proof, &setup),
     })
-    .await
-    .map_err(|e| ServiceError::KeysPanicked(e.to_string()))??;
+    .await;
+    let prover = match opened {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return fail_start(&shared, server, e.into()).await,
+        Err(e) => {
+            return fail_start(&shared, server, ServiceError::KeysPanicked(e.to_string())).await
+        }
+    };
     let driver_cfg = DriverConfig::of(&cfg);
-    // The state is opened (and rebuilt if needed) before we listen, once:
-    // the driver thread takes it over.
-    let rollup = recover::open_state(&driver_cfg, &shared)?;
+    // The state is reconciled with the log once, then the driver takes it.
+    let rollup = match recover::open_state(&driver_cfg, &shared) {
+        Ok(r) => r,
+        Err(e) => return fail_start(&shared, server, e.into()).await,
+    };
     shared.next.store(rollup.height(), Ordering::SeqCst);
+    shared.set_health(Health::Ready);
     let d_shared = shared.clone();
     let prover = Arc::new(prover);
     let driver = std::thread::Builder::new()
         .name("driver".into())
         .spawn(move || {
-            let r = driver::run(driver_cfg, Some(prover), d_shared.clone(), rollup);
+            let batch = d_shared.next.load(Ordering::SeqCst);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                driver::run(driver_cfg, Some(prover), d_shared.clone(), rollup)
+            }))
+            .unwrap_or_else(|p| {
+                Err(DriverError::Panicked {
+                    batch,
+                    message: driver::panic_message(p.as_ref()),
+                })
+            });
             if let Err(e) = &r {
                 tracing::error!(alert = true, stage = "driver", error = %e, "pipeline driver failed");
-                d_shared.metrics.add("zklanes_failures_total", "reason=\"driver\"", 1);
+                d_shared
+                    .metrics
+                    .add("zklanes_failures_total", "reason=\"driver\"", 1);
+                d_shared.fail(e.to_string());
             }
             r
         })
         .map_err(ServiceError::Thread)?;
-    let api = Api {
-        shared: shared.clone(),
-        rules,
-    };
     if let Some(dir) = cfg.watch.clone() {
         tokio::spawn(watch(api.clone(), dir));
     }
     tracing::info!(stage = "listen", addr = %addr, "zklanes service ready");
-    println!("listening on {addr}");
-    let stop_shared = shared.clone();
-    axum::serve(listener, router(api))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!(
-                stage = "shutdown",
-                "stopping: no new events; a proof in flight is finished or redone after restart"
-            );
-            stop_shared.stop.store(true, Ordering::SeqCst);
-            stop_shared.notify();
-        })
-        .await
-        .map_err(|source| ServiceError::Http { addr, source })?;
-    // Give the pipeline a moment to reach a stage boundary; whatever is in
+    let served = server.await;
+    // Give the driver a moment to reach a stage boundary; whatever is in
     // flight after that is redone on restart (every stage is persisted).
     for _ in 0..20 {
         if driver.is_finished() {
@@ -114,7 +143,66 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
             r?;
         }
     }
-    Ok(())
+    if let Health::Failed(reason) = shared.health() {
+        return Err(ServiceError::Failed(reason));
+    }
+    match served {
+        Ok(r) => r.map_err(|source| ServiceError::Http { addr, source }),
+        Err(e) => Err(ServiceError::Failed(format!("the listener panicked: {e}"))),
+    }
+}
+
+/// A start that failed after the port opened: `/healthz` says why while the
+/// listener drains, then the error is returned.
+async fn fail_start(
+    shared: &Shared,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    e: ServiceError,
+) -> Result<(), ServiceError> {
+    tracing::error!(alert = true, stage = "start", error = %e, "the service cannot start");
+    shared.fail(e.to_string());
+    let _ = server.await;
+    Err(e)
+}
+
+/// Serves the API until SIGTERM, Ctrl-C or a fatal failure, then drains
+/// the connections for at most [`DRAIN`].
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    limits: Limits,
+    api: Api,
+) -> std::io::Result<()> {
+    let shared = api.shared.clone();
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signal = stopping.clone();
+    let serve = axum::serve(Bounded::new(listener, limits), router(api)).with_graceful_shutdown(
+        async move {
+            tokio::select! {
+                _ = shutdown_signal() => tracing::info!(
+                    stage = "shutdown",
+                    "stopping: no new events; a proof in flight is finished or redone after restart"
+                ),
+                _ = shared.shutdown.notified() => tracing::error!(
+                    stage = "shutdown",
+                    "stopping after a fatal failure"
+                ),
+            }
+            shared.stop.store(true, Ordering::SeqCst);
+            shared.notify();
+            signal.notify_one();
+        },
+    );
+    let drain = async {
+        stopping.notified().await;
+        tokio::time::sleep(DRAIN).await;
+    };
+    tokio::select! {
+        r = serve.into_future() => r,
+        _ = drain => {
+            tracing::warn!(stage = "shutdown", "drain deadline passed: open connections closed");
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {

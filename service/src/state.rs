@@ -3,10 +3,24 @@
 //! signals.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::event_log::EventLog;
 use crate::metrics::Metrics;
+
+/// Where the service is in its life, as `/healthz` and `/readyz` report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// Loading keys and reconciling the state: reads are served, writes
+    /// are refused (503, `Retry-After`).
+    Starting,
+    /// Executing and proving.
+    Ready,
+    /// A stage failed fatally: writes are refused and the process exits
+    /// non-zero once the listener has drained.
+    Failed(String),
+}
 
 /// What the driver shares with the HTTP side.
 pub struct Shared {
@@ -22,9 +36,52 @@ pub struct Shared {
     pub wake: (std::sync::Mutex<bool>, std::sync::Condvar),
     /// Serializes ingestion (check then append).
     pub ingest: std::sync::Mutex<()>,
+    /// Where the service is in its life.
+    pub health: Mutex<Health>,
+    /// Wakes the listener to shut down (a fatal failure).
+    pub shutdown: tokio::sync::Notify,
 }
 
 impl Shared {
+    /// A fresh state over `log`, [`Health::Starting`].
+    pub fn new(log: EventLog) -> Self {
+        Self {
+            log,
+            metrics: Default::default(),
+            next: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            wake: Default::default(),
+            ingest: Default::default(),
+            health: Mutex::new(Health::Starting),
+            shutdown: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The service's health now.
+    pub fn health(&self) -> Health {
+        self.health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sets the health (a failure is never overwritten).
+    pub fn set_health(&self, h: Health) {
+        let mut cur = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        if !matches!(*cur, Health::Failed(_)) {
+            *cur = h;
+        }
+    }
+
+    /// Records a fatal failure: the health turns failed, every stage stops
+    /// and the listener shuts down.
+    pub fn fail(&self, reason: String) {
+        self.set_health(Health::Failed(reason));
+        self.stop.store(true, Ordering::SeqCst);
+        self.notify();
+        self.shutdown.notify_one();
+    }
+
     /// Wakes the driver.
     pub fn notify(&self) {
         let (m, c) = &self.wake;

@@ -1,13 +1,22 @@
 //! `--watch DIR`: batch files a sequencer drops into a folder are ingested
 //! like HTTP events, then moved to `DIR/done/` or, with a `.reason` file,
 //! to `DIR/rejected/`. Files whose names start with `.` are still being
-//! written (write `.name`, then rename) and are skipped.
+//! written (write `.name`, then rename) and are skipped. The folder is
+//! trusted as the sequencer's (its permissions are the credential); a file
+//! over the event limit is refused from its size, unread, and at most
+//! [`MAX_PER_SCAN`] files are taken per scan. Nothing is read until the
+//! service is ready.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::http::{ingest, Api};
+use crate::ingest::IngestError;
+use crate::state::Health;
+
+/// Files ingested per scan at most (the rest wait for the next scan).
+pub const MAX_PER_SCAN: usize = 64;
 
 fn move_into(file: &Path, dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
@@ -33,16 +42,26 @@ pub fn scan(api: &Api, dir: &Path) -> usize {
         })
         .collect();
     files.sort();
+    files.truncate(MAX_PER_SCAN);
     let mut handled = 0;
     for f in files {
-        let Ok(bytes) = std::fs::read(&f) else {
-            continue;
+        let size = std::fs::metadata(&f).map_or(0, |m| m.len() as usize);
+        let read = if size > api.rules.max_bytes {
+            Err(IngestError::TooLarge {
+                bytes: size,
+                limit: api.rules.max_bytes,
+            })
+        } else {
+            match std::fs::read(&f) {
+                Ok(bytes) => Ok(bytes),
+                Err(_) => continue,
+            }
         };
         let ct = match f.extension().and_then(|e| e.to_str()) {
             Some("json") => Some("application/json"),
             _ => Some("application/octet-stream"),
         };
-        let moved = match ingest(api, &bytes, ct, "watch") {
+        let moved = match read.and_then(|bytes| ingest(api, &bytes, ct, "watch")) {
             Ok(_) => move_into(&f, &dir.join("done")),
             Err(e) if e.status() == 503 => continue,
             Err(e) => move_into(&f, &dir.join("rejected")).inspect(|to| {
@@ -60,8 +79,10 @@ pub fn scan(api: &Api, dir: &Path) -> usize {
 /// Polls `dir` until shutdown.
 pub async fn watch(api: Api, dir: PathBuf) {
     while !api.shared.stop.load(Ordering::SeqCst) {
-        let (a, d) = (api.clone(), dir.clone());
-        let _ = tokio::task::spawn_blocking(move || scan(&a, &d)).await;
+        if api.shared.health() == Health::Ready {
+            let (a, d) = (api.clone(), dir.clone());
+            let _ = tokio::task::spawn_blocking(move || scan(&a, &d)).await;
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }

@@ -10,6 +10,7 @@ use zklanes_pipeline::config::ProofConfig;
 use zklanes_pipeline::data_dir::DataDir;
 use zklanes_pipeline::setup::ProverSetup;
 use zklanes_service::config::{ProofLevel, ServiceConfig};
+use zklanes_service::listener::Limits;
 use zklanes_service::serve::run as serve;
 
 /// How far the service proves each batch (`--proof-level`).
@@ -71,6 +72,17 @@ pub struct ServeArgs {
     /// Powers-of-Tau params directory (default: development SRS, insecure).
     #[arg(long)]
     params_dir: Option<PathBuf>,
+    /// File holding the bearer token every write must carry (default:
+    /// `DATA_DIR/auth-token`, generated with mode 0600 on first start).
+    #[arg(long)]
+    auth_token_file: Option<PathBuf>,
+    /// Listen on a non-loopback address although no TLS is served.
+    #[arg(long)]
+    insecure_listen: bool,
+    /// Consecutive failures of a retryable step before the service gives
+    /// up (health 503, exit non-zero).
+    #[arg(long, default_value_t = 5)]
+    max_retries: u32,
 }
 
 /// Runs `serve`.
@@ -91,12 +103,18 @@ pub fn run(a: ServeArgs) -> Result<()> {
         max_bytes: a.max_event_bytes,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         max_bundle: a.max_bundle.max(1),
+        auth_token_file: a.auth_token_file,
+        insecure_listen: a.insecure_listen,
+        limits: Limits::for_this_process(),
+        max_retries: a.max_retries,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    rt.block_on(serve(cfg))?;
-    Ok(())
+    let r = rt.block_on(serve(cfg));
+    // Requests still blocking on the log are not waited for.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    Ok(r?)
 }

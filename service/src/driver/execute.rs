@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use zklanes_executor::{Rollup, StoreError};
+use zklanes_executor::{BatchError, Rollup, StoreError};
 
 use crate::error::DriverError;
 use crate::event_log::Stage;
@@ -58,6 +58,12 @@ pub fn execute_next(shared: &Shared, rollup: &mut Rollup) -> Result<bool, Driver
                 chunks = out.chunks.len(),
                 "batch executed"
             );
+        }
+        Err(StoreError::Batch(BatchError::Internal { reason })) => {
+            return Err(DriverError::Executor {
+                batch: next,
+                reason,
+            })
         }
         Err(StoreError::Batch(e)) => {
             record.stage = Stage::Rejected;
