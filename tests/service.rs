@@ -292,7 +292,11 @@ fn bad_events_get_their_status_and_nothing_is_lost() {
             "unauthorized",
         ),
         (
-            vec![host.clone(), ct.clone(), format!("Authorization: Basic {TOKEN}")],
+            vec![
+                host.clone(),
+                ct.clone(),
+                format!("Authorization: Basic {TOKEN}"),
+            ],
             401,
             "unauthorized",
         ),
@@ -403,6 +407,49 @@ fn bad_events_get_their_status_and_nothing_is_lost() {
     assert!(server.terminate(), "SIGTERM exits cleanly");
 }
 
+/// Startup never destroys a state it does not recognise: an executor state
+/// written by `zklanes execute` into the data directory (height 1, an
+/// empty event log) makes `serve` refuse, non-zero and with a clear
+/// error, and the state is left at height 1.
+#[test]
+fn a_foreign_state_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let bs = batches(4, 1);
+    let file = dir.path().join("b0.bin");
+    std::fs::write(&file, bs[0].encode(Encoding::Binary)).unwrap();
+    let data = dir.path().join("data");
+    let exe = env!("CARGO_BIN_EXE_zklanes");
+    let out = Command::new(exe)
+        .args(["execute", "--capacity", "3", "--json", "--batch"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = Command::new(exe)
+        .args(["serve", "--listen", "127.0.0.1:0", "--capacity", "3"])
+        .args(["--proof-level", "chunks", "--data-dir"])
+        .arg(&data)
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "serve refuses: {stderr}");
+    assert!(
+        stderr.contains("does not belong to this event log"),
+        "{stderr}"
+    );
+    let status = Command::new(exe)
+        .args(["status", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&status.stdout).expect("status json");
+    assert_eq!(v["height"], 1, "the state is left as it was: {v}");
+}
+
 /// A fatal fault (the proofs directory cannot be made: a file stands in
 /// its place) is never silent: once the retries are spent `/healthz`
 /// answers 503 with the reason, writes are refused, and the process exits
@@ -422,7 +469,10 @@ fn a_fatal_fault_is_visible_and_the_process_exits_non_zero() {
         match request(&a, "GET", "/healthz", None, b"") {
             Some((503, body)) => {
                 assert!(body.contains("failed"), "{body}");
-                assert!(body.contains("proofs"), "the reason names the fault: {body}");
+                assert!(
+                    body.contains("proofs"),
+                    "the reason names the fault: {body}"
+                );
                 saw_failed = true;
                 break;
             }
@@ -439,7 +489,10 @@ fn a_fatal_fault_is_visible_and_the_process_exits_non_zero() {
     let status = server
         .wait_exit(Duration::from_secs(60))
         .expect("the process exits after a fatal failure");
-    assert!(!status.success(), "a fatal failure exits non-zero: {status}");
+    assert!(
+        !status.success(),
+        "a fatal failure exits non-zero: {status}"
+    );
     // Fault removed: the restart proves batch 0.
     std::fs::remove_file(dir.path().join("proofs")).unwrap();
     let server = Server::start(dir.path(), &[], None);

@@ -83,6 +83,18 @@ pub enum DriverError {
         /// What disagrees.
         reason: String,
     },
+    /// The executor's state is not one the log explains (fatal: it is left
+    /// as it is for the operator to move).
+    #[error(
+        "the executor state {path} does not belong to this event log ({reason}); \
+         move it aside (or use another --data-dir) and restart"
+    )]
+    ForeignState {
+        /// The state's directory.
+        path: String,
+        /// What disagrees.
+        reason: String,
+    },
     /// The driver was started without a prover (fatal).
     #[error("no prover")]
     NoProver,
@@ -96,6 +108,7 @@ impl DriverError {
             | Self::Log(_)
             | Self::Io { .. }
             | Self::Inconsistent { .. }
+            | Self::ForeignState { .. }
             | Self::NoProver => true,
             Self::Prove { source, .. } => matches!(source, PipelineError::TooManyChunks { .. }),
             Self::ProofFile { .. }
@@ -123,6 +136,7 @@ impl DriverError {
             Self::Panicked { .. } => "panic",
             Self::Io { .. } => "io",
             Self::Inconsistent { .. } => "inconsistent",
+            Self::ForeignState { .. } => "foreign_state",
             Self::NoProver => "no_prover",
         }
     }

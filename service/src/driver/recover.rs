@@ -1,10 +1,11 @@
 //! Recovery at startup and before each proof: the executor's state is
-//! rebuilt from the event log when the two disagree ([`open_state`]), and a
+//! reconciled with the event log, root by root ([`open_state`]), and a
 //! final proof written before a crash is found and checked
 //! ([`final_on_disk`]) so that it is adopted instead of proven again.
 
 use std::path::PathBuf;
 
+use zklanes_executor::field::fr_to_hex;
 use zklanes_executor::Rollup;
 use zklanes_pipeline::batch_prover::BatchProver;
 use zklanes_pipeline::proof_file::FinalProof;
@@ -16,41 +17,96 @@ use crate::error::DriverError;
 use crate::event_log::{BatchRecord, Stage};
 use crate::state::Shared;
 
-/// Opens the executor's state, rebuilt from the log when it does not match
-/// it (the state committed a batch whose record was not yet written).
+/// Opens the executor's state and reconciles it with the log, comparing
+/// the state root after every batch both hold, not only their heights:
+///
+/// - the same batches: the state is used as it is;
+/// - the state behind the log (an older copy): the log's batches are
+///   applied on top of it;
+/// - the state one batch ahead, that batch being the log's next event (a
+///   crash between the state's commit and the log's record): the state is
+///   rebuilt from the log (it is all derived from the log);
+/// - anything else (a root that differs, a state the log cannot explain,
+///   such as one written by `zklanes execute` into this data directory):
+///   startup is refused with [`DriverError::ForeignState`] and the state
+///   is left as it is.
 pub fn open_state(cfg: &DriverConfig, shared: &Shared) -> Result<Rollup, DriverError> {
     let dir = cfg.data_dir.state();
     let records = shared.log.records()?;
-    let executed = records
+    let executed: Vec<&BatchRecord> = records
         .iter()
         .take_while(|r| matches!(r.stage, Stage::Executed | Stage::Proven))
-        .count() as u64;
-    let rollup = Rollup::open(&dir, rollup_config(cfg))?;
-    if rollup.height() == executed {
-        return Ok(rollup);
-    }
-    tracing::warn!(
-        stage = "recover",
-        state_height = rollup.height(),
-        log_height = executed,
-        "executor state and event log disagree: rebuilding the state from the log"
-    );
-    drop(rollup);
-    std::fs::remove_dir_all(&dir).map_err(|source| DriverError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
+        .collect();
+    let logged = executed.len() as u64;
     let mut rollup = Rollup::open(&dir, rollup_config(cfg))?;
-    for n in 0..executed {
-        let batch = shared
+    let height = rollup.height();
+    let foreign = |reason: String| DriverError::ForeignState {
+        path: dir.display().to_string(),
+        reason,
+    };
+    for (n, record) in executed
+        .iter()
+        .enumerate()
+        .take(height.min(logged) as usize)
+    {
+        let root = rollup.root_at(n as u64)?.map(|f| fr_to_hex(&f));
+        if root.as_deref() != record.state_root.as_deref() {
+            return Err(foreign(format!(
+                "its root after batch {n} is {}, the log's is {}",
+                root.unwrap_or_default(),
+                record.state_root.clone().unwrap_or_default()
+            )));
+        }
+    }
+    let event = |n: u64| {
+        shared
             .log
             .event(n)?
             .ok_or_else(|| DriverError::Inconsistent {
                 batch: n,
                 reason: "executed batch missing from the log".into(),
-            })?;
-        rollup.apply(&batch)?;
+            })
+    };
+    if height <= logged {
+        if height < logged {
+            tracing::warn!(
+                stage = "recover",
+                state_height = height,
+                log_height = logged,
+                "the executor state is behind the log: applying the logged batches"
+            );
+        }
+        for n in height..logged {
+            rollup.apply(&event(n)?)?;
+        }
+        return Ok(rollup);
     }
+    if height != logged + 1 || shared.log.event(logged)?.is_none() {
+        return Err(foreign(format!(
+            "it holds {height} batches, the event log {logged}: the log cannot explain it"
+        )));
+    }
+    tracing::warn!(
+        stage = "recover",
+        state_height = height,
+        log_height = logged,
+        "the executor state committed a batch the log had not recorded: rebuilding it from the log"
+    );
+    drop(rollup);
+    let aside = dir.with_extension("rebuilding");
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| DriverError::Io { path, source }
+    };
+    if aside.exists() {
+        std::fs::remove_dir_all(&aside).map_err(io(&aside))?;
+    }
+    std::fs::rename(&dir, &aside).map_err(io(&dir))?;
+    let mut rollup = Rollup::open(&dir, rollup_config(cfg))?;
+    for n in 0..logged {
+        rollup.apply(&event(n)?)?;
+    }
+    std::fs::remove_dir_all(&aside).map_err(io(&aside))?;
     Ok(rollup)
 }
 
