@@ -149,6 +149,29 @@ impl DataDir {
         Ok(path)
     }
 
+    /// Writes the `finalize` calldata beside the final proof at
+    /// `final_path` if it is missing (a directory written by an older
+    /// build), from the proof file itself. Returns whether it wrote it.
+    pub fn ensure_calldata(
+        &self,
+        file: &FinalProof,
+        final_path: &Path,
+    ) -> Result<bool, ProofFileError> {
+        let path = final_path.with_file_name("finalize.calldata");
+        if path.is_file() {
+            return Ok(false);
+        }
+        let calldata = finalize_calldata(
+            file.batch,
+            file.batches,
+            &file.instances_fr(final_path)?,
+            &file.l1,
+            &file.proof_bytes(final_path)?,
+        );
+        write_atomic(&path, bytes_hex(&calldata).as_bytes())?;
+        Ok(true)
+    }
+
     /// Writes chunk or aggregation proofs into `dir`
     /// (`chunk-{i}.json`, `layer-{l}-{i}.json`).
     pub fn write_inner(&self, dir: &Path, inner: &[InnerProof]) -> Result<(), ProofFileError> {

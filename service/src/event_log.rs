@@ -74,6 +74,9 @@ pub struct BatchRecord {
     /// this batch (itself alone when both are its number).
     #[serde(default)]
     pub bundle: Option<[u64; 2]>,
+    /// When the event was accepted, seconds since the Unix epoch.
+    #[serde(default)]
+    pub accepted_at: Option<u64>,
 }
 
 /// The durable log.
@@ -122,6 +125,10 @@ impl EventLog {
             proof: None,
             gas: None,
             bundle: None,
+            accepted_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_secs()),
         };
         self.events
             .insert(key(batch.number), batch.encode(Encoding::Binary))?;
@@ -181,6 +188,16 @@ impl EventLog {
                 })
             })
             .transpose()
+    }
+
+    /// One above the highest batch number in the log (0 when empty).
+    pub fn accepted_height(&self) -> Result<u64, LogError> {
+        Ok(self.records.last()?.map_or(0, |(k, _)| {
+            k.as_ref()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_or(0, |n| n + 1)
+        }))
     }
 
     /// Every record, in batch order.

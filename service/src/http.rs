@@ -27,6 +27,7 @@ use tokio::sync::Semaphore;
 use crate::auth::{loopback_host, Token};
 use crate::failpoint::failpoint;
 use crate::ingest::{append, decode, IngestError, IngestRules, Ingested};
+use crate::metrics::{open_fds, render_gauges, resident_bytes};
 use crate::state::{Health, Shared};
 
 /// Requests handled at once at most.
@@ -321,9 +322,42 @@ async fn ready(State(api): State<Api>) -> Response {
 }
 
 async fn metrics(State(api): State<Api>) -> Response {
+    let s = &api.shared;
+    let proven = s.proven.load(Ordering::SeqCst);
+    let accepted = s.log.accepted_height().unwrap_or(0).max(proven);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let oldest_age = if proven < accepted {
+        s.log
+            .record(proven)
+            .ok()
+            .flatten()
+            .and_then(|r| r.accepted_at)
+            .map_or(0, |t| now.saturating_sub(t))
+    } else {
+        0
+    };
+    let up = s.health() == Health::Ready && !s.stop.load(Ordering::SeqCst);
+    let gauges = render_gauges(&[
+        ("zklanes_up", f64::from(u8::from(up))),
+        (
+            "zklanes_committed_height",
+            s.next.load(Ordering::SeqCst) as f64,
+        ),
+        ("zklanes_proven_height", proven as f64),
+        ("zklanes_accepted_height", accepted as f64),
+        ("zklanes_unproven_batches", (accepted - proven) as f64),
+        ("zklanes_oldest_unproven_age_seconds", oldest_age as f64),
+        (
+            "zklanes_process_resident_memory_bytes",
+            resident_bytes().unwrap_or(0) as f64,
+        ),
+        ("zklanes_process_open_fds", open_fds().unwrap_or(0) as f64),
+    ]);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        api.shared.metrics.render(),
+        s.metrics.render() + &gauges,
     )
         .into_response()
 }

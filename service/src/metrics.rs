@@ -1,6 +1,8 @@
 //! Prometheus metrics of the service, rendered as text for `GET /metrics`:
 //! counters (batches, transactions, retries, failures and rejected events
-//! by reason) and histograms (execution time, proof time per layer).
+//! by reason), histograms (execution time, proof time per layer) and the
+//! gauges an operator alerts on (heights, lag, the oldest unproven batch's
+//! age, up, process memory and descriptors), each with a `# HELP` line.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -18,11 +20,70 @@ struct Histogram {
     count: u64,
 }
 
+/// What each metric means (its `# HELP` line).
+fn help(name: &str) -> &'static str {
+    match name {
+        "zklanes_events_accepted_total" => "Batch events stored in the log.",
+        "zklanes_events_duplicate_total" => "Batch events received again (no-ops).",
+        "zklanes_events_rejected_total" => "Batch events refused at ingest, by reason.",
+        "zklanes_http_refused_total" => "Requests refused before their handler, by reason.",
+        "zklanes_batches_executed_total" => "Batches executed.",
+        "zklanes_batches_proven_total" => "Batches proven.",
+        "zklanes_transactions_total" => "Transactions executed.",
+        "zklanes_retries_total" => "Chunk proof attempts retried by the prover pool.",
+        "zklanes_failures_total" => "Failures, by reason (retried steps and fatal ones).",
+        "zklanes_execution_seconds" => "Time to execute a batch.",
+        "zklanes_proof_seconds" => "Time of one proof, by layer (0: chunk).",
+        "zklanes_up" => "1 while the pipeline runs; 0 while starting or after a fatal failure.",
+        "zklanes_committed_height" => "Batches executed and committed (the next batch to execute).",
+        "zklanes_proven_height" => "Batches proven, from batch 0 on without a gap.",
+        "zklanes_accepted_height" => "One above the highest batch number in the log.",
+        "zklanes_unproven_batches" => {
+            "Batches in the log not yet proven (accepted_height - proven_height)."
+        }
+        "zklanes_oldest_unproven_age_seconds" => {
+            "Age of the oldest batch not yet proven (0: none)."
+        }
+        "zklanes_process_resident_memory_bytes" => "Resident memory of the process.",
+        "zklanes_process_open_fds" => "Open file descriptors of the process.",
+        _ => "zklanes metric.",
+    }
+}
+
 /// The service's metrics.
 #[derive(Default)]
 pub struct Metrics {
     counters: Mutex<BTreeMap<(String, String), u64>>,
     histograms: Mutex<BTreeMap<(String, String), Histogram>>,
+}
+
+/// Resident memory of this process, bytes (Linux).
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// Open file descriptors of this process (Linux).
+pub fn open_fds() -> Option<u64> {
+    Some(std::fs::read_dir("/proc/self/fd").ok()?.count() as u64)
+}
+
+/// Renders gauges `(name, value)` with their `# HELP` and `# TYPE` lines.
+pub fn render_gauges(gauges: &[(&str, f64)]) -> String {
+    let mut out = String::new();
+    for (name, v) in gauges {
+        let _ = writeln!(out, "# HELP {name} {}", help(name));
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        let _ = writeln!(out, "{name} {v}");
+    }
+    out
 }
 
 impl Metrics {
@@ -56,6 +117,7 @@ impl Metrics {
         let mut last = String::new();
         for ((name, label), v) in &counters {
             if *name != last {
+                let _ = writeln!(out, "# HELP {name} {}", help(name));
                 let _ = writeln!(out, "# TYPE {name} counter");
                 last.clone_from(name);
             }
@@ -74,6 +136,7 @@ impl Metrics {
         last.clear();
         for ((name, label), h) in &hs {
             if *name != last {
+                let _ = writeln!(out, "# HELP {name} {}", help(name));
                 let _ = writeln!(out, "# TYPE {name} histogram");
                 last.clone_from(name);
             }

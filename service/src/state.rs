@@ -30,6 +30,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// The next batch number to execute (the executor's height).
     pub next: AtomicU64,
+    /// Batches proven from batch 0 on without a gap.
+    pub proven: AtomicU64,
     /// Set on shutdown: the driver stops between stages.
     pub stop: AtomicBool,
     /// Wakes the driver when an event arrives.
@@ -49,6 +51,7 @@ impl Shared {
             log,
             metrics: Default::default(),
             next: AtomicU64::new(0),
+            proven: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             wake: Default::default(),
             ingest: Default::default(),

@@ -110,7 +110,10 @@ fn step(
                 reason: "executed batch without a record".into(),
             })?;
         match record.stage {
-            Stage::Proven => *cursor += 1,
+            Stage::Proven => {
+                *cursor += 1;
+                shared.proven.store(*cursor, Ordering::SeqCst);
+            }
             Stage::Executed => {
                 let prover = prover.ok_or(DriverError::NoProver)?;
                 let batch = record.batch;

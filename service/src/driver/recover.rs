@@ -160,6 +160,17 @@ pub fn adopt(
         return Ok(false);
     };
     let bundle = [f.batch, f.batch + f.batches.max(1) - 1];
+    if cfg
+        .data_dir
+        .ensure_calldata(&f, &path)
+        .map_err(|source| DriverError::ProofFile { batch: n, source })?
+    {
+        tracing::info!(
+            batch = n,
+            stage = "recover",
+            "finalize calldata regenerated"
+        );
+    }
     tracing::info!(
         batch = n,
         stage = "recover",
