@@ -424,6 +424,67 @@ fn bad_events_get_their_status_and_nothing_is_lost() {
     assert!(server.terminate(), "SIGTERM exits cleanly");
 }
 
+/// Hostile clients do not starve the service: a hundred half-open
+/// connections and a burst of oversized bodies leave `/healthz` answering
+/// within a second, every oversized body gets 413, and a legitimate batch
+/// still goes through.
+#[test]
+fn hostile_clients_do_not_starve_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let bs = batches(4, 1);
+    let server = Server::start(dir.path(), &["--max-event-bytes", "100000"], None);
+    let a = server.addr.clone();
+    // Half-open: a request line and nothing more, held open.
+    let held: Vec<TcpStream> = (0..100)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect(&a).ok()?;
+            s.write_all(b"POST /v1/batches HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                .ok()?;
+            Some(s)
+        })
+        .collect();
+    assert!(held.len() >= 50, "the half-open connections were made");
+    let clock = Instant::now();
+    let (s, _) = request(&a, "GET", "/healthz", None, b"").expect("healthz answers");
+    assert_eq!(s, 200);
+    assert!(
+        clock.elapsed() < Duration::from_secs(1),
+        "healthz took {:?} beside {} half-open connections",
+        clock.elapsed(),
+        held.len()
+    );
+    // A burst of oversized bodies from concurrent clients.
+    let big = vec![7u8; 400_000];
+    let codes: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                scope.spawn(|| {
+                    request(
+                        &a,
+                        "POST",
+                        "/v1/batches",
+                        Some("application/octet-stream"),
+                        &big,
+                    )
+                    .map_or(0, |r| r.0)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    // A client may see the connection closed after the 413 while it still
+    // writes (0); none is accepted.
+    assert!(codes.iter().all(|c| *c == 413 || *c == 0), "{codes:?}");
+    assert!(codes.contains(&413), "{codes:?}");
+    let clock = Instant::now();
+    assert_eq!(request(&a, "GET", "/healthz", None, b"").unwrap().0, 200);
+    assert!(clock.elapsed() < Duration::from_secs(1));
+    assert_eq!(post(&a, &bs[0], Encoding::Json).unwrap().0, 202);
+    wait_for(&a, 0, "proven", Duration::from_secs(300));
+    drop(held);
+    assert!(server.terminate(), "SIGTERM exits cleanly");
+}
+
 /// Startup never destroys a state it does not recognise: an executor state
 /// written by `zklanes execute` into the data directory (height 1, an
 /// empty event log) makes `serve` refuse, non-zero and with a clear
