@@ -60,7 +60,7 @@ pub const DEFAULT_CHAIN_ID: u32 = 0x02a1_a7e5;
 /// circuit at `k = 18`; one final proof of the demo tree holds two chunks.
 pub const DEMO_CHUNK_CAPACITY: usize = 29;
 /// Transaction slots per chunk of the circuit and service tests: the chunk
-/// circuit at `k = 16`, which proves in seconds.
+/// circuit at `k = 15`, which proves in seconds.
 pub const TEST_CHUNK_CAPACITY: usize = 3;
 /// Transaction slots per chunk for production: the largest chunk circuit
 /// at `k = 21` (8,892 rows per slot). At 76,893 advice cells per slot that
