@@ -1,4 +1,4 @@
-//! Behind a flag (`cargo test --release --test vk_pinning -- --ignored`,
+//! Behind a flag (`cargo test --release -p zklanes-pipeline --test vk_pinning -- --ignored`,
 //! about 8 minutes and 13 GB on 2 cores): the aggregation layer pins the
 //! chunk verifying key. The attack it stops: valid proofs of *another*
 //! chunk circuit with the same layout (here the chunk circuit of another
@@ -29,7 +29,7 @@ fn cache_dir() -> PathBuf {
 }
 
 #[test]
-#[ignore = "slow (a layer-1 aggregation proof): cargo test --release --test vk_pinning -- --ignored"]
+#[ignore = "slow (a layer-1 aggregation proof): cargo test --release -p zklanes-pipeline --test vk_pinning -- --ignored"]
 fn the_aggregation_layer_refuses_proofs_of_another_chunk_circuit() {
     let config = ProofConfig::two_chunks(DEMO_CHUNK_CAPACITY);
     let prover = BatchProver::open(
