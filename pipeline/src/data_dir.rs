@@ -21,6 +21,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zklanes_aggregator::tree::{BatchProof, InnerProof};
 use zklanes_l1::rollup::finalize_calldata;
 
@@ -133,17 +134,7 @@ impl DataDir {
         let dir = self.bundle_dir(file.batch, last);
         create_dir(&dir)?;
         self.write_inner(&dir, &proof.inner)?;
-        let calldata = finalize_calldata(
-            file.batch,
-            file.batches,
-            &proof.instances,
-            &proof.l1,
-            &proof.proof,
-        );
-        write_atomic(
-            &dir.join("finalize.calldata"),
-            bytes_hex(&calldata).as_bytes(),
-        )?;
+        write_calldata(&dir.join(CALLDATA), file, &proof.instances, &proof.proof)?;
         let path = dir.join("final.json");
         write_json(&path, file)?;
         Ok(path)
@@ -157,18 +148,16 @@ impl DataDir {
         file: &FinalProof,
         final_path: &Path,
     ) -> Result<bool, ProofFileError> {
-        let path = final_path.with_file_name("finalize.calldata");
+        let path = final_path.with_file_name(CALLDATA);
         if path.is_file() {
             return Ok(false);
         }
-        let calldata = finalize_calldata(
-            file.batch,
-            file.batches,
+        write_calldata(
+            &path,
+            file,
             &file.instances_fr(final_path)?,
-            &file.l1,
             &file.proof_bytes(final_path)?,
-        );
-        write_atomic(&path, bytes_hex(&calldata).as_bytes())?;
+        )?;
         Ok(true)
     }
 
@@ -201,6 +190,21 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> ProofFileError + '_ {
         path: path.display().to_string(),
         source,
     }
+}
+
+/// The `finalize` calldata's file name in a proof directory.
+const CALLDATA: &str = "finalize.calldata";
+
+/// Writes `Rollup.finalize` calldata (hex) for `file`'s batches, public
+/// inputs `instances` and proof bytes `proof`.
+fn write_calldata(
+    path: &Path,
+    file: &FinalProof,
+    instances: &[Fr],
+    proof: &[u8],
+) -> Result<(), ProofFileError> {
+    let calldata = finalize_calldata(file.batch, file.batches, instances, &file.l1, proof);
+    write_atomic(path, bytes_hex(&calldata).as_bytes())
 }
 
 fn create_dir(dir: &Path) -> Result<(), ProofFileError> {

@@ -25,6 +25,7 @@ use zklanes_executor::l1::L1Batch;
 use zklanes_executor::params::DEFAULT_CHAIN_ID;
 use zklanes_l1::rollup::finalize_calldata;
 use zklanes_pipeline::config::ProofConfig;
+use zklanes_pipeline::data_dir::DataDir;
 use zklanes_pipeline::hex::{bytes_hex, fr_hex};
 use zklanes_pipeline::proof_file::{FinalProof, Transition, PROOF_FILE_VERSION};
 use zklanes_prover::chunk::{chunk_k, keygen};
@@ -171,5 +172,18 @@ fn protocol_encodings_are_pinned() {
         &finalize_calldata(7, 2, &instances, &l1, &proof),
         FINALIZE_CALLDATA,
     );
+    // A proof directory missing its calldata gets it back, from final.json
+    // alone, as the same bytes; one that has it is left as it is.
+    let data = DataDir::new(dir.path());
+    assert!(data
+        .ensure_calldata(&file, &path)
+        .expect("calldata written"));
+    let written = std::fs::read_to_string(dir.path().join("finalize.calldata")).unwrap();
+    golden.check(
+        "finalize calldata (regenerated from final.json)",
+        &hex::decode(written.trim_start_matches("0x")).expect("hex"),
+        FINALIZE_CALLDATA,
+    );
+    assert!(!data.ensure_calldata(&file, &path).expect("already there"));
     golden.finish();
 }
