@@ -25,6 +25,8 @@ enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// The batch pipeline service (HTTP and watched-folder ingest).
     Serve(cmd::serve::ServeArgs),
+    /// The sequencer's batch-signing key: new key, address, sign a batch.
+    Sequencer(cmd::sequencer::SequencerArgs),
     /// Write a signed synthetic batch (genesis deposits first).
     GenBatch(cmd::gen_batch::GenBatchArgs),
     /// Execute a batch and print its state root and metrics.
@@ -58,6 +60,7 @@ fn main() -> Result<()> {
         Command::Prove(a) => cmd::prove::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Sequencer(a) => cmd::sequencer::run(a),
         Command::GenBatch(a) => cmd::gen_batch::run(a),
         Command::Execute(a) => cmd::execute::run(a),
         Command::Status(a) => cmd::status::run(a),

@@ -17,6 +17,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use zklanes_executor::batch::Encoding;
 use zklanes_executor::{Batch, Rollup, RollupConfig};
+use zklanes_service::event_log::EventLog;
+use zklanes_service::sequencer::SequencerSecret;
 
 /// The operator's token every test server is started with.
 const TOKEN: &str = "zklanes-test-token-0123456789";
@@ -54,6 +56,8 @@ fn reference_root(batches: &[Batch]) -> String {
 struct Server {
     child: Child,
     addr: String,
+    /// The service's log (stderr of every run on this data directory).
+    log: PathBuf,
 }
 
 impl Server {
@@ -65,6 +69,13 @@ impl Server {
     }
 
     fn start_with(data: &Path, args: &[&str], failpoint: Option<&str>) -> Server {
+        std::fs::create_dir_all(data).unwrap();
+        let log = data.join("serve.log");
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_zklanes"));
         cmd.args(["serve", "--data-dir"])
             .arg(data)
@@ -80,7 +91,7 @@ impl Server {
             .arg(token_file())
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(stderr);
         if let Some(f) = failpoint {
             cmd.env("ZKLANES_FAILPOINT", f);
         }
@@ -94,9 +105,14 @@ impl Server {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("no address: {line:?}"))
             .to_string();
-        let server = Server { child, addr };
+        let server = Server { child, addr, log };
         server.wait_ready();
         server
+    }
+
+    /// Everything the service logged on this data directory so far.
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits for `/readyz` (the port opens before the keys are loaded).
@@ -129,19 +145,29 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    fn terminate(mut self) -> bool {
+    fn terminate(self) -> bool {
+        self.terminate_status(Duration::from_secs(30))
+            .is_some_and(|(st, _)| st.success())
+    }
+
+    /// SIGTERM; the exit status and how long the exit took (`None`: not
+    /// within `timeout`, then killed).
+    fn terminate_status(
+        mut self,
+        timeout: Duration,
+    ) -> Option<(std::process::ExitStatus, Duration)> {
+        let clock = Instant::now();
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
+        while clock.elapsed() < timeout {
             if let Ok(Some(st)) = self.child.try_wait() {
-                return st.success();
+                return Some((st, clock.elapsed()));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
-        false
+        None
     }
 }
 
@@ -579,24 +605,32 @@ fn a_fatal_fault_is_visible_and_the_process_exits_non_zero() {
     assert!(server.terminate(), "SIGTERM exits cleanly");
 }
 
-#[test]
-fn a_crash_loop_loses_nothing_and_proves_each_batch_once() {
+/// The crash loop: `rounds` starts of the service on one data directory,
+/// each ended by SIGKILL at a random moment or by a failpoint's abort
+/// (after execution, before an acknowledgement, with a proof in flight,
+/// after the chunk proofs are written); the sequencer resends whatever was
+/// not acknowledged. Every failpoint is shown to have fired (the log says
+/// so), and at the end every batch is proven exactly once: the log's
+/// append-only commit entries, which a re-proof would add to, number one
+/// per batch, one set of chunk proofs is on disk per batch, and the state
+/// root is the reference run's.
+fn crash_loop(rounds: usize, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let bs = batches(16, 5);
     let reference = reference_root(&bs);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let failpoints = [
         Some("after_execute"),
         Some("before_ack"),
+        Some("prove"),
         Some("after_chunk_proofs"),
         None,
         None,
     ];
-    let rounds = 24;
     for round in 0..rounds {
         let fp = failpoints[round % failpoints.len()];
-        let server = Server::start(&data, &[], fp);
+        let server = Server::start(&data, &["--max-retries", "1000"], fp);
         // A sequencer resends every event it has no acknowledgement for;
         // resending acknowledged ones is harmless (duplicates).
         for b in &bs {
@@ -643,7 +677,308 @@ fn a_crash_loop_loses_nothing_and_proves_each_batch_once() {
         );
     }
     assert_eq!(last["state_root"], reference);
+    let log = server.log_text();
+    for fp in failpoints.iter().flatten() {
+        assert!(
+            log.contains(&format!("failpoint {fp} fired")),
+            "failpoint {fp} never fired in {rounds} rounds"
+        );
+    }
     assert!(server.terminate());
+    let events = EventLog::open(&data.join("events")).expect("the log opens");
+    for n in 0..bs.len() as u64 {
+        assert_eq!(
+            events.commits(n).unwrap(),
+            1,
+            "batch {n} was committed as proven more than once"
+        );
+    }
+}
+
+#[test]
+fn a_crash_loop_loses_nothing_and_proves_each_batch_once() {
+    let rounds = std::env::var("ZKLANES_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
+    crash_loop(rounds, 5);
+}
+
+/// The long crash loop, behind a flag (`cargo test --release --test
+/// service -- --ignored crash_loop_long`): 60 rounds.
+#[test]
+#[ignore = "slow (60 crash rounds): cargo test --release --test service -- --ignored crash_loop_long"]
+fn crash_loop_long() {
+    crash_loop(60, 6);
+}
+
+/// The sequencer's key, fixed for the tests.
+fn sequencer() -> SequencerSecret {
+    SequencerSecret::from_bytes(&[0x42; 32]).unwrap()
+}
+
+fn post_signed(addr: &str, batch: &Batch, signature: Option<&str>) -> Option<(u16, String)> {
+    let mut headers = vec![
+        format!("Host: {addr}"),
+        format!("Authorization: Bearer {TOKEN}"),
+        "Content-Type: application/octet-stream".to_string(),
+    ];
+    if let Some(sig) = signature {
+        headers.push(format!("Zklanes-Signature: {sig}"));
+    }
+    raw_request(
+        addr,
+        "POST",
+        "/v1/batches",
+        &headers,
+        &batch.encode(Encoding::Binary),
+    )
+}
+
+/// With `--sequencer-key`, only batches the sequencer signed are stored:
+/// an unsigned batch (401), one signed by another key or whose signature
+/// is of another batch (403) change nothing; the signed batch goes through
+/// with its signature in its record, and a watched-folder batch needs its
+/// `NAME.sig` (made by `zklanes sequencer sign --sidecar`).
+#[test]
+fn only_the_sequencers_signed_batches_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let watch = dir.path().join("watch");
+    std::fs::create_dir_all(&watch).unwrap();
+    let bs = batches(4, 3);
+    let seq = sequencer();
+    let key_file = dir.path().join("sequencer.key");
+    seq.write_new(&key_file).unwrap();
+    let exe = env!("CARGO_BIN_EXE_zklanes");
+    let out = Command::new(exe)
+        .args(["sequencer", "address", "--key"])
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    let address = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(address, seq.public().to_string());
+    let server = Server::start(
+        &data,
+        &[
+            "--sequencer-key",
+            &address,
+            "--watch",
+            watch.to_str().unwrap(),
+        ],
+        None,
+    );
+    let a = server.addr.clone();
+    let other = SequencerSecret::from_bytes(&[0x43; 32]).unwrap();
+    let expect = |got: Option<(u16, String)>, status: u16, needle: &str| {
+        let (s, body) = got.expect("response");
+        assert_eq!(s, status, "{body}");
+        assert!(body.contains(needle), "{needle:?} not in {body}");
+    };
+    expect(post_signed(&a, &bs[0], None), 401, "unsigned");
+    expect(
+        post_signed(&a, &bs[0], Some(&other.sign(&bs[0]))),
+        403,
+        "not by the sequencer",
+    );
+    expect(
+        post_signed(&a, &bs[0], Some(&seq.sign(&bs[1]))),
+        403,
+        "sequencer_signature",
+    );
+    expect(post_signed(&a, &bs[0], Some("0x1234")), 403, "65 bytes");
+    let (s, body) = request(&a, "GET", "/v1/batches/0", None, b"").unwrap();
+    assert_eq!(s, 404, "nothing was stored: {body}");
+    let sig0 = seq.sign(&bs[0]);
+    expect(post_signed(&a, &bs[0], Some(&sig0)), 202, "accepted");
+    // The folder: batch 2 without its signature is refused, batch 1 with
+    // it is taken.
+    let unsigned = watch.join("2.bin");
+    std::fs::write(&unsigned, bs[2].encode(Encoding::Binary)).unwrap();
+    let file = watch.join("1.json");
+    std::fs::write(dir.path().join("1.json"), bs[1].encode(Encoding::Json)).unwrap();
+    let out = Command::new(exe)
+        .args(["sequencer", "sign", "--sidecar", "--key"])
+        .arg(&key_file)
+        .arg("--batch")
+        .arg(dir.path().join("1.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::fs::rename(dir.path().join("1.json.sig"), watch.join("1.json.sig")).unwrap();
+    std::fs::rename(dir.path().join("1.json"), &file).unwrap();
+    let r0 = wait_for(&a, 0, "proven", Duration::from_secs(300));
+    assert_eq!(r0["signature"], sig0.to_ascii_lowercase(), "{r0}");
+    let r1 = wait_for(&a, 1, "proven", Duration::from_secs(300));
+    assert_eq!(r1["signature"], seq.sign(&bs[1]), "{r1}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let reason = watch.join("rejected/2.reason");
+    while !reason.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let why = std::fs::read_to_string(&reason).expect("the unsigned file is rejected");
+    assert!(why.contains("not signed by the sequencer"), "{why}");
+    assert!(
+        watch.join("done/1.json.sig").exists(),
+        "the signature moves with its batch"
+    );
+    assert!(server.terminate());
+}
+
+/// A poison batch (its proof panics every time: a failpoint) is retried
+/// `--max-retries` times, then parked: its record says why, `/healthz`
+/// answers 503 "parked", the gauge counts it, later batches are still
+/// accepted and executed; the operator's retry (token required, 409 for a
+/// batch that is not parked) resumes it and everything is proven once.
+#[test]
+fn a_poison_batch_is_parked_until_the_operator_retries_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bs = batches(4, 2);
+    let server = Server::start(&data, &["--max-retries", "1"], Some("prove:panic*2"));
+    let a = server.addr.clone();
+    assert_eq!(post(&a, &bs[0], Encoding::Binary).unwrap().0, 202);
+    let r = wait_for(&a, 0, "parked", Duration::from_secs(120));
+    assert_eq!(r["parked_from"], "executed", "{r}");
+    assert_eq!(r["failures"], 2, "{r}");
+    assert!(
+        r["last_failure"].as_str().unwrap().contains("panicked"),
+        "{r}"
+    );
+    let (s, body) = request(&a, "GET", "/healthz", None, b"").unwrap();
+    assert_eq!(s, 503, "{body}");
+    assert!(
+        body.contains("parked") && body.contains("panicked"),
+        "{body}"
+    );
+    let (_, metrics) = request(&a, "GET", "/metrics", None, b"").unwrap();
+    assert!(metrics.contains("zklanes_parked_batches 1"), "{metrics}");
+    // Later batches are accepted and executed; proving waits.
+    assert_eq!(post(&a, &bs[1], Encoding::Binary).unwrap().0, 202);
+    wait_for(&a, 1, "executed", Duration::from_secs(60));
+    // The retry needs the token, and a parked batch.
+    let (s, _) = raw_request(
+        &a,
+        "POST",
+        "/v1/batches/0/retry",
+        &[format!("Host: {a}")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(s, 401);
+    let (s, body) = request(&a, "POST", "/v1/batches/1/retry", None, b"").unwrap();
+    assert_eq!(s, 409, "{body}");
+    let (s, body) = request(&a, "POST", "/v1/batches/0/retry", None, b"").unwrap();
+    assert_eq!(s, 200, "{body}");
+    wait_for(&a, 0, "proven", Duration::from_secs(120));
+    wait_for(&a, 1, "proven", Duration::from_secs(120));
+    let (s, body) = request(&a, "GET", "/healthz", None, b"").unwrap();
+    assert_eq!(s, 200, "{body}");
+    assert!(server.terminate());
+    let events = EventLog::open(&data.join("events")).unwrap();
+    assert_eq!(events.commits(0).unwrap(), 1);
+    assert_eq!(events.commits(1).unwrap(), 1);
+}
+
+/// A proof past its deadline (a stalled proof: a failpoint sleeps) fails
+/// the service: `/healthz` names the deadline and the process exits 1;
+/// the failure is counted in the batch's record, so after `--max-retries`
+/// restarts the batch is parked rather than stalling every restart. With
+/// the stall gone, the operator's retry proves it.
+#[test]
+fn a_proof_past_its_deadline_exits_and_the_batch_is_parked_after_the_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bs = batches(4, 1);
+    let stalled = ["--proof-deadline", "0.001", "--max-retries", "1"];
+    for attempt in 1..=2 {
+        let server = Server::start(&data, &stalled, Some("prove:sleep=30000"));
+        let a = server.addr.clone();
+        let _ = post(&a, &bs[0], Encoding::Binary);
+        let mut saw = false;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            match request(&a, "GET", "/healthz", None, b"") {
+                Some((503, body)) if body.contains("deadline") => {
+                    saw = true;
+                    break;
+                }
+                None => break,
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        let st = server
+            .wait_exit(Duration::from_secs(30))
+            .expect("the service exits after a deadline");
+        assert_eq!(st.code(), Some(1), "attempt {attempt}: {st}");
+        let _ = saw;
+    }
+    let server = Server::start(&data, &[], None);
+    let a = server.addr.clone();
+    let r = record(&a, 0);
+    assert_eq!(r["stage"], "parked", "{r}");
+    assert!(
+        r["last_failure"].as_str().unwrap().contains("deadline"),
+        "{r}"
+    );
+    let (s, body) = request(&a, "POST", "/v1/batches/0/retry", None, b"").unwrap();
+    assert_eq!(s, 200, "{body}");
+    wait_for(&a, 0, "proven", Duration::from_secs(120));
+    assert!(server.terminate());
+}
+
+/// SIGTERM while a proof is in flight (a failpoint stalls it) and a client
+/// trickles a body one byte a second: the connections are cut after 5 s,
+/// the proof gets `--drain-secs`, then the process exits with status 3
+/// (abandoned); the restart proves the batch. SIGTERM with nothing in
+/// flight exits 0.
+#[test]
+fn sigterm_mid_proof_abandons_it_with_its_exit_code_and_a_restart_proves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bs = batches(4, 1);
+    let server = Server::start(&data, &["--drain-secs", "1"], Some("prove:sleep=60000"));
+    let a = server.addr.clone();
+    assert_eq!(post(&a, &bs[0], Encoding::Binary).unwrap().0, 202);
+    wait_for(&a, 0, "executed", Duration::from_secs(60));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server.log_text().contains("failpoint prove fired") {
+        assert!(Instant::now() < deadline, "the proof never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A slow uploader: headers, then one byte a second.
+    let trickle = {
+        let a = a.clone();
+        std::thread::spawn(move || {
+            let Ok(mut s) = TcpStream::connect(&a) else {
+                return;
+            };
+            let head = format!(
+                "POST /v1/batches HTTP/1.1\r\nHost: {a}\r\nAuthorization: Bearer {TOKEN}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+            );
+            let _ = s.write_all(head.as_bytes());
+            for _ in 0..60 {
+                if s.write_all(b" ").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let (st, took) = server
+        .terminate_status(Duration::from_secs(30))
+        .expect("exits within the drain deadline");
+    assert_eq!(st.code(), Some(3), "abandoned: {st}");
+    assert!(took < Duration::from_secs(5 + 1 + 3), "took {took:?}");
+    let _ = trickle.join();
+    let server = Server::start(&data, &[], None);
+    wait_for(&server.addr, 0, "proven", Duration::from_secs(120));
+    let (st, _) = server
+        .terminate_status(Duration::from_secs(30))
+        .expect("exits");
+    assert_eq!(st.code(), Some(0), "nothing in flight: {st}");
 }
 
 /// The soak test, behind a flag (`cargo test --release --test service --

@@ -2,12 +2,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use zklanes_pipeline::config::ProofConfig;
 use zklanes_pipeline::data_dir::DataDir;
 use zklanes_pipeline::setup::ProverSetup;
 
 use crate::listener::Limits;
+use crate::sequencer::SequencerKey;
 
 /// How far the service proves each batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,8 +48,16 @@ pub struct ServiceConfig {
     pub insecure_listen: bool,
     /// Connection bounds of the listener.
     pub limits: Limits,
-    /// Consecutive retryable failures of a step before it is fatal.
+    /// Retries of a failed step: then a batch's own failure parks it, and
+    /// any other failure is fatal.
     pub max_retries: u32,
+    /// The sequencer whose signature every batch must carry.
+    pub sequencer: Option<SequencerKey>,
+    /// The allowance of one proof at k = 18 ([`crate::deadline`]).
+    pub proof_deadline: Duration,
+    /// How long a shutdown waits for the proof in flight before abandoning
+    /// it (exit code [`crate::serve::EXIT_ABANDONED`]).
+    pub drain: Duration,
 }
 
 /// What the driver needs of the configuration.
@@ -64,8 +74,13 @@ pub struct DriverConfig {
     /// Most batches one final proof settles (a bundle of consecutive
     /// executed batches, within the tree's width in chunks).
     pub max_bundle: usize,
-    /// Consecutive retryable failures before the driver gives up.
+    /// Retries of a failed step before its batch is parked (a failure of
+    /// the batch's own) or the driver gives up (any other).
     pub max_retries: u32,
+    /// Prover workers (chunk proofs run in rounds over them).
+    pub workers: usize,
+    /// The allowance of one proof at k = 18.
+    pub proof_deadline: Duration,
 }
 
 impl DriverConfig {
@@ -78,6 +93,8 @@ impl DriverConfig {
             threads: cfg.threads,
             max_bundle: cfg.max_bundle.max(1),
             max_retries: cfg.max_retries,
+            workers: cfg.setup.workers.max(1),
+            proof_deadline: cfg.proof_deadline,
         }
     }
 }

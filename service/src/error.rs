@@ -66,6 +66,16 @@ pub enum DriverError {
         /// The panic's message.
         message: String,
     },
+    /// A proof step ran past its deadline (its batch's failure: the
+    /// process exits for its supervisor to restart it, and the batch is
+    /// parked once it has failed more than `--max-retries` times).
+    #[error("batch {batch}: the proof ran past its deadline of {seconds:.1} s")]
+    Deadline {
+        /// The (first) batch.
+        batch: u64,
+        /// The step's allowance.
+        seconds: f64,
+    },
     /// The state directory could not be removed for a rebuild (fatal).
     #[error("{path}: {source}")]
     Io {
@@ -114,7 +124,29 @@ impl DriverError {
             Self::ProofFile { .. }
             | Self::Pool { .. }
             | Self::Executor { .. }
+            | Self::Deadline { .. }
             | Self::Panicked { .. } => false,
+        }
+    }
+
+    /// The batch whose own content this failure may be due to (a poison
+    /// batch): proving it failed or panicked or ran past its deadline, or
+    /// the executor faulted on it. Such a batch is parked after
+    /// `--max-retries` retries, counted in its record across restarts.
+    /// `None` for failures of the machine (a proof file not written): they
+    /// are retried, then fatal.
+    pub fn poison_batch(&self) -> Option<u64> {
+        match self {
+            Self::Prove { batch, .. }
+            | Self::Pool { batch, .. }
+            | Self::Executor { batch, .. }
+            | Self::Panicked { batch, .. }
+            | Self::Deadline { batch, .. }
+                if !self.is_fatal() =>
+            {
+                Some(*batch)
+            }
+            _ => None,
         }
     }
 
@@ -134,6 +166,7 @@ impl DriverError {
             Self::Pool { .. } => "chunk_proof",
             Self::Executor { .. } => "executor",
             Self::Panicked { .. } => "panic",
+            Self::Deadline { .. } => "deadline",
             Self::Io { .. } => "io",
             Self::Inconsistent { .. } => "inconsistent",
             Self::ForeignState { .. } => "foreign_state",
@@ -191,4 +224,12 @@ pub enum ServiceError {
     /// A stage failed fatally (the reason `/healthz` reported).
     #[error("the service failed: {0}")]
     Failed(String),
+    /// Shut down with a proof in flight past the drain deadline: the proof
+    /// was abandoned (its batch's stage is persisted, so a restart proves
+    /// it again). Exit code [`crate::serve::EXIT_ABANDONED`].
+    #[error("stopped with the proof of batch {batch} in flight: abandoned, a restart redoes it")]
+    Abandoned {
+        /// The batch in flight.
+        batch: u64,
+    },
 }

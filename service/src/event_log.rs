@@ -43,6 +43,11 @@ pub enum Stage {
     /// The executor rejected it (a bad signature, a replayed nonce, ...);
     /// a corrected batch under the same number may replace it.
     Rejected,
+    /// A poison batch: its step failed `--max-retries` times in a row (or
+    /// passed its deadline as often). Nothing after it is proven until the
+    /// operator retries it (`POST /v1/batches/{n}/retry`) or, when it was
+    /// parked before execution, replaces it.
+    Parked,
 }
 
 /// The record of one batch.
@@ -77,6 +82,37 @@ pub struct BatchRecord {
     /// When the event was accepted, seconds since the Unix epoch.
     #[serde(default)]
     pub accepted_at: Option<u64>,
+    /// The sequencer's signature of the event (hex), when the service
+    /// checks one (`--sequencer-key`).
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// Failed attempts at the batch's current step since it was accepted
+    /// or last retried by the operator (persisted: a restart does not reset it).
+    #[serde(default)]
+    pub failures: u32,
+    /// The last failure's reason.
+    #[serde(default)]
+    pub last_failure: Option<String>,
+    /// The stage a parked batch was parked at (`Accepted` or `Executed`):
+    /// where an operator's retry resumes it.
+    #[serde(default)]
+    pub parked_from: Option<Stage>,
+}
+
+impl BatchRecord {
+    /// Whether the executor's state holds the batch: executed, proven, or
+    /// parked after execution.
+    pub fn is_executed(&self) -> bool {
+        matches!(self.stage, Stage::Executed | Stage::Proven)
+            || (self.stage == Stage::Parked && self.parked_from == Some(Stage::Executed))
+    }
+
+    /// Whether a new event under this number may replace the stored one:
+    /// the executor rejected it, or it was parked before execution.
+    pub fn replaceable(&self) -> bool {
+        self.stage == Stage::Rejected
+            || (self.stage == Stage::Parked && self.parked_from == Some(Stage::Accepted))
+    }
 }
 
 /// The durable log.
@@ -86,6 +122,7 @@ pub struct EventLog {
     events: sled::Tree,
     records: sled::Tree,
     traces: sled::Tree,
+    commits: sled::Tree,
 }
 
 fn key(n: u64) -> [u8; 8] {
@@ -105,13 +142,19 @@ impl EventLog {
             events: db.open_tree("events")?,
             records: db.open_tree("records")?,
             traces: db.open_tree("traces")?,
+            commits: db.open_tree("commits")?,
             db,
             dir: dir.to_path_buf(),
         })
     }
 
-    /// Persists an event with its record, flushed to disk before returning.
-    pub fn accept(&self, batch: &Batch) -> Result<BatchRecord, LogError> {
+    /// Persists an event (with the sequencer's signature, when checked)
+    /// and its record, flushed to disk before returning.
+    pub fn accept(
+        &self,
+        batch: &Batch,
+        signature: Option<String>,
+    ) -> Result<BatchRecord, LogError> {
         let record = BatchRecord {
             batch: batch.number,
             stage: Stage::Accepted,
@@ -129,6 +172,10 @@ impl EventLog {
                 .duration_since(std::time::UNIX_EPOCH)
                 .ok()
                 .map(|d| d.as_secs()),
+            signature,
+            failures: 0,
+            last_failure: None,
+            parked_from: None,
         };
         self.events
             .insert(key(batch.number), batch.encode(Encoding::Binary))?;
@@ -147,19 +194,51 @@ impl EventLog {
         Ok(())
     }
 
-    /// Persists several records at once (atomically) and flushes.
-    pub fn put_all(&self, records: &[BatchRecord]) -> Result<(), LogError> {
-        let mut batch = sled::Batch::default();
+    /// Marks proven batches: their records and one commit entry per batch,
+    /// in one transaction, then flushes. The commit entries are append-only
+    /// (each under a fresh id): a batch proven twice would have two, which
+    /// [`commits`](Self::commits) counts.
+    pub fn commit_proven(&self, records: &[BatchRecord]) -> Result<(), LogError> {
+        use sled::Transactional;
+        let mut entries = Vec::with_capacity(records.len());
         for r in records {
             let bytes = serde_json::to_vec(r).map_err(|e| LogError::Corrupt {
                 key: r.batch.to_string(),
                 reason: e.to_string(),
             })?;
-            batch.insert(&key(r.batch), bytes);
+            let mut ckey = key(r.batch).to_vec();
+            ckey.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+            let proof = r.proof.clone().unwrap_or_default().into_bytes();
+            entries.push((key(r.batch), bytes, ckey, proof));
         }
-        self.records.apply_batch(batch)?;
+        (&self.records, &self.commits)
+            .transaction(|(records, commits)| {
+                for (k, bytes, ckey, proof) in &entries {
+                    records.insert(&k[..], bytes.clone())?;
+                    commits.insert(ckey.clone(), proof.clone())?;
+                }
+                Ok(())
+            })
+            .map_err(|e: sled::transaction::TransactionError<()>| match e {
+                sled::transaction::TransactionError::Storage(e) => LogError::Sled(e),
+                sled::transaction::TransactionError::Abort(()) => LogError::Corrupt {
+                    key: "commits".into(),
+                    reason: "transaction aborted".into(),
+                },
+            })?;
         flush_durable(&self.db, &self.dir)?;
         Ok(())
+    }
+
+    /// How many times batch `n` was committed as proven (exactly once for
+    /// a proven batch; a re-proof would add an entry).
+    pub fn commits(&self, n: u64) -> Result<usize, LogError> {
+        let mut count = 0;
+        for kv in self.commits.scan_prefix(key(n)) {
+            kv?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// The record of batch `n`.

@@ -1,6 +1,8 @@
 //! The HTTP API: `POST /v1/batches` (JSON or binary body, the operator's
-//! bearer token), `GET /v1/batches/{n}`, `GET /healthz`, `GET /readyz` and
-//! `GET /metrics` (Prometheus text).
+//! bearer token, and with `--sequencer-key` the sequencer's signature in
+//! `Zklanes-Signature`), `POST /v1/batches/{n}/retry` (the operator resumes
+//! a parked batch), `GET /v1/batches/{n}`, `GET /healthz`, `GET /readyz`
+//! and `GET /metrics` (Prometheus text).
 //!
 //! Every request passes [`guard`] first: a loopback listener serves only
 //! requests naming a loopback host; at most [`MAX_IN_FLIGHT`] requests run
@@ -25,8 +27,9 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use crate::auth::{loopback_host, Token};
+use crate::event_log::Stage;
 use crate::failpoint::failpoint;
-use crate::ingest::{append, decode, IngestError, IngestRules, Ingested};
+use crate::ingest::{append, check_sequencer, decode, IngestError, IngestRules, Ingested};
 use crate::metrics::{open_fds, render_gauges, resident_bytes};
 use crate::state::{Health, Shared};
 
@@ -56,6 +59,7 @@ pub fn router(api: Api) -> Router {
     Router::new()
         .route("/v1/batches", post(submit))
         .route("/v1/batches/{n}", get(status))
+        .route("/v1/batches/{n}/retry", post(retry))
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
@@ -124,18 +128,22 @@ async fn guard(State(api): State<Api>, req: Request, next: Next) -> Response {
     }
 }
 
-/// Decodes, validates and durably appends one event.
+/// Decodes, validates (the sequencer's `signature` included, when the
+/// rules require one) and durably appends one event.
 pub fn ingest(
     api: &Api,
     body: &[u8],
     content_type: Option<&str>,
+    signature: Option<&str>,
     source: &str,
 ) -> Result<Ingested, IngestError> {
     let result = decode(body, content_type, &api.rules).and_then(|batch| {
+        let signature = check_sequencer(&batch, signature, &api.rules)?;
         let _guard = api.shared.ingest.lock().unwrap_or_else(|e| e.into_inner());
         append(
             &api.shared.log,
             &batch,
+            signature,
             api.shared.next.load(Ordering::SeqCst),
             &api.rules,
         )
@@ -152,6 +160,8 @@ pub fn ingest(
                 "batch event accepted"
             );
             failpoint("before_ack");
+            // A replaced parked batch is no longer parked.
+            api.shared.set_parked(r.batch, None);
             api.shared.notify();
         }
         Ok(Ingested::Duplicate(r)) => {
@@ -231,9 +241,15 @@ async fn submit(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let sig = headers
+        .get(crate::sequencer::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let api2 = api.clone();
-    let result =
-        tokio::task::spawn_blocking(move || ingest(&api2, &body, ct.as_deref(), "http")).await;
+    let result = tokio::task::spawn_blocking(move || {
+        ingest(&api2, &body, ct.as_deref(), sig.as_deref(), "http")
+    })
+    .await;
     match result {
         Ok(Ok(Ingested::Accepted(r))) => (
             StatusCode::ACCEPTED,
@@ -283,13 +299,77 @@ async fn status(State(api): State<Api>, Path(n): Path<String>) -> Response {
     }
 }
 
-/// 200 unless a stage failed fatally (503 with the reason).
+/// The operator resumes a parked batch (after fixing its cause): its
+/// failure count is reset and it goes back to the stage it was parked at.
+/// 409 unless the batch is parked.
+async fn retry(State(api): State<Api>, Path(n): Path<String>) -> Response {
+    let Ok(n) = n.parse::<u64>() else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_number",
+            format!("{n:?} is not a batch number"),
+        );
+    };
+    let shared = api.shared.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let _guard = shared.ingest.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mut r) = shared.log.record(n)? else {
+            return Ok(None);
+        };
+        if r.stage != Stage::Parked {
+            return Ok(Some(Err(r.stage)));
+        }
+        r.stage = r.parked_from.take().unwrap_or(Stage::Accepted);
+        r.failures = 0;
+        shared.log.put(&r)?;
+        shared.set_parked(n, None);
+        shared.metrics.add("zklanes_batches_retried_total", "", 1);
+        tracing::warn!(batch = n, stage = "retry", resume = ?r.stage, "parked batch retried by the operator");
+        shared.notify();
+        Ok::<_, crate::event_log::LogError>(Some(Ok(r.stage)))
+    })
+    .await;
+    match result {
+        Ok(Ok(Some(Ok(stage)))) => {
+            Json(json!({"batch": n, "status": "retrying", "stage": stage})).into_response()
+        }
+        Ok(Ok(Some(Err(stage)))) => refuse(
+            StatusCode::CONFLICT,
+            "not_parked",
+            format!("batch {n} is {stage:?}, not parked"),
+        ),
+        Ok(Ok(None)) => refuse(
+            StatusCode::NOT_FOUND,
+            "unknown_batch",
+            format!("no batch {n}"),
+        ),
+        Ok(Err(e)) => refuse(StatusCode::SERVICE_UNAVAILABLE, "storage", e.to_string()),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+/// 200 while the pipeline progresses; 503 with the reason when a stage
+/// failed fatally, or with the parked batches while one waits for the
+/// operator (nothing after it is proven).
 async fn health(State(api): State<Api>) -> Response {
     let next = api.shared.next.load(Ordering::SeqCst);
+    let parked = api.shared.parked();
     match api.shared.health() {
         Health::Failed(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "failed", "reason": reason, "next_batch": next})),
+        )
+            .into_response(),
+        _ if !parked.is_empty() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "parked",
+                "parked": parked
+                    .iter()
+                    .map(|(b, r)| json!({"batch": b, "reason": r}))
+                    .collect::<Vec<_>>(),
+                "next_batch": next,
+            })),
         )
             .into_response(),
         h => Json(json!({
@@ -338,7 +418,7 @@ async fn metrics(State(api): State<Api>) -> Response {
     } else {
         0
     };
-    let up = s.health() == Health::Ready && !s.stop.load(Ordering::SeqCst);
+    let up = s.health() == Health::Ready && !s.stop.load(Ordering::SeqCst) && s.parked().is_empty();
     let gauges = render_gauges(&[
         ("zklanes_up", f64::from(u8::from(up))),
         (
@@ -349,6 +429,7 @@ async fn metrics(State(api): State<Api>) -> Response {
         ("zklanes_accepted_height", accepted as f64),
         ("zklanes_unproven_batches", (accepted - proven) as f64),
         ("zklanes_oldest_unproven_age_seconds", oldest_age as f64),
+        ("zklanes_parked_batches", s.parked().len() as f64),
         (
             "zklanes_process_resident_memory_bytes",
             resident_bytes().unwrap_or(0) as f64,

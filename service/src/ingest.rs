@@ -6,7 +6,8 @@
 use zklanes_executor::batch::Encoding;
 use zklanes_executor::{Batch, BatchError};
 
-use crate::event_log::{batch_hash, BatchRecord, EventLog, LogError, Stage};
+use crate::event_log::{batch_hash, BatchRecord, EventLog, LogError};
+use crate::sequencer::{SequencerError, SequencerKey};
 
 /// Limits and the chain of the service.
 #[derive(Clone, Copy, Debug)]
@@ -19,6 +20,9 @@ pub struct IngestRules {
     pub max_txs: usize,
     /// How far beyond the next batch to execute a number may be.
     pub max_ahead: u64,
+    /// The sequencer whose signature every batch must carry (none: the
+    /// bearer token alone admits a batch).
+    pub sequencer: Option<SequencerKey>,
 }
 
 /// What happened to an accepted event.
@@ -66,6 +70,23 @@ pub enum IngestError {
         /// Why.
         reason: String,
     },
+    /// The service checks the sequencer's signature and the batch carries
+    /// none.
+    #[error(
+        "batch {batch} is not signed by the sequencer (send its signature in Zklanes-Signature)"
+    )]
+    Unsigned {
+        /// Batch number.
+        batch: u64,
+    },
+    /// The sequencer's signature does not verify.
+    #[error("batch {batch}: the sequencer's signature is refused: {source}")]
+    SequencerSignature {
+        /// Batch number.
+        batch: u64,
+        /// Why.
+        source: SequencerError,
+    },
     /// Another batch is already stored under this number.
     #[error(
         "batch {batch} conflicts with the stored batch (stored {stored}, received {received})"
@@ -102,6 +123,8 @@ impl IngestError {
             IngestError::Malformed { .. } => 400,
             IngestError::BadSignature { .. } | IngestError::TooFarAhead { .. } => 422,
             IngestError::Conflict { .. } => 409,
+            IngestError::Unsigned { .. } => 401,
+            IngestError::SequencerSignature { .. } => 403,
             IngestError::Log(_) => 503,
         }
     }
@@ -115,6 +138,8 @@ impl IngestError {
             IngestError::BadSignature { .. } => "bad_signature",
             IngestError::Conflict { .. } => "conflict",
             IngestError::TooFarAhead { .. } => "too_far_ahead",
+            IngestError::Unsigned { .. } => "unsigned",
+            IngestError::SequencerSignature { .. } => "sequencer_signature",
             IngestError::Log(_) => "storage",
         }
     }
@@ -209,13 +234,37 @@ fn signature_encoding(sig: &zklanes_executor::signature::Signature) -> Option<St
     (reduced != sig.s).then(|| "s is not below the subgroup order".into())
 }
 
-/// Appends a decoded event to the log under the ordering rules: the same
-/// event again is a no-op, another batch under a stored number is a
-/// conflict (unless the stored one was rejected by the executor), and a
-/// number may run ahead of the next batch to execute by the window (gaps wait).
+/// The sequencer's signature of `batch` when the rules require one:
+/// `Ok(Some(signature))` once it verifies, `Ok(None)` when no sequencer key
+/// is configured.
+pub fn check_sequencer(
+    batch: &Batch,
+    signature: Option<&str>,
+    rules: &IngestRules,
+) -> Result<Option<String>, IngestError> {
+    let Some(key) = rules.sequencer else {
+        return Ok(None);
+    };
+    let sig = signature.ok_or(IngestError::Unsigned {
+        batch: batch.number,
+    })?;
+    key.verify(batch, sig)
+        .map_err(|source| IngestError::SequencerSignature {
+            batch: batch.number,
+            source,
+        })?;
+    Ok(Some(sig.trim().to_ascii_lowercase()))
+}
+
+/// Appends a decoded event (with its checked signature) to the log under
+/// the ordering rules: the same event again is a no-op, another batch
+/// under a stored number is a conflict (unless the stored one was rejected
+/// by the executor or parked before execution), and a number may run
+/// ahead of the next batch to execute by the window (gaps wait).
 pub fn append(
     log: &EventLog,
     batch: &Batch,
+    signature: Option<String>,
     next: u64,
     rules: &IngestRules,
 ) -> Result<Ingested, IngestError> {
@@ -224,7 +273,7 @@ pub fn append(
         if stored.hash == hash {
             return Ok(Ingested::Duplicate(stored));
         }
-        if stored.stage != Stage::Rejected {
+        if !stored.replaceable() {
             return Err(IngestError::Conflict {
                 batch: batch.number,
                 stored: stored.hash,
@@ -245,5 +294,5 @@ pub fn append(
             window: rules.max_ahead,
         });
     }
-    Ok(Ingested::Accepted(log.accept(batch)?))
+    Ok(Ingested::Accepted(log.accept(batch, signature)?))
 }

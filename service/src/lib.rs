@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod deadline;
 pub mod driver;
 pub mod error;
 pub mod event_log;
@@ -23,6 +24,7 @@ pub mod http;
 pub mod ingest;
 pub mod listener;
 pub mod metrics;
+pub mod sequencer;
 pub mod serve;
 pub mod state;
 pub mod watch;

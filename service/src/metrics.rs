@@ -34,7 +34,9 @@ fn help(name: &str) -> &'static str {
         "zklanes_failures_total" => "Failures, by reason (retried steps and fatal ones).",
         "zklanes_execution_seconds" => "Time to execute a batch.",
         "zklanes_proof_seconds" => "Time of one proof, by layer (0: chunk).",
-        "zklanes_up" => "1 while the pipeline runs; 0 while starting or after a fatal failure.",
+        "zklanes_up" => {
+            "1 while the pipeline runs; 0 while starting, after a fatal failure, or with a batch parked."
+        }
         "zklanes_committed_height" => "Batches executed and committed (the next batch to execute).",
         "zklanes_proven_height" => "Batches proven, from batch 0 on without a gap.",
         "zklanes_accepted_height" => "One above the highest batch number in the log.",
@@ -44,6 +46,12 @@ fn help(name: &str) -> &'static str {
         "zklanes_oldest_unproven_age_seconds" => {
             "Age of the oldest batch not yet proven (0: none)."
         }
+        "zklanes_parked_batches" => {
+            "Poison batches parked, waiting for the operator (POST /v1/batches/N/retry)."
+        }
+        "zklanes_batches_parked_total" => "Batches parked after failing past --max-retries.",
+        "zklanes_batches_retried_total" => "Parked batches resumed by the operator.",
+        "zklanes_proof_deadline_exceeded_total" => "Proof steps that ran past their deadline.",
         "zklanes_process_resident_memory_bytes" => "Resident memory of the process.",
         "zklanes_process_open_fds" => "Open file descriptors of the process.",
         _ => "zklanes metric.",

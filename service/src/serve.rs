@@ -2,6 +2,13 @@
 //! Ctrl-C, or when a stage fails fatally (then `/healthz` answers 503
 //! with the reason while the listener drains, and `run` returns the error:
 //! the process exits non-zero for its supervisor to restart it).
+//!
+//! Shutdown: no new connections; open ones get [`DRAIN`] to finish; then
+//! the proof in flight gets the configured drain time (`--drain-secs`).
+//! Exit status: 0 when every stage stopped at a boundary (everything done
+//! is persisted); [`EXIT_ABANDONED`] when a proof was still in flight and
+//! was abandoned (its batch stays `executed`, and a restart proves it
+//! again); 1 after a fatal failure (a proof past its deadline included).
 
 use std::future::IntoFuture;
 use std::sync::atomic::Ordering;
@@ -24,6 +31,9 @@ use crate::watch::watch;
 
 /// How long the listener may take to drain its connections once it stops.
 pub const DRAIN: Duration = Duration::from_secs(5);
+
+/// The exit status of a shutdown that abandoned a proof in flight.
+pub const EXIT_ABANDONED: i32 = 3;
 
 /// Runs the service until SIGTERM or Ctrl-C (`Ok`), or until a stage fails
 /// fatally (`Err`, after `/healthz` has said so while the listener drained).
@@ -55,7 +65,17 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
         max_bytes: cfg.max_bytes,
         max_txs,
         max_ahead: 1_000,
+        sequencer: cfg.sequencer,
     };
+    match cfg.sequencer {
+        Some(k) => {
+            tracing::info!(stage = "auth", sequencer = %k, "batches must carry this sequencer's signature")
+        }
+        None => tracing::warn!(
+            stage = "auth",
+            "no --sequencer-key: the bearer token alone admits a batch"
+        ),
+    }
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|source| ServiceError::Http {
@@ -128,15 +148,15 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
     if let Some(dir) = cfg.watch.clone() {
         tokio::spawn(watch(api.clone(), dir));
     }
+    tokio::spawn(watchdog(shared.clone(), cfg.max_retries));
     tracing::info!(stage = "listen", addr = %addr, "zklanes service ready");
     let served = server.await;
-    // Give the driver a moment to reach a stage boundary; whatever is in
-    // flight after that is redone on restart (every stage is persisted).
-    for _ in 0..20 {
-        if driver.is_finished() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // The driver stops at its next stage boundary; a proof in flight gets
+    // the drain time, then is abandoned (redone on restart: every stage
+    // is persisted).
+    let until = std::time::Instant::now() + cfg.drain;
+    while !driver.is_finished() && std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     if driver.is_finished() {
         if let Ok(r) = driver.join() {
@@ -146,9 +166,52 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
     if let Health::Failed(reason) = shared.health() {
         return Err(ServiceError::Failed(reason));
     }
+    if let Some(f) = shared.in_flight() {
+        tracing::warn!(
+            stage = "shutdown",
+            batch = f.batch,
+            "drain deadline passed with a proof in flight: abandoned (a restart proves the batch again)"
+        );
+        return Err(ServiceError::Abandoned { batch: f.batch });
+    }
     match served {
         Ok(r) => r.map_err(|source| ServiceError::Http { addr, source }),
         Err(e) => Err(ServiceError::Failed(format!("the listener panicked: {e}"))),
+    }
+}
+
+/// Fails the service when the proof in flight runs past its deadline: the
+/// failure is counted in the batch's record (parking it past
+/// `max_retries`), `/healthz` says why, and the process exits non-zero (a
+/// halo2 proof cannot be interrupted; the supervisor's restart is the retry).
+async fn watchdog(shared: Arc<Shared>, max_retries: u32) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        if let Some(f) = shared.in_flight().filter(|f| f.overdue()) {
+            let e = DriverError::Deadline {
+                batch: f.batch,
+                seconds: f.deadline.as_secs_f64(),
+            };
+            shared
+                .metrics
+                .add("zklanes_proof_deadline_exceeded_total", "", 1);
+            let (s, reason) = (shared.clone(), e.to_string());
+            let noted =
+                tokio::task::spawn_blocking(move || driver::note_failure(&s, &e, max_retries))
+                    .await;
+            if let Ok(Err(e)) = noted {
+                tracing::error!(stage = "deadline", error = %e, "the failure could not be recorded");
+            }
+            tracing::error!(
+                alert = true,
+                stage = "deadline",
+                batch = f.batch,
+                reason,
+                "proof deadline passed"
+            );
+            shared.fail(reason);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

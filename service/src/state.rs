@@ -2,9 +2,10 @@
 //! log, the metrics, the next batch to execute, and the stop and wake
 //! signals.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::event_log::EventLog;
 use crate::metrics::Metrics;
@@ -42,6 +43,29 @@ pub struct Shared {
     pub health: Mutex<Health>,
     /// Wakes the listener to shut down (a fatal failure).
     pub shutdown: tokio::sync::Notify,
+    /// Parked batches and why (mirrors the log's `Parked` records).
+    pub parked: Mutex<BTreeMap<u64, String>>,
+    /// The proof in flight, if any, with its deadline.
+    pub in_flight: Mutex<Option<InFlight>>,
+}
+
+/// A proof step in flight: what the deadline watchdog and the shutdown
+/// drain look at.
+#[derive(Clone, Copy, Debug)]
+pub struct InFlight {
+    /// The (first) batch being proven.
+    pub batch: u64,
+    /// When the step started.
+    pub since: Instant,
+    /// How long it may take.
+    pub deadline: Duration,
+}
+
+impl InFlight {
+    /// Whether the step has run past its deadline.
+    pub fn overdue(&self) -> bool {
+        self.since.elapsed() > self.deadline
+    }
 }
 
 impl Shared {
@@ -57,7 +81,36 @@ impl Shared {
             ingest: Default::default(),
             health: Mutex::new(Health::Starting),
             shutdown: tokio::sync::Notify::new(),
+            parked: Default::default(),
+            in_flight: Default::default(),
         }
+    }
+
+    /// The parked batches and why.
+    pub fn parked(&self) -> BTreeMap<u64, String> {
+        self.parked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Records batch `n` as parked (`Some(reason)`) or no longer parked.
+    pub fn set_parked(&self, n: u64, reason: Option<String>) {
+        let mut p = self.parked.lock().unwrap_or_else(|e| e.into_inner());
+        match reason {
+            Some(r) => p.insert(n, r),
+            None => p.remove(&n),
+        };
+    }
+
+    /// The proof step in flight.
+    pub fn in_flight(&self) -> Option<InFlight> {
+        *self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets (or clears) the proof step in flight.
+    pub fn set_in_flight(&self, f: Option<InFlight>) {
+        *self.in_flight.lock().unwrap_or_else(|e| e.into_inner()) = f;
     }
 
     /// The service's health now.

@@ -2,8 +2,10 @@
 //! like HTTP events, then moved to `DIR/done/` or, with a `.reason` file,
 //! to `DIR/rejected/`. Files whose names start with `.` are still being
 //! written (write `.name`, then rename) and are skipped. The folder is
-//! trusted as the sequencer's (its permissions are the credential); a file
-//! over the event limit is refused from its size, unread, and at most
+//! trusted as the sequencer's (its permissions are the credential); with
+//! `--sequencer-key` a batch `NAME` must also carry the sequencer's
+//! signature in `NAME.sig` (written before `NAME`; it moves with it). A
+//! file over the event limit is refused from its size, unread, and at most
 //! [`MAX_PER_SCAN`] files are taken per scan. Nothing is read until the
 //! service is ready.
 
@@ -22,7 +24,18 @@ fn move_into(file: &Path, dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let to = dir.join(file.file_name().unwrap_or_default());
     std::fs::rename(file, &to)?;
+    let sig = signature_file(file);
+    if sig.exists() {
+        std::fs::rename(&sig, signature_file(&to))?;
+    }
     Ok(to)
+}
+
+/// Where the sequencer's signature of a batch file is: `NAME.sig`.
+pub fn signature_file(batch: &Path) -> PathBuf {
+    let mut s = batch.as_os_str().to_owned();
+    s.push(".sig");
+    PathBuf::from(s)
 }
 
 /// Ingests every ready file in `dir` once; returns how many were handled.
@@ -38,7 +51,7 @@ pub fn scan(api: &Api, dir: &Path) -> usize {
                 && !p
                     .file_name()
                     .and_then(|n| n.to_str())
-                    .is_none_or(|n| n.starts_with('.'))
+                    .is_none_or(|n| n.starts_with('.') || n.ends_with(".sig"))
         })
         .collect();
     files.sort();
@@ -61,7 +74,15 @@ pub fn scan(api: &Api, dir: &Path) -> usize {
             Some("json") => Some("application/json"),
             _ => Some("application/octet-stream"),
         };
-        let moved = match read.and_then(|bytes| ingest(api, &bytes, ct, "watch")) {
+        // A signature is small; one larger than 1 KiB is not read.
+        let sig = std::fs::File::open(signature_file(&f))
+            .ok()
+            .and_then(|file| {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::Read::take(file, 1024), &mut s).ok()?;
+                Some(s)
+            });
+        let moved = match read.and_then(|bytes| ingest(api, &bytes, ct, sig.as_deref(), "watch")) {
             Ok(_) => move_into(&f, &dir.join("done")),
             Err(e) if e.status() == 503 => continue,
             Err(e) => move_into(&f, &dir.join("rejected")).inspect(|to| {

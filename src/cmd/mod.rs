@@ -6,6 +6,7 @@ pub mod execute;
 pub mod gen_batch;
 pub mod progress;
 pub mod prove;
+pub mod sequencer;
 pub mod serve;
 pub mod status;
 pub mod verify;

@@ -10,8 +10,10 @@ use zklanes_pipeline::config::ProofConfig;
 use zklanes_pipeline::data_dir::DataDir;
 use zklanes_pipeline::setup::ProverSetup;
 use zklanes_service::config::{ProofLevel, ServiceConfig};
+use zklanes_service::error::ServiceError;
 use zklanes_service::listener::Limits;
-use zklanes_service::serve::run as serve;
+use zklanes_service::sequencer::SequencerKey;
+use zklanes_service::serve::{run as serve, EXIT_ABANDONED};
 
 /// How far the service proves each batch (`--proof-level`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -79,10 +81,26 @@ pub struct ServeArgs {
     /// Listen on a non-loopback address although no TLS is served.
     #[arg(long)]
     insecure_listen: bool,
-    /// Consecutive failures of a retryable step before the service gives
-    /// up (health 503, exit non-zero).
+    /// Retries of a failed step. Past them a batch whose own proof or
+    /// execution keeps failing is parked (health 503 "parked", resumed by
+    /// `POST /v1/batches/N/retry`); any other failure is fatal (health 503
+    /// "failed", exit 1).
     #[arg(long, default_value_t = 5)]
     max_retries: u32,
+    /// The sequencer's Ethereum address: every batch must carry its
+    /// signature (header `Zklanes-Signature`, or `NAME.sig` in the watched
+    /// folder). See `zklanes sequencer`.
+    #[arg(long)]
+    sequencer_key: Option<SequencerKey>,
+    /// Seconds one proof at k = 18 may take; doubled per k above, halved
+    /// per k below, summed over a step's proofs. A step past it exits the
+    /// service (1) and counts as a failure of its batch.
+    #[arg(long, default_value_t = 300.0)]
+    proof_deadline: f64,
+    /// Seconds a shutdown waits for the proof in flight (after the
+    /// connections' 5 s) before abandoning it (exit status 3).
+    #[arg(long, default_value_t = 10.0)]
+    drain_secs: f64,
 }
 
 /// Runs `serve`.
@@ -107,6 +125,9 @@ pub fn run(a: ServeArgs) -> Result<()> {
         insecure_listen: a.insecure_listen,
         limits: Limits::for_this_process(),
         max_retries: a.max_retries,
+        sequencer: a.sequencer_key,
+        proof_deadline: seconds(a.proof_deadline, "--proof-deadline")?,
+        drain: seconds(a.drain_secs, "--drain-secs")?,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -116,5 +137,14 @@ pub fn run(a: ServeArgs) -> Result<()> {
     let r = rt.block_on(serve(cfg));
     // Requests still blocking on the log are not waited for.
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    if let Err(e @ ServiceError::Abandoned { .. }) = &r {
+        eprintln!("zklanes serve: {e}");
+        std::process::exit(EXIT_ABANDONED);
+    }
     Ok(r?)
+}
+
+fn seconds(s: f64, flag: &str) -> Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(s)
+        .with_context(|| format!("{flag} {s}: not a number of seconds"))
 }

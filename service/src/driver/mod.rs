@@ -8,7 +8,12 @@
 //! and adopted instead of proven again (exactly one final proof per batch).
 //!
 //! A failed step is retried with backoff unless its error is fatal
-//! ([`DriverError::is_fatal`]) or it failed `max_retries` times in a row.
+//! ([`DriverError::is_fatal`]). A failure of the batch's own (a proof that
+//! fails, panics or passes its deadline, an executor fault:
+//! [`DriverError::poison_batch`]) is counted in the batch's record, across
+//! restarts; past `max_retries` the batch is parked ([`park`]) and waits
+//! for the operator. Any other failure is fatal once it has been retried
+//! `max_retries` times in a row.
 
 pub mod execute;
 pub mod prove;
@@ -23,7 +28,7 @@ use zklanes_pipeline::batch_prover::BatchProver;
 
 use crate::config::DriverConfig;
 use crate::error::DriverError;
-use crate::event_log::Stage;
+use crate::event_log::{BatchRecord, Stage};
 use crate::state::Shared;
 
 /// The executor's configuration for the driver's proof configuration.
@@ -63,15 +68,23 @@ pub fn run(
                     shared.wait(Duration::from_millis(500));
                 }
             }
-            Err(e) if e.is_fatal() || failures >= cfg.max_retries => return Err(e),
+            Err(e) if e.is_fatal() => return Err(e),
             Err(e) => {
-                failures += 1;
-                let delay = backoff(failures);
                 shared.metrics.add(
                     "zklanes_failures_total",
                     &format!("reason=\"{}\"", e.reason()),
                     1,
                 );
+                if e.poison_batch().is_some() {
+                    if note_failure(shared.as_ref(), &e, cfg.max_retries)? {
+                        failures = 0;
+                        continue;
+                    }
+                } else if failures >= cfg.max_retries {
+                    return Err(e);
+                }
+                failures += 1;
+                let delay = backoff(failures);
                 tracing::warn!(
                     stage = "retry",
                     error = %e,
@@ -114,6 +127,11 @@ fn step(
                 *cursor += 1;
                 shared.proven.store(*cursor, Ordering::SeqCst);
             }
+            Stage::Executed if record.failures > cfg.max_retries => {
+                // Failed past its allowance before a restart (a deadline).
+                park(shared, record)?;
+                return Ok(true);
+            }
             Stage::Executed => {
                 let prover = prover.ok_or(DriverError::NoProver)?;
                 let batch = record.batch;
@@ -128,6 +146,8 @@ fn step(
                 })??;
                 return Ok(true);
             }
+            // Proving waits for the operator; execution goes on.
+            Stage::Parked => return Ok(false),
             other => {
                 return Err(DriverError::Inconsistent {
                     batch: *cursor,
@@ -137,6 +157,56 @@ fn step(
         }
     }
     Ok(false)
+}
+
+/// Counts a failure of `e`'s batch in its record; parks the batch once it
+/// has failed more than `max_retries` times. Returns whether it parked it.
+pub fn note_failure(
+    shared: &Shared,
+    e: &DriverError,
+    max_retries: u32,
+) -> Result<bool, DriverError> {
+    let Some(n) = e.poison_batch() else {
+        return Ok(false);
+    };
+    let Some(mut record) = shared.log.record(n)? else {
+        return Ok(false);
+    };
+    if !matches!(record.stage, Stage::Accepted | Stage::Executed) {
+        return Ok(false);
+    }
+    record.failures += 1;
+    record.last_failure = Some(e.to_string());
+    if record.failures > max_retries {
+        park(shared, record)?;
+        return Ok(true);
+    }
+    shared.log.put(&record)?;
+    Ok(false)
+}
+
+/// Parks a poison batch: its record says so (with the stage to resume and
+/// the last failure), `/healthz` and the `zklanes_parked_batches` gauge
+/// show it, and nothing after it is proven until the operator retries it.
+pub fn park(shared: &Shared, mut record: BatchRecord) -> Result<(), DriverError> {
+    let reason = record
+        .last_failure
+        .clone()
+        .unwrap_or_else(|| "failed".into());
+    record.parked_from = Some(record.stage);
+    record.stage = Stage::Parked;
+    shared.log.put(&record)?;
+    shared.set_parked(record.batch, Some(reason.clone()));
+    shared.metrics.add("zklanes_batches_parked_total", "", 1);
+    tracing::error!(
+        alert = true,
+        batch = record.batch,
+        stage = "park",
+        failures = record.failures,
+        reason,
+        "poison batch parked: POST /v1/batches/N/retry (or replace it) once the cause is fixed"
+    );
+    Ok(())
 }
 
 /// The message of a caught panic.

@@ -3,17 +3,64 @@
 //! [`ProofLevel::Chunks`], into verified chunk proofs), its proof directory
 //! written whole, and the records of its batches advanced to `Proven`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use zklanes_aggregator::tree::InnerProof;
 use zklanes_pipeline::batch_prover::BatchProver;
 
 use super::recover::adopt;
 use crate::config::{DriverConfig, ProofLevel};
+use crate::deadline::step_deadline;
 use crate::error::DriverError;
 use crate::event_log::{BatchRecord, Stage};
 use crate::failpoint::failpoint;
-use crate::state::Shared;
+use crate::state::{InFlight, Shared};
+
+/// Marks a proof step in flight (for the deadline watchdog and the
+/// shutdown drain) until dropped, however the step ends.
+struct Tracked<'a>(&'a Shared);
+
+impl<'a> Tracked<'a> {
+    fn start(shared: &'a Shared, batch: u64, deadline: Duration) -> Self {
+        shared.set_in_flight(Some(InFlight {
+            batch,
+            since: Instant::now(),
+            deadline,
+        }));
+        Tracked(shared)
+    }
+}
+
+impl Drop for Tracked<'_> {
+    fn drop(&mut self) {
+        self.0.set_in_flight(None);
+    }
+}
+
+/// The allowance of proving `chunks` chunks of a bundle (padded to the
+/// tree's width at the final level).
+fn deadline(cfg: &DriverConfig, prover: &BatchProver, chunks: usize) -> Duration {
+    let layers: Vec<(u32, usize)> = match cfg.level {
+        ProofLevel::Final => prover
+            .keys
+            .layers
+            .iter()
+            .map(|l| (l.spec.k, l.spec.fan_in))
+            .collect(),
+        ProofLevel::Chunks => vec![],
+    };
+    let chunks = match cfg.level {
+        ProofLevel::Final => cfg.proof.width().max(chunks),
+        ProofLevel::Chunks => chunks,
+    };
+    step_deadline(
+        cfg.proof_deadline,
+        prover.keys.chunk.k,
+        chunks,
+        cfg.workers,
+        &layers,
+    )
+}
 
 /// The executed batches proven together from `first` on: `first`, then
 /// each next executed batch while the bundle stays within `max_bundle`
@@ -73,6 +120,8 @@ pub fn prove(
                 })?,
         );
     }
+    let _tracked = Tracked::start(shared, n, deadline(cfg, prover, traces.len()));
+    failpoint("prove");
     let clock = Instant::now();
     let proof = prover
         .prove(&traces, &|r| {
@@ -118,7 +167,7 @@ pub fn prove(
         r.bundle = Some([n, last]);
         r.stage = Stage::Proven;
     }
-    shared.log.put_all(&members)?;
+    shared.log.commit_proven(&members)?;
     shared
         .metrics
         .add("zklanes_batches_proven_total", "", batches);
@@ -143,6 +192,8 @@ fn prove_chunks(
             batch: n,
             reason: "executed batch without traces".into(),
         })?;
+    let _tracked = Tracked::start(shared, n, deadline(cfg, prover, traces.len()));
+    failpoint("prove");
     let clock = Instant::now();
     let (proofs, stats) = prover
         .pool()
@@ -186,7 +237,7 @@ fn prove_chunks(
         .timings
         .insert("prove".into(), clock.elapsed().as_secs_f64() * 1e3);
     record.stage = Stage::Proven;
-    shared.log.put(&record)?;
+    shared.log.commit_proven(std::slice::from_ref(&record))?;
     shared.metrics.add("zklanes_batches_proven_total", "", 1);
     summary(&record);
     Ok(())

@@ -33,10 +33,10 @@ use crate::state::Shared;
 pub fn open_state(cfg: &DriverConfig, shared: &Shared) -> Result<Rollup, DriverError> {
     let dir = cfg.data_dir.state();
     let records = shared.log.records()?;
-    let executed: Vec<&BatchRecord> = records
-        .iter()
-        .take_while(|r| matches!(r.stage, Stage::Executed | Stage::Proven))
-        .collect();
+    let executed: Vec<&BatchRecord> = records.iter().take_while(|r| r.is_executed()).collect();
+    for r in records.iter().filter(|r| r.stage == Stage::Parked) {
+        shared.set_parked(r.batch, Some(r.last_failure.clone().unwrap_or_default()));
+    }
     let logged = executed.len() as u64;
     let mut rollup = Rollup::open(&dir, rollup_config(cfg))?;
     let height = rollup.height();
@@ -183,6 +183,6 @@ pub fn adopt(
         r.proof = Some(path.display().to_string());
         r.bundle = Some(bundle);
     }
-    shared.log.put_all(&members)?;
+    shared.log.commit_proven(&members)?;
     Ok(true)
 }
