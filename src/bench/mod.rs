@@ -73,8 +73,9 @@ struct ExecutorBench {
     /// Only these workloads (comma-separated).
     #[arg(long)]
     workloads: Option<String>,
-    /// Only these phases (comma-separated: signatures, execution, commitment).
-    #[arg(long, default_value = "signatures,execution,commitment")]
+    /// Only these phases (comma-separated: signatures, execution,
+    /// commitment, durability).
+    #[arg(long, default_value = "signatures,execution,commitment,durability")]
     phases: String,
 }
 
@@ -167,8 +168,11 @@ fn executor(b: ExecutorBench) -> Result<()> {
         b.json,
         json!({"phase": "native_poseidon", "threads": 1, "hashes_per_s": native_hash_rate()}),
     );
+    let phase = |p: &str| b.phases.split(',').any(|x| x.trim() == p);
+    if phase("durability") {
+        durability(&b)?;
+    }
     for w in workloads {
-        let phase = |p: &str| b.phases.split(',').any(|x| x.trim() == p);
         if phase("signatures") {
             signatures(&b, w, cores, &thread_counts)?;
         }
@@ -179,6 +183,46 @@ fn executor(b: ExecutorBench) -> Result<()> {
             commitment(&b, w, cores, &thread_counts)?;
         }
     }
+    Ok(())
+}
+
+/// The cost of a durable commit: sled's own `flush` (which ends in
+/// `sync_file_range` on Linux) against `flush_durable` (that flush, then
+/// an `fsync` of the files and the directory), after the same writes (a
+/// batch's worth: 256 values of 512 bytes), alternating, medians of
+/// `5 × runs` each. What every acknowledgement and commit of the service
+/// and the executor's store pays.
+fn durability(b: &ExecutorBench) -> Result<()> {
+    use zklanes_executor::db::{flush_durable, open_db};
+    let dir = tempfile::tempdir()?;
+    let db = open_db(dir.path()).map_err(|e| anyhow!("{e}"))?;
+    let write = |round: usize| -> Result<()> {
+        for i in 0..256usize {
+            db.insert(
+                ((round << 16) | i).to_be_bytes(),
+                vec![(i % 251) as u8; 512],
+            )
+            .map_err(|e| anyhow!("{e}"))?;
+        }
+        Ok(())
+    };
+    let (mut plain, mut durable) = (vec![], vec![]);
+    for round in 0..b.runs.max(1) * 5 {
+        write(2 * round)?;
+        let t = std::time::Instant::now();
+        db.flush().map_err(|e| anyhow!("{e}"))?;
+        plain.push(t.elapsed().as_secs_f64() * 1e3);
+        write(2 * round + 1)?;
+        let t = std::time::Instant::now();
+        flush_durable(&db, dir.path()).map_err(|e| anyhow!("{e}"))?;
+        durable.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let (p, d) = (median(plain), median(durable));
+    emit(
+        b.json,
+        json!({"phase": "durability", "threads": 1, "sled_flush_ms": p, "flush_durable_ms": d,
+               "ratio": d / p.max(1e-9)}),
+    );
     Ok(())
 }
 

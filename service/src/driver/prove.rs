@@ -171,9 +171,10 @@ pub fn prove(
     shared
         .metrics
         .add("zklanes_batches_proven_total", "", batches);
-    for r in &members {
-        summary(r);
-    }
+    let mut workers: Vec<usize> = proof.records.iter().filter_map(|p| p.worker).collect();
+    workers.sort_unstable();
+    workers.dedup();
+    summary(&members, proof.proof.len(), &workers, 0);
     Ok(())
 }
 
@@ -239,20 +240,49 @@ fn prove_chunks(
     record.stage = Stage::Proven;
     shared.log.commit_proven(std::slice::from_ref(&record))?;
     shared.metrics.add("zklanes_batches_proven_total", "", 1);
-    summary(&record);
+    let mut workers = stats.workers.clone();
+    workers.sort_unstable();
+    workers.dedup();
+    let bytes = proofs.iter().map(|p| p.snark.proof.len()).sum();
+    summary(
+        std::slice::from_ref(&record),
+        bytes,
+        &workers,
+        stats.retries,
+    );
     Ok(())
 }
 
-/// The summary line of a finished batch.
-fn summary(record: &BatchRecord) {
-    let total: f64 = record.timings.values().sum();
+/// The summary line of a finished proof: one per proof (a bundle's
+/// batches share one line, so summing lines counts nothing twice), with
+/// stable fields: `batch` (the first), `last_batch`, `txs`, `chunks`,
+/// `execute_ms` (the members' sum), `prove_ms`, `chunk_proofs_ms`,
+/// `layers_ms` (bottom up), `proof_bytes` (the final proof, or the chunk
+/// proofs' sum), `workers` (the pool workers that proved chunks),
+/// `retries` (chunk proof attempts the pool retried), `failures` (failed
+/// attempts of the step before this one), `peak_rss_mb`.
+fn summary(members: &[BatchRecord], proof_bytes: usize, workers: &[usize], retries: usize) {
+    let (Some(first), Some(last)) = (members.first(), members.last()) else {
+        return;
+    };
+    let t = |r: &BatchRecord, k: &str| r.timings.get(k).copied().unwrap_or(0.0);
+    let layers_ms: Vec<f64> = (1..)
+        .map_while(|l| first.timings.get(&format!("layer_{l}")).copied())
+        .collect();
     tracing::info!(
-        batch = record.batch,
+        batch = first.batch,
+        last_batch = last.batch,
         stage = "done",
-        ms = total,
-        txs = record.txs,
-        chunks = record.chunks.unwrap_or(0),
-        bundle = ?record.bundle,
+        txs = members.iter().map(|r| r.txs).sum::<usize>(),
+        chunks = members.iter().map(|r| r.chunks.unwrap_or(0)).sum::<usize>(),
+        execute_ms = members.iter().map(|r| t(r, "execute")).sum::<f64>(),
+        prove_ms = t(first, "prove"),
+        chunk_proofs_ms = t(first, "chunk_proofs"),
+        layers_ms = ?layers_ms,
+        proof_bytes,
+        workers = ?workers,
+        retries,
+        failures = first.failures,
         peak_rss_mb = zklanes_prover::rss::peak_rss_mb(),
         "batch summary"
     );
