@@ -718,11 +718,12 @@ fn crash_loop(rounds: usize, seed: u64) {
     for round in 0..rounds {
         let fp = failpoints[round % failpoints.len()];
         let server = Server::start(&data, &["--max-retries", "1000"], fp);
-        // The sequencer has produced a random prefix of the batches by
-        // now (so new events keep arriving across rounds); it resends
-        // every one it has no acknowledgement for, and resending
-        // acknowledged ones is harmless (duplicates).
-        let produced = rng.gen_range(1..=bs.len());
+        // The sequencer produces a new batch every few rounds (so each
+        // cycle of failpoints finds new work: an event to acknowledge, a
+        // batch to execute, one to prove); it resends every one it has no
+        // acknowledgement for, and resending acknowledged ones is harmless
+        // (duplicates).
+        let produced = (1 + round / 3).min(bs.len());
         for b in &bs[..produced] {
             if post(&server.addr, b, Encoding::Binary).is_none() {
                 break;
@@ -985,23 +986,30 @@ fn a_proof_past_its_deadline_exits_and_the_batch_is_parked_after_the_retries() {
         let server = Server::start(&data, &stalled, Some("prove:sleep=30000"));
         let a = server.addr.clone();
         let _ = post(&a, &bs[0], Encoding::Binary);
-        let mut saw = false;
+        // `/healthz` names the deadline while the listener drains (the
+        // process may exit before a poll sees it; the log says it too).
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             match request(&a, "GET", "/healthz", None, b"") {
-                Some((503, body)) if body.contains("deadline") => {
-                    saw = true;
+                Some((503, body)) => {
+                    assert!(body.contains("deadline"), "{body}");
                     break;
                 }
                 None => break,
                 _ => std::thread::sleep(Duration::from_millis(50)),
             }
         }
+        let log = server.log.clone();
         let st = server
             .wait_exit(Duration::from_secs(30))
             .expect("the service exits after a deadline");
         assert_eq!(st.code(), Some(1), "attempt {attempt}: {st}");
-        let _ = saw;
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            text.matches("proof deadline passed").count(),
+            attempt,
+            "attempt {attempt}"
+        );
     }
     let server = Server::start(&data, &[], None);
     let a = server.addr.clone();

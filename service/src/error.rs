@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 
+use zklanes_aggregator::tree::TreeError;
 use zklanes_executor::StoreError;
 use zklanes_pipeline::error::PipelineError;
 use zklanes_pipeline::proof_file::ProofFileError;
@@ -33,10 +34,12 @@ pub enum DriverError {
     },
     /// Proving failed (retryable, unless the configuration cannot prove
     /// the batch at all).
-    #[error("batch {batch}: {source}")]
+    #[error("batches {batch}..={last}: {source}")]
     Prove {
-        /// The (first) batch.
+        /// The bundle's first batch.
         batch: u64,
+        /// Its last batch.
+        last: u64,
         /// Why.
         source: PipelineError,
     },
@@ -48,8 +51,9 @@ pub enum DriverError {
         /// Why.
         source: PoolError,
     },
-    /// The executor broke an internal invariant (retryable: a transient
-    /// fault is never stored as the batch's rejection).
+    /// The executor broke an internal invariant (the machine's failure:
+    /// retried, then fatal; a transient fault is never stored as the
+    /// batch's rejection).
     #[error("batch {batch}: {reason}")]
     Executor {
         /// The batch.
@@ -59,20 +63,24 @@ pub enum DriverError {
     },
     /// A stage panicked (retryable: the stage is redone from its last
     /// persisted state).
-    #[error("batch {batch}: a stage panicked: {message}")]
+    #[error("batches {batch}..={last}: a stage panicked: {message}")]
     Panicked {
-        /// The batch.
+        /// The (first) batch.
         batch: u64,
+        /// The last batch of the step.
+        last: u64,
         /// The panic's message.
         message: String,
     },
     /// A proof step ran past its deadline (its batch's failure: the
     /// process exits for its supervisor to restart it, and the batch is
     /// parked once it has failed more than `--max-retries` times).
-    #[error("batch {batch}: the proof ran past its deadline of {seconds:.1} s")]
+    #[error("batches {batch}..={last}: the proof ran past its deadline of {seconds:.1} s")]
     Deadline {
         /// The (first) batch.
         batch: u64,
+        /// The last batch of the step.
+        last: u64,
         /// The step's allowance.
         seconds: f64,
     },
@@ -129,22 +137,25 @@ impl DriverError {
         }
     }
 
-    /// The batch whose own content this failure may be due to (a poison
-    /// batch): proving it failed or panicked or ran past its deadline, or
-    /// the executor faulted on it. Such a batch is parked after
-    /// `--max-retries` retries, counted in its record across restarts.
-    /// `None` for failures of the machine (a proof file not written): they
-    /// are retried, then fatal.
-    pub fn poison_batch(&self) -> Option<u64> {
+    /// The batches (first, last) whose own content this failure may be
+    /// due to (a poison batch among them): their proof does not fit the
+    /// circuit or does not verify, the step panicked, or it ran past its
+    /// deadline. Each is counted in its record across restarts, and parked
+    /// after `--max-retries` retries; a batch that failed once is proven
+    /// alone after that, so a bundle's failure ends up charged to the batch
+    /// that causes it. `None` for failures of the machine (a proof file not
+    /// written, keys or SRS not loaded, a lost worker, a halo2 resource
+    /// failure, an executor fault): they are retried, then fatal.
+    pub fn poison_batches(&self) -> Option<(u64, u64)> {
         match self {
-            Self::Prove { batch, .. }
-            | Self::Pool { batch, .. }
-            | Self::Executor { batch, .. }
-            | Self::Panicked { batch, .. }
-            | Self::Deadline { batch, .. }
-                if !self.is_fatal() =>
-            {
-                Some(*batch)
+            Self::Prove {
+                batch,
+                last,
+                source,
+            } if batchs_own(source) => Some((*batch, *last)),
+            Self::Pool { batch, source } if !source.last.is_retryable() => Some((*batch, *batch)),
+            Self::Panicked { batch, last, .. } | Self::Deadline { batch, last, .. } => {
+                Some((*batch, *last))
             }
             _ => None,
         }
@@ -172,6 +183,18 @@ impl DriverError {
             Self::ForeignState { .. } => "foreign_state",
             Self::NoProver => "no_prover",
         }
+    }
+}
+
+/// Whether a proving failure is the batch's own: a trace that does not fit
+/// the circuit, or a proof that does not verify (not keys, SRS, the EVM, a
+/// lost worker or a halo2 resource failure).
+fn batchs_own(e: &PipelineError) -> bool {
+    match e {
+        PipelineError::Rejected => true,
+        PipelineError::Tree(TreeError::Prove(p)) => !p.is_retryable(),
+        PipelineError::Tree(TreeError::Pool(p)) => !p.last.is_retryable(),
+        _ => false,
     }
 }
 
@@ -224,12 +247,13 @@ pub enum ServiceError {
     /// A stage failed fatally (the reason `/healthz` reported).
     #[error("the service failed: {0}")]
     Failed(String),
-    /// Shut down with a proof in flight past the drain deadline: the proof
-    /// was abandoned (its batch's stage is persisted, so a restart proves
-    /// it again). Exit code [`crate::serve::EXIT_ABANDONED`].
-    #[error("stopped with the proof of batch {batch} in flight: abandoned, a restart redoes it")]
+    /// Shut down with the driver mid-step (a proof in flight, most often)
+    /// past the drain deadline: the step was abandoned (its batch's stage
+    /// is persisted, so a restart redoes it). Exit code
+    /// [`crate::serve::EXIT_ABANDONED`].
+    #[error("stopped mid-step at batch {batch}: abandoned, a restart redoes it")]
     Abandoned {
-        /// The batch in flight.
+        /// The batch of the step.
         batch: u64,
     },
 }

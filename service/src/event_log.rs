@@ -43,10 +43,10 @@ pub enum Stage {
     /// The executor rejected it (a bad signature, a replayed nonce, ...);
     /// a corrected batch under the same number may replace it.
     Rejected,
-    /// A poison batch: its step failed `--max-retries` times in a row (or
-    /// passed its deadline as often). Nothing after it is proven until the
-    /// operator retries it (`POST /v1/batches/{n}/retry`) or, when it was
-    /// parked before execution, replaces it.
+    /// A poison batch: its proof failed more than `--max-retries` times
+    /// (did not fit, did not verify, panicked, or passed its deadline).
+    /// Later batches are executed; nothing after it is proven until the
+    /// operator retries it (`POST /v1/batches/{n}/retry`).
     Parked,
 }
 
@@ -93,8 +93,9 @@ pub struct BatchRecord {
     /// The last failure's reason.
     #[serde(default)]
     pub last_failure: Option<String>,
-    /// The stage a parked batch was parked at (`Accepted` or `Executed`):
-    /// where an operator's retry resumes it.
+    /// The stage a parked batch was parked at (`Executed`: the failures
+    /// that park a batch are its proof's): where an operator's retry
+    /// resumes it.
     #[serde(default)]
     pub parked_from: Option<Stage>,
 }
@@ -108,10 +109,10 @@ impl BatchRecord {
     }
 
     /// Whether a new event under this number may replace the stored one:
-    /// the executor rejected it, or it was parked before execution.
+    /// the executor rejected it. (A parked batch was executed, and later
+    /// batches were executed on top of it: it is retried, never replaced.)
     pub fn replaceable(&self) -> bool {
         self.stage == Stage::Rejected
-            || (self.stage == Stage::Parked && self.parked_from == Some(Stage::Accepted))
     }
 }
 

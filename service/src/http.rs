@@ -160,8 +160,6 @@ pub fn ingest(
                 "batch event accepted"
             );
             failpoint("before_ack");
-            // A replaced parked batch is no longer parked.
-            api.shared.set_parked(r.batch, None);
             api.shared.notify();
         }
         Ok(Ingested::Duplicate(r)) => {

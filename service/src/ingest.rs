@@ -259,7 +259,7 @@ pub fn check_sequencer(
 /// Appends a decoded event (with its checked signature) to the log under
 /// the ordering rules: the same event again is a no-op, another batch
 /// under a stored number is a conflict (unless the stored one was rejected
-/// by the executor or parked before execution), and a number may run
+/// by the executor), and a number may run
 /// ahead of the next batch to execute by the window (gaps wait).
 pub fn append(
     log: &EventLog,

@@ -132,6 +132,7 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
             .unwrap_or_else(|p| {
                 Err(DriverError::Panicked {
                     batch,
+                    last: batch,
                     message: driver::panic_message(p.as_ref()),
                 })
             });
@@ -158,7 +159,8 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
     while !driver.is_finished() && std::time::Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    if driver.is_finished() {
+    let finished = driver.is_finished();
+    if finished {
         if let Ok(r) = driver.join() {
             r?;
         }
@@ -166,13 +168,16 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
     if let Health::Failed(reason) = shared.health() {
         return Err(ServiceError::Failed(reason));
     }
-    if let Some(f) = shared.in_flight() {
+    if !finished {
+        let batch = shared
+            .in_flight()
+            .map_or(shared.next.load(Ordering::SeqCst), |f| f.batch);
         tracing::warn!(
             stage = "shutdown",
-            batch = f.batch,
-            "drain deadline passed with a proof in flight: abandoned (a restart proves the batch again)"
+            batch,
+            "drain deadline passed with the driver mid-step: abandoned (a restart redoes the step)"
         );
-        return Err(ServiceError::Abandoned { batch: f.batch });
+        return Err(ServiceError::Abandoned { batch });
     }
     match served {
         Ok(r) => r.map_err(|source| ServiceError::Http { addr, source }),
@@ -187,20 +192,30 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
 async fn watchdog(shared: Arc<Shared>, max_retries: u32) {
     while !shared.stop.load(Ordering::SeqCst) {
         if let Some(f) = shared.in_flight().filter(|f| f.overdue()) {
-            let e = DriverError::Deadline {
+            let reason = DriverError::Deadline {
                 batch: f.batch,
+                last: f.last,
                 seconds: f.deadline.as_secs_f64(),
-            };
+            }
+            .to_string();
+            let (s, r) = (shared.clone(), reason.clone());
+            let noted = tokio::task::spawn_blocking(move || {
+                driver::note_failure(&s, (f.batch, f.last), &r, max_retries, Some(f.since))
+            })
+            .await;
+            match noted {
+                // The step ended meanwhile.
+                Ok(Ok(driver::Noted::Skipped)) => continue,
+                Ok(Err(e)) => tracing::error!(
+                    stage = "deadline",
+                    error = %e,
+                    "the failure could not be recorded"
+                ),
+                _ => {}
+            }
             shared
                 .metrics
                 .add("zklanes_proof_deadline_exceeded_total", "", 1);
-            let (s, reason) = (shared.clone(), e.to_string());
-            let noted =
-                tokio::task::spawn_blocking(move || driver::note_failure(&s, &e, max_retries))
-                    .await;
-            if let Ok(Err(e)) = noted {
-                tracing::error!(stage = "deadline", error = %e, "the failure could not be recorded");
-            }
             tracing::error!(
                 alert = true,
                 stage = "deadline",

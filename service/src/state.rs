@@ -55,6 +55,8 @@ pub struct Shared {
 pub struct InFlight {
     /// The (first) batch being proven.
     pub batch: u64,
+    /// The last batch of the step (a bundle's).
+    pub last: u64,
     /// When the step started.
     pub since: Instant,
     /// How long it may take.

@@ -4,7 +4,8 @@
 //! written (write `.name`, then rename) and are skipped. The folder is
 //! trusted as the sequencer's (its permissions are the credential); with
 //! `--sequencer-key` a batch `NAME` must also carry the sequencer's
-//! signature in `NAME.sig` (written before `NAME`; it moves with it). A
+//! signature in `NAME.sig` (written before `NAME`, or within
+//! [`SIGNATURE_GRACE`] after it; it moves with it). A
 //! file over the event limit is refused from its size, unread, and at most
 //! [`MAX_PER_SCAN`] files are taken per scan. Nothing is read until the
 //! service is ready.
@@ -19,6 +20,18 @@ use crate::state::Health;
 
 /// Files ingested per scan at most (the rest wait for the next scan).
 pub const MAX_PER_SCAN: usize = 64;
+
+/// How long a batch file waits for its `NAME.sig` (with
+/// `--sequencer-key`) before it is refused as unsigned.
+pub const SIGNATURE_GRACE: Duration = Duration::from_secs(10);
+
+fn age(f: &Path) -> Duration {
+    std::fs::metadata(f)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .unwrap_or(Duration::MAX)
+}
 
 fn move_into(file: &Path, dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
@@ -74,7 +87,9 @@ pub fn scan(api: &Api, dir: &Path) -> usize {
             Some("json") => Some("application/json"),
             _ => Some("application/octet-stream"),
         };
-        // A signature is small; one larger than 1 KiB is not read.
+        // A signature is small; one larger than 1 KiB is not read. A
+        // batch whose signature is not there yet waits for it, up to
+        // SIGNATURE_GRACE after the batch file appeared.
         let sig = std::fs::File::open(signature_file(&f))
             .ok()
             .and_then(|file| {
@@ -82,6 +97,9 @@ pub fn scan(api: &Api, dir: &Path) -> usize {
                 std::io::Read::read_to_string(&mut std::io::Read::take(file, 1024), &mut s).ok()?;
                 Some(s)
             });
+        if sig.is_none() && api.rules.sequencer.is_some() && age(&f) < SIGNATURE_GRACE {
+            continue;
+        }
         let moved = match read.and_then(|bytes| ingest(api, &bytes, ct, sig.as_deref(), "watch")) {
             Ok(_) => move_into(&f, &dir.join("done")),
             Err(e) if e.status() == 503 => continue,

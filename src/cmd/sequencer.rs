@@ -68,8 +68,12 @@ pub fn run(a: SequencerArgs) -> Result<()> {
             let b = Batch::decode(&bytes).with_context(|| format!("{}", batch.display()))?;
             let sig = key.sign(&b);
             if sidecar {
+                // Written whole, then renamed: a watcher never reads half.
                 let path = signature_file(&batch);
-                std::fs::write(&path, format!("{sig}\n"))
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                let tmp = path.with_file_name(format!(".{name}.tmp"));
+                std::fs::write(&tmp, format!("{sig}\n"))
+                    .and_then(|_| std::fs::rename(&tmp, &path))
                     .with_context(|| format!("writing {}", path.display()))?;
             } else {
                 println!("{sig}");

@@ -37,6 +37,8 @@ pub fn execute_next(shared: &Shared, rollup: &mut Rollup) -> Result<bool, Driver
             let txs = batch.txs.len();
             let tps = txs as f64 / (ms / 1e3).max(1e-9);
             record.stage = Stage::Executed;
+            // The count is of failures at the current step.
+            record.failures = 0;
             record.state_root = Some(out.state_root_hex());
             record.chunks = Some(out.chunks.len());
             record.timings.insert("execute".into(), ms);

@@ -8,12 +8,12 @@
 //! and adopted instead of proven again (exactly one final proof per batch).
 //!
 //! A failed step is retried with backoff unless its error is fatal
-//! ([`DriverError::is_fatal`]). A failure of the batch's own (a proof that
-//! fails, panics or passes its deadline, an executor fault:
-//! [`DriverError::poison_batch`]) is counted in the batch's record, across
-//! restarts; past `max_retries` the batch is parked ([`park`]) and waits
-//! for the operator. Any other failure is fatal once it has been retried
-//! `max_retries` times in a row.
+//! ([`DriverError::is_fatal`]). A failure of the batches' own (a proof
+//! that does not fit or does not verify, a panic while proving, a deadline
+//! passed: [`DriverError::poison_batches`]) is counted in their records,
+//! across restarts ([`note_failure`]); past `max_retries` a batch is
+//! parked ([`park`]) and waits for the operator. Any other failure is the
+//! machine's: fatal once it has been retried `max_retries` times in a row.
 
 pub mod execute;
 pub mod prove;
@@ -75,8 +75,10 @@ pub fn run(
                     &format!("reason=\"{}\"", e.reason()),
                     1,
                 );
-                if e.poison_batch().is_some() {
-                    if note_failure(shared.as_ref(), &e, cfg.max_retries)? {
+                if let Some(batches) = e.poison_batches() {
+                    let noted =
+                        note_failure(&shared, batches, &e.to_string(), cfg.max_retries, None)?;
+                    if noted == Noted::Parked {
                         failures = 0;
                         continue;
                     }
@@ -142,6 +144,7 @@ fn step(
                 }))
                 .map_err(|p| DriverError::Panicked {
                     batch,
+                    last: batch,
                     message: panic_message(p.as_ref()),
                 })??;
                 return Ok(true);
@@ -159,30 +162,52 @@ fn step(
     Ok(false)
 }
 
-/// Counts a failure of `e`'s batch in its record; parks the batch once it
-/// has failed more than `max_retries` times. Returns whether it parked it.
+/// What [`note_failure`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Noted {
+    /// Nothing: the step it was about is over.
+    Skipped,
+    /// The failure is counted.
+    Counted,
+    /// A batch failed past its allowance and is parked.
+    Parked,
+}
+
+/// Counts a failure (`reason`) in the records of batches `first..=last`
+/// that are still waiting (`accepted` or `executed`); parks each that has
+/// failed more than `max_retries` times. Under the ingest lock, so the
+/// driver's commit, the operator's retry and the watchdog never interleave
+/// their read-modify-writes; with `step`, only while that step (its start)
+/// is still the one in flight.
 pub fn note_failure(
     shared: &Shared,
-    e: &DriverError,
+    (first, last): (u64, u64),
+    reason: &str,
     max_retries: u32,
-) -> Result<bool, DriverError> {
-    let Some(n) = e.poison_batch() else {
-        return Ok(false);
-    };
-    let Some(mut record) = shared.log.record(n)? else {
-        return Ok(false);
-    };
-    if !matches!(record.stage, Stage::Accepted | Stage::Executed) {
-        return Ok(false);
+    step: Option<std::time::Instant>,
+) -> Result<Noted, DriverError> {
+    let _guard = shared.ingest.lock().unwrap_or_else(|e| e.into_inner());
+    if step.is_some() && shared.in_flight().map(|f| f.since) != step {
+        return Ok(Noted::Skipped);
     }
-    record.failures += 1;
-    record.last_failure = Some(e.to_string());
-    if record.failures > max_retries {
-        park(shared, record)?;
-        return Ok(true);
+    let mut noted = Noted::Counted;
+    for n in first..=last {
+        let Some(mut record) = shared.log.record(n)? else {
+            continue;
+        };
+        if !matches!(record.stage, Stage::Accepted | Stage::Executed) {
+            continue;
+        }
+        record.failures += 1;
+        record.last_failure = Some(reason.to_string());
+        if record.failures > max_retries {
+            park(shared, record)?;
+            noted = Noted::Parked;
+        } else {
+            shared.log.put(&record)?;
+        }
     }
-    shared.log.put(&record)?;
-    Ok(false)
+    Ok(noted)
 }
 
 /// Parks a poison batch: its record says so (with the stage to resume and

@@ -21,14 +21,43 @@ use crate::state::{InFlight, Shared};
 struct Tracked<'a>(&'a Shared);
 
 impl<'a> Tracked<'a> {
-    fn start(shared: &'a Shared, batch: u64, deadline: Duration) -> Self {
+    fn start(shared: &'a Shared, batch: u64, last: u64, deadline: Duration) -> Self {
         shared.set_in_flight(Some(InFlight {
             batch,
+            last,
             since: Instant::now(),
             deadline,
         }));
         Tracked(shared)
     }
+}
+
+/// Runs a proving call, a panic in it becoming [`DriverError::Panicked`]
+/// for the batches `first..=last`.
+fn guarded<T>(
+    first: u64,
+    last: u64,
+    f: impl FnOnce() -> Result<T, DriverError>,
+) -> Result<T, DriverError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        DriverError::Panicked {
+            batch: first,
+            last,
+            message: super::panic_message(p.as_ref()),
+        }
+    })?
+}
+
+/// Commits `members` as proven, under the ingest lock (see
+/// [`super::note_failure`]); a batch the watchdog parked meanwhile is
+/// proven after all and no longer parked.
+fn commit(shared: &Shared, members: &[BatchRecord]) -> Result<(), DriverError> {
+    let _guard = shared.ingest.lock().unwrap_or_else(|e| e.into_inner());
+    shared.log.commit_proven(members)?;
+    for r in members {
+        shared.set_parked(r.batch, None);
+    }
+    Ok(())
 }
 
 impl Drop for Tracked<'_> {
@@ -73,14 +102,22 @@ fn bundle_members(
 ) -> Result<Vec<BatchRecord>, DriverError> {
     let width = cfg.proof.width();
     let mut chunks = first.chunks.unwrap_or(1);
+    // A batch that failed before is proven alone, and no bundle takes it
+    // in: a bundle's failure is charged to each member, and proving them
+    // one by one finds the one that causes it.
+    let alone = first.failures > 0;
     let mut members = vec![first];
-    while members.len() < cfg.max_bundle.max(1) {
+    while !alone && members.len() < cfg.max_bundle.max(1) {
         let m = members[members.len() - 1].batch + 1;
         if m >= height {
             break;
         }
         match shared.log.record(m)? {
-            Some(r) if r.stage == Stage::Executed && chunks + r.chunks.unwrap_or(1) <= width => {
+            Some(r)
+                if r.stage == Stage::Executed
+                    && r.failures == 0
+                    && chunks + r.chunks.unwrap_or(1) <= width =>
+            {
                 chunks += r.chunks.unwrap_or(1);
                 members.push(r);
             }
@@ -120,36 +157,47 @@ pub fn prove(
                 })?,
         );
     }
-    let _tracked = Tracked::start(shared, n, deadline(cfg, prover, traces.len()));
-    failpoint("prove");
+    let tracked = Tracked::start(shared, n, last, deadline(cfg, prover, traces.len()));
     let clock = Instant::now();
-    let proof = prover
-        .prove(&traces, &|r| {
-            shared.metrics.observe(
-                "zklanes_proof_seconds",
-                &format!("layer=\"{}\"", r.layer),
-                r.ms / 1e3,
-            );
-            tracing::info!(
-                batch = n,
-                chunk = r.index,
-                stage = "prove",
-                worker = %r.worker.map_or("aggregator".to_string(), |w| w.to_string()),
-                layer = r.layer,
-                k = r.k,
-                advice_cells = r.advice_cells,
-                ms = r.ms,
-                proof_bytes = r.proof_bytes,
-                "proof"
-            );
-        })
-        .map_err(|source| DriverError::Prove { batch: n, source })?;
+    let proof = guarded(n, last, || {
+        failpoint("prove");
+        prover
+            .prove(&traces, &|r| {
+                shared.metrics.observe(
+                    "zklanes_proof_seconds",
+                    &format!("layer=\"{}\"", r.layer),
+                    r.ms / 1e3,
+                );
+                tracing::info!(
+                    batch = n,
+                    chunk = r.index,
+                    stage = "prove",
+                    worker = %r.worker.map_or("aggregator".to_string(), |w| w.to_string()),
+                    layer = r.layer,
+                    k = r.k,
+                    advice_cells = r.advice_cells,
+                    ms = r.ms,
+                    proof_bytes = r.proof_bytes,
+                    "proof"
+                );
+            })
+            .map_err(|source| DriverError::Prove {
+                batch: n,
+                last,
+                source,
+            })
+    })?;
+    drop(tracked);
     failpoint("after_prove");
     let batches = members.len() as u64;
     let txs = members.iter().map(|r| r.txs).sum();
     let file = prover
         .final_proof_file(n, batches, txs, traces.len(), &proof)
-        .map_err(|source| DriverError::Prove { batch: n, source })?;
+        .map_err(|source| DriverError::Prove {
+            batch: n,
+            last,
+            source,
+        })?;
     let final_path = cfg
         .data_dir
         .write_proof(&file, &proof)
@@ -167,7 +215,7 @@ pub fn prove(
         r.bundle = Some([n, last]);
         r.stage = Stage::Proven;
     }
-    shared.log.commit_proven(&members)?;
+    commit(shared, &members)?;
     shared
         .metrics
         .add("zklanes_batches_proven_total", "", batches);
@@ -193,13 +241,16 @@ fn prove_chunks(
             batch: n,
             reason: "executed batch without traces".into(),
         })?;
-    let _tracked = Tracked::start(shared, n, deadline(cfg, prover, traces.len()));
-    failpoint("prove");
+    let tracked = Tracked::start(shared, n, n, deadline(cfg, prover, traces.len()));
     let clock = Instant::now();
-    let (proofs, stats) = prover
-        .pool()
-        .prove_all(&traces)
-        .map_err(|source| DriverError::Pool { batch: n, source })?;
+    let (proofs, stats) = guarded(n, n, || {
+        failpoint("prove");
+        prover
+            .pool()
+            .prove_all(&traces)
+            .map_err(|source| DriverError::Pool { batch: n, source })
+    })?;
+    drop(tracked);
     shared
         .metrics
         .add("zklanes_retries_total", "", stats.retries as u64);
@@ -238,7 +289,7 @@ fn prove_chunks(
         .timings
         .insert("prove".into(), clock.elapsed().as_secs_f64() * 1e3);
     record.stage = Stage::Proven;
-    shared.log.commit_proven(std::slice::from_ref(&record))?;
+    commit(shared, std::slice::from_ref(&record))?;
     shared.metrics.add("zklanes_batches_proven_total", "", 1);
     let mut workers = stats.workers.clone();
     workers.sort_unstable();
@@ -286,4 +337,112 @@ fn summary(members: &[BatchRecord], proof_bytes: usize, workers: &[usize], retri
         peak_rss_mb = zklanes_prover::rss::peak_rss_mb(),
         "batch summary"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zklanes_executor::batch::BATCH_VERSION;
+    use zklanes_executor::params::DEFAULT_CHAIN_ID;
+    use zklanes_executor::Batch;
+    use zklanes_pipeline::config::ProofConfig;
+    use zklanes_pipeline::data_dir::DataDir;
+
+    use crate::event_log::EventLog;
+
+    /// Three executed batches of one chunk each, on a tree two chunks wide;
+    /// `failed` have failed once.
+    fn setup(dir: &std::path::Path, failed: &[u64]) -> (DriverConfig, Shared) {
+        let shared = Shared::new(EventLog::open(&dir.join("events")).unwrap());
+        for n in 0..3 {
+            let batch = Batch {
+                version: BATCH_VERSION,
+                chain_id: DEFAULT_CHAIN_ID,
+                number: n,
+                txs: vec![],
+            };
+            let mut r = shared.log.accept(&batch, None).unwrap();
+            r.stage = Stage::Executed;
+            r.chunks = Some(1);
+            r.failures = u32::from(failed.contains(&n));
+            shared.log.put(&r).unwrap();
+        }
+        let cfg = DriverConfig {
+            data_dir: DataDir::new(dir),
+            proof: ProofConfig::two_chunks_on(3, DEFAULT_CHAIN_ID),
+            level: ProofLevel::Final,
+            threads: 1,
+            max_bundle: 3,
+            max_retries: 1,
+            workers: 1,
+            proof_deadline: Duration::from_secs(1),
+        };
+        (cfg, shared)
+    }
+
+    fn members(cfg: &DriverConfig, shared: &Shared, first: u64) -> Vec<u64> {
+        let r = shared.log.record(first).unwrap().unwrap();
+        bundle_members(cfg, shared, r, 3)
+            .unwrap()
+            .iter()
+            .map(|r| r.batch)
+            .collect()
+    }
+
+    #[test]
+    fn a_bundle_fills_the_trees_width() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cfg, shared) = setup(dir.path(), &[]);
+        assert_eq!(cfg.proof.width(), 2);
+        assert_eq!(members(&cfg, &shared, 0), vec![0, 1]);
+    }
+
+    /// After a bundle's failure (counted on every member) each member is
+    /// proven alone, so the failure ends up charged to the batch causing it.
+    #[test]
+    fn a_batch_that_failed_is_proven_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cfg, shared) = setup(dir.path(), &[1]);
+        assert_eq!(members(&cfg, &shared, 0), vec![0]);
+        assert_eq!(members(&cfg, &shared, 1), vec![1]);
+        let (cfg, shared) = setup(&dir.path().join("b"), &[0]);
+        assert_eq!(members(&cfg, &shared, 0), vec![0]);
+    }
+
+    /// A bundle's failure counts on each waiting member, parks those past
+    /// the allowance, and is skipped once the step it was about is over.
+    #[test]
+    fn a_failure_counts_on_every_member_and_parks_past_the_allowance() {
+        use super::super::{note_failure, Noted};
+        let dir = tempfile::tempdir().unwrap();
+        let (_, shared) = setup(dir.path(), &[1]);
+        assert_eq!(
+            note_failure(&shared, (0, 1), "bad", 1, None).unwrap(),
+            Noted::Parked
+        );
+        let r0 = shared.log.record(0).unwrap().unwrap();
+        let r1 = shared.log.record(1).unwrap().unwrap();
+        assert_eq!((r0.stage, r0.failures), (Stage::Executed, 1));
+        assert_eq!((r1.stage, r1.failures), (Stage::Parked, 2));
+        assert_eq!(r1.parked_from, Some(Stage::Executed));
+        assert_eq!(r1.last_failure.as_deref(), Some("bad"));
+        assert_eq!(shared.parked().keys().copied().collect::<Vec<_>>(), vec![1]);
+        // A parked batch is not counted again.
+        note_failure(&shared, (1, 1), "again", 1, None).unwrap();
+        assert_eq!(shared.log.record(1).unwrap().unwrap().failures, 2);
+        // The watchdog's count for a step no longer in flight is skipped.
+        let since = Instant::now();
+        assert_eq!(
+            note_failure(&shared, (2, 2), "late", 1, Some(since)).unwrap(),
+            Noted::Skipped
+        );
+        assert_eq!(shared.log.record(2).unwrap().unwrap().failures, 0);
+        let _t = Tracked::start(&shared, 2, 2, Duration::from_secs(1));
+        let since = shared.in_flight().unwrap().since;
+        assert_eq!(
+            note_failure(&shared, (2, 2), "late", 1, Some(since)).unwrap(),
+            Noted::Counted
+        );
+        assert_eq!(shared.log.record(2).unwrap().unwrap().failures, 1);
+    }
 }

@@ -120,9 +120,11 @@ pub fn final_on_disk(
     shared: &Shared,
     n: u64,
 ) -> Result<Option<(PathBuf, FinalProof, Vec<BatchRecord>)>, DriverError> {
-    let key = prover
-        .final_key()
-        .map_err(|source| DriverError::Prove { batch: n, source })?;
+    let key = prover.final_key().map_err(|source| DriverError::Prove {
+        batch: n,
+        last: n,
+        source,
+    })?;
     'files: for path in cfg.data_dir.final_proofs() {
         let Ok(f) = FinalProof::read(&path) else {
             continue;
@@ -183,6 +185,12 @@ pub fn adopt(
         r.proof = Some(path.display().to_string());
         r.bundle = Some(bundle);
     }
-    shared.log.commit_proven(&members)?;
+    {
+        let _guard = shared.ingest.lock().unwrap_or_else(|e| e.into_inner());
+        shared.log.commit_proven(&members)?;
+    }
+    for r in &members {
+        shared.set_parked(r.batch, None);
+    }
     Ok(true)
 }
