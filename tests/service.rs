@@ -730,12 +730,27 @@ fn crash_loop(rounds: usize, seed: u64) {
             }
         }
         if fp.is_some() {
-            // Wait for the failpoint to abort the process (or give up).
+            // Wait for the failpoint to abort the process, however long the
+            // work before it takes on a loaded machine; give up only when
+            // nothing is left to do (every produced batch proven).
             let mut server = server;
-            let deadline = Instant::now() + Duration::from_secs(20);
+            let deadline = Instant::now() + Duration::from_secs(300);
+            let mut checked = Instant::now();
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = server.child.try_wait() {
                     break;
+                }
+                if checked.elapsed() > Duration::from_secs(2) {
+                    checked = Instant::now();
+                    // (A request may fail: the process is aborting.)
+                    let done = (0..produced as u64).all(|n| {
+                        request(&server.addr, "GET", &format!("/v1/batches/{n}"), None, b"")
+                            .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+                            .is_some_and(|r| r["stage"] == "proven")
+                    });
+                    if done {
+                        break;
+                    }
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
