@@ -416,7 +416,8 @@ async fn metrics(State(api): State<Api>) -> Response {
     } else {
         0
     };
-    let up = s.health() == Health::Ready && !s.stop.load(Ordering::SeqCst) && s.parked().is_empty();
+    let parked = s.parked().len();
+    let up = s.health() == Health::Ready && !s.stop.load(Ordering::SeqCst) && parked == 0;
     let gauges = render_gauges(&[
         ("zklanes_up", f64::from(u8::from(up))),
         (
@@ -427,7 +428,7 @@ async fn metrics(State(api): State<Api>) -> Response {
         ("zklanes_accepted_height", accepted as f64),
         ("zklanes_unproven_batches", (accepted - proven) as f64),
         ("zklanes_oldest_unproven_age_seconds", oldest_age as f64),
-        ("zklanes_parked_batches", s.parked().len() as f64),
+        ("zklanes_parked_batches", parked as f64),
         (
             "zklanes_process_resident_memory_bytes",
             resident_bytes().unwrap_or(0) as f64,

@@ -51,7 +51,7 @@ fn guarded<T>(
 /// Commits `members` as proven, under the ingest lock (see
 /// [`super::note_failure`]); a batch the watchdog parked meanwhile is
 /// proven after all and no longer parked.
-fn commit(shared: &Shared, members: &[BatchRecord]) -> Result<(), DriverError> {
+pub(super) fn commit(shared: &Shared, members: &[BatchRecord]) -> Result<(), DriverError> {
     let _guard = shared.ingest.lock().unwrap_or_else(|e| e.into_inner());
     shared.log.commit_proven(members)?;
     for r in members {

@@ -185,12 +185,6 @@ pub fn adopt(
         r.proof = Some(path.display().to_string());
         r.bundle = Some(bundle);
     }
-    {
-        let _guard = shared.ingest.lock().unwrap_or_else(|e| e.into_inner());
-        shared.log.commit_proven(&members)?;
-    }
-    for r in &members {
-        shared.set_parked(r.batch, None);
-    }
+    super::prove::commit(shared, &members)?;
     Ok(true)
 }
