@@ -1,5 +1,6 @@
-//! One aggregation node: verify `fan_in` proofs, chain their roots, fold
-//! their commitments, expose the folded transition.
+//! One aggregation node: verify `fan_in` proofs, chain their roots and
+//! batch numbers, require one challenge, fold their data commitments and
+//! evaluations, expose the folded transition.
 
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::gates::{GateChip, GateInstructions};
@@ -12,28 +13,31 @@ use snark_verifier_sdk::halo2::aggregation::{
 use snark_verifier_sdk::{Snark, LIMBS, SHPLONK};
 use zklanes_circuits::field::to_halo2;
 use zklanes_circuits::poseidon_gate;
-use zklanes_executor::commitments::{FIRST_BATCH, LAST_BATCH};
+use zklanes_executor::commitments::{
+    CHALLENGE, CHALLENGE_POWER, DATA_COMMITMENT, EVALUATION, FIRST_BATCH, LAST_BATCH,
+};
 use zklanes_executor::poseidon::Tag;
 
 /// Accumulator limbs at the front of an aggregation proof's instances.
 pub const ACCUMULATOR_LIMBS: usize = 4 * LIMBS;
-/// The transition's public values: `[prev_root, new_root, pubdata, deposits,
-/// withdrawals, first_batch, last_batch]`
+/// The transition's public values: `[prev_root, new_root, P, x, y, xn,
+/// first_batch, last_batch]`
 /// (`zklanes_executor::commitments::PublicInputs`).
 pub const TRANSITION: usize = zklanes_executor::commitments::PUBLIC_INPUTS;
 /// Instances of an aggregation proof.
 pub const NODE_INSTANCES: usize = ACCUMULATOR_LIMBS + TRANSITION;
 
-/// Chains the transitions (roots equal, each batch number the previous
-/// one or the next) and folds their commitments in-circuit, as
+/// Chains the transitions (roots equal, the same challenge, each batch
+/// number the previous one or the next), folds their data commitments
+/// (`compress(FoldPubdata, P, Pᵢ)`) and concatenates their evaluations
+/// (`y ← y·xnᵢ + yᵢ`, `xn ← xn·xnᵢ`) in-circuit, as
 /// `zklanes_executor::commitments::fold`.
 pub fn fold_cells(
     ctx: &mut Context<Fr>,
     gate: &GateChip<Fr>,
     parts: &[[AssignedValue<Fr>; TRANSITION]],
 ) -> [AssignedValue<Fr>; TRANSITION] {
-    let tags = [Tag::FoldPubdata, Tag::FoldDeposits, Tag::FoldWithdrawals]
-        .map(|t| ctx.load_constant(to_halo2(&t.fr())));
+    let tag = ctx.load_constant(to_halo2(&Tag::FoldPubdata.fr()));
     let mut acc = parts[0];
     for p in &parts[1..] {
         ctx.constrain_equal(&acc[1], &p[0]);
@@ -42,9 +46,11 @@ pub fn fold_cells(
         gate.assert_bit(ctx, step);
         acc[LAST_BATCH] = p[LAST_BATCH];
         acc[1] = p[1];
-        for j in 0..3 {
-            acc[2 + j] = poseidon_gate::compress(ctx, gate, [tags[j], acc[2 + j], p[2 + j]]);
-        }
+        ctx.constrain_equal(&acc[CHALLENGE], &p[CHALLENGE]);
+        acc[DATA_COMMITMENT] =
+            poseidon_gate::compress(ctx, gate, [tag, acc[DATA_COMMITMENT], p[DATA_COMMITMENT]]);
+        acc[EVALUATION] = gate.mul_add(ctx, acc[EVALUATION], p[CHALLENGE_POWER], p[EVALUATION]);
+        acc[CHALLENGE_POWER] = gate.mul(ctx, acc[CHALLENGE_POWER], p[CHALLENGE_POWER]);
     }
     acc
 }

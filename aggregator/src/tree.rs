@@ -48,6 +48,11 @@ impl TreeKeys {
     pub fn width(&self) -> usize {
         self.layers.iter().map(|l| l.spec.fan_in).product()
     }
+
+    /// The fan-ins of the layers, bottom up.
+    pub fn fan_ins(&self) -> Vec<usize> {
+        self.layers.iter().map(|l| l.spec.fan_in).collect()
+    }
 }
 
 /// Why a tree could not be built.
@@ -190,7 +195,7 @@ pub struct InnerProof {
 }
 
 impl BatchProof {
-    /// The proven transition `[prev_root, new_root, pubdata, deposits, withdrawals]`.
+    /// The proven transition `[prev_root, new_root, P, x, y, xn, first_batch, last_batch]`.
     pub fn transition(&self) -> &[Fr] {
         &self.instances[ACCUMULATOR_LIMBS..]
     }
@@ -241,7 +246,9 @@ pub fn prove_tree(
     traces: &[ChunkTrace],
     progress: &dyn Fn(&ProofRecord),
 ) -> Result<BatchProof, TreeError> {
-    let chunks = padded(traces, &keys.chunk.shape, keys.width())?;
+    let mut chunks = padded(traces, &keys.chunk.shape, keys.width())?;
+    zklanes_executor::l1::set_challenge(&mut chunks, &keys.fan_ins())
+        .ok_or_else(|| TreeError::Shape("the chunks' roots do not chain".into()))?;
     let l1 = L1Batch::from_padded(&chunks);
     let clock = Instant::now();
     let (proofs, stats) = pool.prove_all(&chunks)?;

@@ -14,6 +14,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zklanes_circuits::chunk::{build_circuit, empty_trace, ChunkCells, ChunkError, ChunkShape};
 use zklanes_circuits::field::to_halo2;
 use zklanes_circuits::fixtures;
+use zklanes_executor::commitments;
 use zklanes_executor::field::Fr as NativeFr;
 use zklanes_executor::params::DEFAULT_CHAIN_ID;
 use zklanes_executor::state::Leaf;
@@ -30,6 +31,17 @@ const SHAPE: ChunkShape = ChunkShape {
 /// The showcase batch in chunks of 3: four chunks, every type, mixed chunks.
 fn traces() -> Vec<ChunkTrace> {
     fixtures::showcase_chunks(DEFAULT_CHAIN_ID, SHAPE.capacity)
+        .into_iter()
+        .map(challenged)
+        .collect()
+}
+
+/// `t` with a nonzero challenge derived from its own data (as the prover
+/// sets the proof's one), so the evaluation is exercised at a random point.
+fn challenged(mut t: ChunkTrace) -> ChunkTrace {
+    t.challenge = commitments::challenge(t.pubdata_commitment, &t.data());
+    t.content_hash = t.compute_hash();
+    t
 }
 
 /// A chunk trace holding the transactions `range` of the showcase (prefix
@@ -49,7 +61,7 @@ fn sub_chunk(txs: std::ops::Range<usize>) -> ChunkTrace {
     let mut batch = fixtures::showcase_batch(DEFAULT_CHAIN_ID);
     batch.number = if txs.start > 0 { 1 } else { 0 };
     batch.txs = all[txs].to_vec();
-    r.apply(&batch).expect("valid").chunks.remove(0)
+    challenged(r.apply(&batch).expect("valid").chunks.remove(0))
 }
 
 fn builder_at(stage: CircuitBuilderStage) -> BaseCircuitBuilder<Fr> {
@@ -254,13 +266,59 @@ fn tampered_fields_break_the_circuit() {
         assert!(!consistent(t), "{name} was accepted");
     }
     // A deposit is an L1 input: a different amount is a different, valid
-    // transition, which the public inputs (deposit commitment, roots) reject.
+    // transition, which the public inputs (data commitment and
+    // evaluation, roots) reject.
     let mut t = c3.clone();
     if let TxBody::Deposit(d) = &mut t.txs[2].tx.body {
         d.amount += 1;
     }
     assert!(consistent(&t));
     assert!(!verifies_with(&t, |_, _| {}, Some(public(c3))));
+}
+
+/// A deposit's L1 sender and key hash change no state of a top-up, yet L1
+/// checks them against its queue: the data must carry exactly the
+/// witness's, so a proof of other ones is rejected by the public inputs
+/// (commitment and evaluation), and the evaluation is the native one.
+#[test]
+fn a_deposits_sender_and_key_are_bound_into_the_data() {
+    let c3 = &traces()[3];
+    let i = c3
+        .txs
+        .iter()
+        .position(|t| matches!(t.tx.body, TxBody::Deposit(_)))
+        .expect("a deposit");
+    for (name, f) in [
+        (
+            "sender",
+            Box::new(|d: &mut zklanes_executor::tx::Deposit| d.l1_sender[19] ^= 1)
+                as Box<dyn Fn(&mut zklanes_executor::tx::Deposit)>,
+        ),
+        ("key", Box::new(|d| d.pubkey = fixtures::key(99).public())),
+    ] {
+        let mut t = c3.clone();
+        if let TxBody::Deposit(d) = &mut t.txs[i].tx.body {
+            f(d);
+        }
+        // The executor's commitment to the changed data.
+        t.pubdata_commitment = t
+            .data()
+            .into_iter()
+            .fold(NativeFr::from(0u64), commitments::chain_data);
+        let own = t.public_inputs();
+        let theirs = c3.public_inputs();
+        // Only the data commitment and the evaluation differ.
+        for j in [0, 1, 3, 5, 6, 7] {
+            assert_eq!(own[j], theirs[j], "{name}: input {j}");
+        }
+        assert_ne!(own[2], theirs[2], "{name}: commitment");
+        assert_ne!(own[4], theirs[4], "{name}: evaluation");
+        assert!(verifies(&t), "{name}: the circuit computes the native data");
+        assert!(
+            !verifies_with(&t, |_, _| {}, Some(public(c3))),
+            "{name} is not bound"
+        );
+    }
 }
 
 #[test]

@@ -1,25 +1,34 @@
-//! Chunk commitments: public data, consumed deposits and withdrawals.
+//! The public data of a chunk and what binds it: its Poseidon commitment
+//! and its evaluation at a challenge.
 //!
-//! Each is a running hash chain from zero over the chunk's transactions in order:
-//! - **pubdata**: each transaction's public bytes ([`pubdata`]) padded to 62
-//!   bytes, split into two 31-byte big-endian elements `e1, e2`;
-//!   `c ← compress(Pubdata, compress(Pubdata, c, e1), e2)`.
-//! - **deposits**: for each deposit, `p1 = queue_index(32) account(20)
-//!   asset(12) amount(96)`, `p2 = l1_sender(160)`,
-//!   `item = compress(DepositKey, compress(DepositItem, p1, p2), pubkey_hash)`,
-//!   `c ← compress(Deposits, c, item)`.
-//! - **withdrawals**: `p1 = account(20) asset(12) amount(96)`,
-//!   `p2 = l1_address(160)`, `item = compress(WithdrawalItem, p1, p2)`,
-//!   `c ← compress(Withdrawals, c, item)`.
+//! - **data**: each transaction's public bytes ([`pubdata`]) padded to 62
+//!   bytes and split into two 31-byte big-endian elements `e1, e2`; a
+//!   deposit adds a third, its key hash ([`data_elements`]). A chunk's data
+//!   is its transactions' elements in order, a batch's its chunks' data in
+//!   order.
+//! - **commitment** `P`: a chain from zero, `c ← compress(Pubdata, c, e)`
+//!   over the elements; aggregation folds it, `compress(FoldPubdata, P₁, P₂)`.
+//! - **evaluation**: at a challenge `x` (one per proof, the same in every
+//!   chunk), `y = Σ dᵢ·x^(n−1−i)` by Horner and `xn = xⁿ`; two parts fold
+//!   as `y = y₁·xn₂ + y₂`, `xn = xn₁·xn₂`, so the final proof exposes the
+//!   evaluation of the whole data. L1 recomputes `x` from `P` and the
+//!   calldata ([`challenge`]) and `y`, `xn` from the calldata; a prover that
+//!   posts other data than it proved would need the two polynomials to agree
+//!   at a point chosen after both were fixed (Schwartz–Zippel: probability
+//!   at most `n/r`).
+//!
+//! Deposits and withdrawals are read by L1 from the same data: a deposit's
+//! elements carry its account, asset, amount, L1 sender and key hash (what
+//! the L1 queue holds), a withdrawal's its account, asset, amount and L1
+//! address.
 
-use ark_ff::PrimeField;
+use ark_ff::{BigInteger, PrimeField};
 
 use crate::exec::Receipt;
 use crate::field::Fr;
-use crate::pack::Packer;
-use crate::params::*;
 use crate::poseidon::{compress, Tag};
-use crate::tx::{Deposit, TxBody, Withdraw};
+use crate::tx::TxBody;
+use sha3::{Digest, Keccak256};
 
 /// Bytes of public data one transaction may carry.
 pub const PUBDATA_BYTES_PER_TX: usize = 62;
@@ -37,7 +46,7 @@ fn be(v: u128, bytes: usize) -> impl Iterator<Item = u8> {
 
 /// The public data of one transaction: what a third party needs to rebuild
 /// the state. All integers big-endian: `type(1)` then
-/// - deposit: `account(3) asset(2) amount(12)`;
+/// - deposit: `account(3) asset(2) amount(12) l1_sender(20)`;
 /// - transfer: `from(3) to(3) asset(2) amount(12)`;
 /// - swap: `account(3) pool(2) a_to_b(1) amount_in(12) amount_out(12)`
 ///   (a swap output is bounded by `MAX_AMOUNT`, `TxError::OutputTooLarge`);
@@ -51,11 +60,14 @@ pub fn pubdata(body: &TxBody, receipt: &Receipt) -> Vec<u8> {
     let mut out = vec![body.tx_type() as u8];
     let [o1, o2] = receipt.outputs;
     match body {
-        TxBody::Deposit(d) => out.extend(
-            be(d.account as u128, 3)
-                .chain(be(d.asset as u128, 2))
-                .chain(be(d.amount, 12)),
-        ),
+        TxBody::Deposit(d) => {
+            out.extend(
+                be(d.account as u128, 3)
+                    .chain(be(d.asset as u128, 2))
+                    .chain(be(d.amount, 12)),
+            );
+            out.extend_from_slice(&d.l1_sender);
+        }
         TxBody::Transfer(t) => out.extend(
             be(t.from as u128, 3)
                 .chain(be(t.to as u128, 3))
@@ -103,7 +115,7 @@ pub fn pubdata(body: &TxBody, receipt: &Receipt) -> Vec<u8> {
     out
 }
 
-/// The two field elements of one transaction's public data.
+/// The two 31-byte elements of one transaction's public bytes.
 pub fn pubdata_elements(bytes: &[u8]) -> [Fr; 2] {
     let mut padded = [0u8; PUBDATA_BYTES_PER_TX];
     padded[..bytes.len()].copy_from_slice(bytes);
@@ -113,75 +125,95 @@ pub fn pubdata_elements(bytes: &[u8]) -> [Fr; 2] {
     ]
 }
 
-/// One step of the pubdata chain.
-pub fn chain_pubdata(c: Fr, bytes: &[u8]) -> Fr {
-    let [e1, e2] = pubdata_elements(bytes);
-    compress(Tag::Pubdata, compress(Tag::Pubdata, c, e1), e2)
+/// The data elements of one transaction: the two elements of its public
+/// bytes, then, for a deposit, the hash of its key (`PublicKey::hash`; the
+/// zero key's for a top-up, whose key is ignored).
+pub fn data_elements(body: &TxBody, receipt: &Receipt) -> Vec<Fr> {
+    let mut out = pubdata_elements(&pubdata(body, receipt)).to_vec();
+    if let TxBody::Deposit(d) = body {
+        out.push(d.pubkey.hash());
+    }
+    out
 }
 
-/// The commitment item of a deposit.
-pub fn deposit_item(d: &Deposit) -> Fr {
-    let p1 = Packer::new()
-        .push(d.queue_index as u128, QUEUE_INDEX_BITS)
-        .push(d.account as u128, ACCOUNT_BITS)
-        .push(d.asset as u128, SLOT_BITS)
-        .push(d.amount, AMOUNT_BITS)
-        .finish();
-    let p2 = Packer::new().push_address(&d.l1_sender).finish();
-    compress(
-        Tag::DepositKey,
-        compress(Tag::DepositItem, p1, p2),
-        d.pubkey.hash(),
-    )
+/// One step of the data commitment.
+pub fn chain_data(c: Fr, element: Fr) -> Fr {
+    compress(Tag::Pubdata, c, element)
 }
 
-/// One step of the deposit chain.
-pub fn chain_deposit(c: Fr, d: &Deposit) -> Fr {
-    compress(Tag::Deposits, c, deposit_item(d))
+/// An element as a 32-byte big-endian word (as L1 reads it).
+pub fn word(f: &Fr) -> [u8; 32] {
+    let be = f.into_bigint().to_bytes_be();
+    let mut out = [0u8; 32];
+    out[32 - be.len()..].copy_from_slice(&be);
+    out
 }
 
-/// The commitment item of a withdrawal.
-pub fn withdrawal_item(w: &Withdraw) -> Fr {
-    let p1 = Packer::new()
-        .push(w.account as u128, ACCOUNT_BITS)
-        .push(w.asset as u128, SLOT_BITS)
-        .push(w.amount, AMOUNT_BITS)
-        .finish();
-    let p2 = Packer::new().push_address(&w.l1_address).finish();
-    compress(Tag::WithdrawalItem, p1, p2)
+/// The challenge of a proof's data: `keccak256(P ‖ keccak256(data) ‖ n)`
+/// reduced mod r, every value a 32-byte big-endian word (Solidity's
+/// `uint256(keccak256(abi.encodePacked(P, keccak256(abi.encodePacked(data)), n))) % R`).
+pub fn challenge(commitment: Fr, data: &[Fr]) -> Fr {
+    let mut h = Keccak256::new();
+    for d in data {
+        h.update(word(d));
+    }
+    let data_hash = h.finalize();
+    let mut n = [0u8; 32];
+    n[24..].copy_from_slice(&(data.len() as u64).to_be_bytes());
+    let mut h = Keccak256::new();
+    h.update(word(&commitment));
+    h.update(data_hash);
+    h.update(n);
+    Fr::from_be_bytes_mod_order(&h.finalize())
 }
 
-/// One step of the withdrawal chain.
-pub fn chain_withdrawal(c: Fr, w: &Withdraw) -> Fr {
-    compress(Tag::Withdrawals, c, withdrawal_item(w))
+/// The evaluation of `data` at `x`: `(y, xn)` with `y = Σ dᵢ·x^(n−1−i)`
+/// (Horner, first element highest) and `xn = xⁿ`.
+pub fn evaluate(x: Fr, data: &[Fr]) -> (Fr, Fr) {
+    let mut y = Fr::from(0u64);
+    let mut xn = Fr::from(1u64);
+    for d in data {
+        y = y * x + d;
+        xn *= x;
+    }
+    (y, xn)
 }
 
 /// Number of public inputs of a proof of a state transition.
-pub const PUBLIC_INPUTS: usize = 7;
+pub const PUBLIC_INPUTS: usize = 8;
 
+/// Position of the data commitment `P` in [`PublicInputs`].
+pub const DATA_COMMITMENT: usize = 2;
+/// Position of the challenge `x`.
+pub const CHALLENGE: usize = 3;
+/// Position of the evaluation `y`.
+pub const EVALUATION: usize = 4;
+/// Position of `xⁿ`.
+pub const CHALLENGE_POWER: usize = 5;
 /// Position of the first batch number in [`PublicInputs`].
-pub const FIRST_BATCH: usize = 5;
+pub const FIRST_BATCH: usize = 6;
 /// Position of the last batch number in [`PublicInputs`].
-pub const LAST_BATCH: usize = 6;
+pub const LAST_BATCH: usize = 7;
 
 /// Public inputs of a proof of a state transition: `[prev_root, new_root,
-/// pubdata, deposits, withdrawals, first_batch, last_batch]` (a chunk's,
-/// whose two batch numbers are its own batch's, or an aggregation's).
+/// P, x, y, xn, first_batch, last_batch]` (a chunk's, whose two batch
+/// numbers are its own batch's, or an aggregation's).
 pub type PublicInputs = [Fr; PUBLIC_INPUTS];
 
 /// Folds consecutive transitions into one, as an aggregation node does:
 /// the roots must chain (`new_root` of each is `prev_root` of the next),
-/// the batch numbers must run on (each part's first batch is the previous
-/// part's last batch, or the one after it), the result runs from the first
-/// `prev_root` and batch to the last `new_root` and batch, and each
-/// commitment folds left to right, `c ← compress(Fold*, c, cᵢ)` from the
-/// first one. `None` when the roots or batch numbers do not chain or
-/// `parts` is empty.
+/// every part must use the same challenge, the batch numbers must run on
+/// (each part's first batch is the previous part's last batch, or the one
+/// after it), the result runs from the first `prev_root` and batch to the
+/// last `new_root` and batch, the commitment folds left to right,
+/// `P ← compress(FoldPubdata, P, Pᵢ)`, and the evaluation concatenates,
+/// `y ← y·xnᵢ + yᵢ`, `xn ← xn·xnᵢ`. `None` when the roots, challenges or
+/// batch numbers do not chain or `parts` is empty.
 pub fn fold(parts: &[PublicInputs]) -> Option<PublicInputs> {
     let (first, rest) = parts.split_first()?;
     let mut acc = *first;
     for p in rest {
-        if p[0] != acc[1] {
+        if p[0] != acc[1] || p[CHALLENGE] != acc[CHALLENGE] {
             return None;
         }
         let step = p[FIRST_BATCH] - acc[LAST_BATCH];
@@ -189,9 +221,9 @@ pub fn fold(parts: &[PublicInputs]) -> Option<PublicInputs> {
             return None;
         }
         acc[1] = p[1];
-        acc[2] = compress(Tag::FoldPubdata, acc[2], p[2]);
-        acc[3] = compress(Tag::FoldDeposits, acc[3], p[3]);
-        acc[4] = compress(Tag::FoldWithdrawals, acc[4], p[4]);
+        acc[DATA_COMMITMENT] = compress(Tag::FoldPubdata, acc[DATA_COMMITMENT], p[DATA_COMMITMENT]);
+        acc[EVALUATION] = acc[EVALUATION] * p[CHALLENGE_POWER] + p[EVALUATION];
+        acc[CHALLENGE_POWER] *= p[CHALLENGE_POWER];
         acc[LAST_BATCH] = p[LAST_BATCH];
     }
     Some(acc)

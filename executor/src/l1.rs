@@ -1,36 +1,34 @@
-//! What the Rollup contract needs besides the proof to settle a batch: the
-//! deposits the batch consumed from the L1 queue and the withdrawals it
-//! made, each with its chunk, so that the contract can recompute the
-//! batch's deposit and withdrawal commitments as the tree folds them.
+//! What the Rollup contract needs besides the proof to settle a batch (or
+//! a bundle): its public data, posted as calldata and bound to the proof by
+//! its evaluation at the proof's challenge, and, read from that data, the
+//! deposits it consumed from the L1 queue and the withdrawals it made.
 
-use crate::commitments::{chain_deposit, chain_withdrawal, fold, PublicInputs};
-use crate::field::Fr;
+use crate::commitments::{challenge, fold, PublicInputs, DATA_COMMITMENT};
+use crate::field::{serde_fr_vec, Fr};
 use crate::trace::ChunkTrace;
 use crate::tx::{Deposit, Withdraw};
 use serde::{Deserialize, Serialize};
 
-/// A batch's L1 side, over its chunks padded to the tree's width.
+/// A proof's L1 side, over its chunks padded to the tree's width.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct L1Batch {
+    /// The data elements, every chunk's in order (padding chunks have none).
+    #[serde(with = "serde_fr_vec")]
+    pub data: Vec<Fr>,
     /// The consumed deposits, in queue order (as L1 queued them).
     pub deposits: Vec<Deposit>,
-    /// Per chunk of the padded batch: how many of `deposits` it consumed.
-    pub deposit_counts: Vec<u32>,
     /// The withdrawals, in batch order.
     pub withdrawals: Vec<Withdraw>,
-    /// Per chunk of the padded batch: how many of `withdrawals` it made.
-    pub withdrawal_counts: Vec<u32>,
 }
 
 impl L1Batch {
-    /// From the batch's chunks padded to the aggregation tree's width
-    /// (empty chunks after the batch's own).
+    /// From the chunks padded to the aggregation tree's width (empty chunks
+    /// after the batch's own).
     pub fn from_padded(padded: &[ChunkTrace]) -> Self {
         Self {
+            data: padded.iter().flat_map(|t| t.data()).collect(),
             deposits: padded.iter().flat_map(|t| t.deposits.clone()).collect(),
-            deposit_counts: padded.iter().map(|t| t.deposits.len() as u32).collect(),
             withdrawals: padded.iter().flat_map(|t| t.withdrawals.clone()).collect(),
-            withdrawal_counts: padded.iter().map(|t| t.withdrawals.len() as u32).collect(),
         }
     }
 
@@ -39,41 +37,44 @@ impl L1Batch {
         self.deposits.first().map(|d| d.queue_index)
     }
 
-    /// The deposit and withdrawal commitments this data folds to along a
-    /// tree with `fan_ins`, as the contract recomputes them; `None` when the
-    /// counts do not add up or do not fit the tree.
-    pub fn commitments(&self, fan_ins: &[usize]) -> Option<(Fr, Fr)> {
-        let deps = chains(&self.deposits, &self.deposit_counts, chain_deposit)?;
-        let wds = chains(&self.withdrawals, &self.withdrawal_counts, chain_withdrawal)?;
-        let zero = Fr::from(0u64);
-        // Reuse the executor's fold: roots and batch numbers are all zero,
-        // so they chain.
-        let mut level: Vec<PublicInputs> = deps
-            .iter()
-            .zip(&wds)
-            .map(|(d, w)| [zero, zero, zero, *d, *w, zero, zero])
-            .collect();
-        for f in fan_ins {
-            if *f == 0 || !level.len().is_multiple_of(*f) {
-                return None;
-            }
-            level = level.chunks(*f).map(fold).collect::<Option<Vec<_>>>()?;
-        }
-        (level.len() == 1).then(|| (level[0][3], level[0][4]))
+    /// Bytes of calldata the data takes (one 32-byte word per element).
+    pub fn data_bytes(&self) -> usize {
+        32 * self.data.len()
     }
 }
 
-fn chains<T>(items: &[T], counts: &[u32], step: fn(Fr, &T) -> Fr) -> Option<Vec<Fr>> {
-    let mut rest = items;
-    let mut out = Vec::with_capacity(counts.len());
-    for n in counts {
-        let n = *n as usize;
-        if n > rest.len() {
+/// The data commitment the final proof of `padded` chunks exposes: each
+/// chunk's `pubdata_commitment` folded along the tree with `fan_ins`
+/// (`None` if the roots do not chain or the chunks do not fit the tree).
+pub fn folded_commitment(padded: &[ChunkTrace], fan_ins: &[usize]) -> Option<Fr> {
+    let zero = Fr::from(0u64);
+    let mut level: Vec<PublicInputs> = padded
+        .iter()
+        .map(|t| {
+            let mut p = t.public_inputs_without_data();
+            p[crate::commitments::CHALLENGE] = zero;
+            p
+        })
+        .collect();
+    for f in fan_ins {
+        if *f == 0 || !level.len().is_multiple_of(*f) {
             return None;
         }
-        let (now, later) = rest.split_at(n);
-        out.push(now.iter().fold(Fr::from(0u64), step));
-        rest = later;
+        level = level.chunks(*f).map(fold).collect::<Option<Vec<_>>>()?;
     }
-    rest.is_empty().then_some(out)
+    (level.len() == 1).then(|| level[0][DATA_COMMITMENT])
+}
+
+/// Sets the proof's challenge in every chunk of `padded` (the data's
+/// commitment folded along the tree, then [`challenge`] over all the
+/// chunks' data) and refreshes their content hashes. Returns it.
+pub fn set_challenge(padded: &mut [ChunkTrace], fan_ins: &[usize]) -> Option<Fr> {
+    let p = folded_commitment(padded, fan_ins)?;
+    let data: Vec<Fr> = padded.iter().flat_map(|t| t.data()).collect();
+    let x = challenge(p, &data);
+    for t in padded.iter_mut() {
+        t.challenge = x;
+        t.content_hash = t.compute_hash();
+    }
+    Some(x)
 }

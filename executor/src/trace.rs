@@ -3,7 +3,7 @@
 //! A batch splits into chunks of `capacity` transactions. Each chunk trace
 //! holds its previous and new roots, every transaction with its leaf updates
 //! (leaf before, leaf after, siblings against the running root), its public
-//! data, deposits and withdrawals, and the three commitments. Traces are
+//! data, deposits and withdrawals, and its data commitment. Traces are
 //! versioned and content-hashed (SHA-256 of their canonical bincode
 //! encoding, hash field zeroed).
 
@@ -23,7 +23,7 @@ use crate::state::{Key, Leaf, State};
 use crate::tx::{Deposit, SignedTx, TxBody, Withdraw};
 
 /// Trace format version.
-pub const TRACE_VERSION: u32 = 1;
+pub const TRACE_VERSION: u32 = 2;
 
 /// One leaf update with its Merkle path against the running root.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,35 +85,64 @@ pub struct ChunkTrace {
     pub deposits: Vec<Deposit>,
     /// Withdrawals in order.
     pub withdrawals: Vec<WithdrawalRecord>,
-    /// Public-data commitment.
+    /// Commitment to the chunk's data elements
+    /// ([`crate::commitments::chain_data`] over [`ChunkTrace::data`]).
     #[serde(with = "serde_fr")]
     pub pubdata_commitment: Fr,
-    /// Deposit commitment.
+    /// The challenge the data is evaluated at: 0 from the executor; the
+    /// prover sets the proof's challenge ([`crate::commitments::challenge`]
+    /// of all its chunks' data) before proving.
     #[serde(with = "serde_fr")]
-    pub deposit_commitment: Fr,
-    /// Withdrawal commitment.
-    #[serde(with = "serde_fr")]
-    pub withdrawal_commitment: Fr,
+    pub challenge: Fr,
     /// SHA-256 of the canonical encoding with this field zeroed.
     pub content_hash: [u8; 32],
 }
 
 impl ChunkTrace {
     /// The chunk circuit's public inputs, in order: previous root, new root,
-    /// pubdata, deposit and withdrawal commitments, and the chunk's batch
-    /// number twice (first and last batch, as
-    /// [`crate::commitments::PublicInputs`] of a transition).
+    /// the data commitment, the challenge, the data's evaluation at it and
+    /// the challenge's power, and the chunk's batch number twice (first and
+    /// last batch, as [`crate::commitments::PublicInputs`] of a transition).
     pub fn public_inputs(&self) -> crate::commitments::PublicInputs {
         let batch = Fr::from(self.batch);
+        let (y, xn) = commitments::evaluate(self.challenge, &self.data());
         [
             self.prev_root,
             self.new_root,
             self.pubdata_commitment,
-            self.deposit_commitment,
-            self.withdrawal_commitment,
+            self.challenge,
+            y,
+            xn,
             batch,
             batch,
         ]
+    }
+
+    /// [`ChunkTrace::public_inputs`] with the evaluation left at `(0, 1)`
+    /// (no data hashed): what folding the roots, commitments and batch
+    /// numbers needs.
+    pub fn public_inputs_without_data(&self) -> crate::commitments::PublicInputs {
+        let batch = Fr::from(self.batch);
+        let (zero, one) = (Fr::from(0u64), Fr::from(1u64));
+        [
+            self.prev_root,
+            self.new_root,
+            self.pubdata_commitment,
+            self.challenge,
+            zero,
+            one,
+            batch,
+            batch,
+        ]
+    }
+
+    /// The chunk's data elements, transactions in order
+    /// ([`crate::commitments::data_elements`]).
+    pub fn data(&self) -> Vec<Fr> {
+        self.txs
+            .iter()
+            .flat_map(|t| commitments::data_elements(&t.tx.body, &t.receipt))
+            .collect()
     }
 
     /// Computes the content hash.
@@ -255,8 +284,7 @@ pub fn commit(
                 deposits: Vec::new(),
                 withdrawals: Vec::new(),
                 pubdata_commitment: Fr::from(0u64),
-                deposit_commitment: Fr::from(0u64),
-                withdrawal_commitment: Fr::from(0u64),
+                challenge: Fr::from(0u64),
                 content_hash: [0; 32],
             };
             for i in range {
@@ -272,22 +300,16 @@ pub fn commit(
                     })
                     .collect();
                 let pubdata = commitments::pubdata(&tx.body, &receipts[i]);
-                trace.pubdata_commitment =
-                    commitments::chain_pubdata(trace.pubdata_commitment, &pubdata);
-                commit_hashes += 2;
+                for e in commitments::data_elements(&tx.body, &receipts[i]) {
+                    trace.pubdata_commitment = commitments::chain_data(trace.pubdata_commitment, e);
+                    commit_hashes += 1;
+                }
                 match &tx.body {
                     TxBody::Deposit(d) => {
-                        trace.deposit_commitment =
-                            commitments::chain_deposit(trace.deposit_commitment, d);
                         trace.deposits.push(d.clone());
-                        commit_hashes += 4;
+                        commit_hashes += 1;
                     }
-                    TxBody::Withdraw(w) => {
-                        trace.withdrawal_commitment =
-                            commitments::chain_withdrawal(trace.withdrawal_commitment, w);
-                        trace.withdrawals.push(w.clone());
-                        commit_hashes += 2;
-                    }
+                    TxBody::Withdraw(w) => trace.withdrawals.push(w.clone()),
                     _ => {}
                 }
                 trace.txs.push(TxTrace {

@@ -59,17 +59,35 @@ fn paths_open_the_running_root() {
 fn commitments_recompute() {
     let (chunks, _, _) = traces();
     for c in &chunks {
-        let (mut p, mut d, mut w) = (Fr::from(0u64), Fr::from(0u64), Fr::from(0u64));
+        let mut p = Fr::from(0u64);
+        let mut data = vec![];
         for tx in &c.txs {
-            p = commitments::chain_pubdata(p, &commitments::pubdata(&tx.tx.body, &tx.receipt));
-            match &tx.tx.body {
-                TxBody::Deposit(dep) => d = commitments::chain_deposit(d, dep),
-                TxBody::Withdraw(wd) => w = commitments::chain_withdrawal(w, wd),
-                _ => {}
+            let bytes = commitments::pubdata(&tx.tx.body, &tx.receipt);
+            let [e1, e2] = commitments::pubdata_elements(&bytes);
+            let mut elements = vec![e1, e2];
+            if let TxBody::Deposit(dep) = &tx.tx.body {
+                // A deposit's data carries its L1 sender and key hash.
+                assert_eq!(&bytes[18..38], &dep.l1_sender);
+                elements.push(dep.pubkey.hash());
+            }
+            for e in elements {
+                p = commitments::chain_data(p, e);
+                data.push(e);
             }
         }
+        assert_eq!(c.data(), data);
+        let mut c = c.clone();
+        c.challenge = Fr::from(7u64);
+        let (mut y, mut xn) = (Fr::from(0u64), Fr::from(1u64));
+        for d in &data {
+            y = y * Fr::from(7u64) + d;
+            xn *= Fr::from(7u64);
+        }
         let b = Fr::from(c.batch);
-        assert_eq!(c.public_inputs(), [c.prev_root, c.new_root, p, d, w, b, b]);
+        assert_eq!(
+            c.public_inputs(),
+            [c.prev_root, c.new_root, p, Fr::from(7u64), y, xn, b, b]
+        );
     }
     assert!(chunks.iter().any(|c| !c.deposits.is_empty()));
 }
@@ -87,6 +105,6 @@ fn traces_roundtrip_and_detect_tampering() {
     t.txs[0].updates[0].siblings[3] += Fr::from(1u64);
     assert!(!t.verify_hash());
     let mut t = c.clone();
-    t.version = 2;
+    t.version = 1;
     assert!(!t.verify_hash());
 }

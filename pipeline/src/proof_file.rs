@@ -19,7 +19,7 @@ use crate::hex::{fr_from_hex, sha256_hex};
 use crate::vk_file::vk_file_bytes;
 
 /// Format version of [`FinalProof`].
-pub const PROOF_FILE_VERSION: u32 = 3;
+pub const PROOF_FILE_VERSION: u32 = 4;
 
 /// Why a proof file could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -49,12 +49,15 @@ pub struct Transition {
     pub prev_root: String,
     /// State root after the batch.
     pub new_root: String,
-    /// Commitment to the batch's public data.
+    /// Poseidon commitment `P` to the batch's public data.
     pub pubdata: String,
-    /// Commitment to the consumed L1 deposits.
-    pub deposits: String,
-    /// Commitment to the withdrawals.
-    pub withdrawals: String,
+    /// The challenge `x` the data is evaluated at (L1 derives it from `P`
+    /// and the posted data).
+    pub challenge: String,
+    /// The data's evaluation `y` at `x`.
+    pub evaluation: String,
+    /// `xⁿ` for the data's `n` elements.
+    pub challenge_power: String,
     /// The first batch number the proof settles (bound by the proof; L1
     /// checks it is its next batch).
     pub first_batch: String,
@@ -71,8 +74,9 @@ impl Transition {
             &self.prev_root,
             &self.new_root,
             &self.pubdata,
-            &self.deposits,
-            &self.withdrawals,
+            &self.challenge,
+            &self.evaluation,
+            &self.challenge_power,
             &self.first_batch,
             &self.last_batch,
         ]
@@ -121,8 +125,8 @@ pub struct FinalProof {
     pub final_circuit: AggregationConfigParams,
     /// The final verifying key (hex, halo2 raw bytes).
     pub vk: String,
-    /// The batch's deposits and withdrawals per chunk, which the Rollup
-    /// contract needs besides the proof (the finalize calldata).
+    /// The batch's public data (the finalize calldata the proof binds), and
+    /// the deposits and withdrawals it carries.
     pub l1: L1Batch,
 }
 

@@ -139,7 +139,7 @@ mod tests {
             "config": ProofConfig::two_chunks(1),
             "srs": "", "transition": {
                 "prev_root": "0x", "new_root": "0x", "pubdata": "0x",
-                "deposits": "0x", "withdrawals": "0x",
+                "challenge": "0x", "evaluation": "0x", "challenge_power": "0x",
                 "first_batch": "0x", "last_batch": "0x"
             },
             "instances": [], "proof": "0x",

@@ -20,7 +20,8 @@ pub(super) struct Account {
     pub(super) old_key: EdPoint,
     /// The key a deposit names (checked only when it creates the account).
     pub(super) dep_key: EdPoint,
-    /// Hash of `dep_key` (bound into the deposit's queue item).
+    /// Hash of `dep_key` (a deposit's third data element, which L1 checks
+    /// against its queue).
     pub(super) dep_key_hash: AssignedValue<Fr>,
     /// A deposit into an empty account slot: it creates the account.
     pub(super) creates: AssignedValue<Fr>,

@@ -6,7 +6,7 @@ use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 use zklanes_executor::params::{
-    ACCOUNT_BITS, AMOUNT_BITS, BALANCE_BITS, NONCE_BITS, QUEUE_INDEX_BITS, SLOT_BITS,
+    ACCOUNT_BITS, AMOUNT_BITS, BALANCE_BITS, NONCE_BITS, SLOT_BITS,
 };
 use zklanes_executor::tx::TxType;
 
@@ -104,7 +104,6 @@ pub(super) struct Fields {
     /// L1 address as 32 + 72 + 56 bits, and whole.
     pub(super) l1: [AssignedValue<Fr>; 3],
     pub(super) l1_full: AssignedValue<Fr>,
-    pub(super) queue: AssignedValue<Fr>,
     pub(super) exists: AssignedValue<Fr>,
     pub(super) old_nonce: AssignedValue<Fr>,
     pub(super) balances: [AssignedValue<Fr>; 3],
@@ -129,7 +128,6 @@ impl Fields {
         let [o1, o2] = [load(w.o1), load(w.o2)];
         let b_is_min = load(w.b_is_min);
         let l1 = [load(w.l1[0]), load(w.l1[1]), load(w.l1[2])];
-        let queue = load(w.queue);
         let exists = load(w.exists);
         let old_nonce = load(w.old_nonce);
         let balances = [
@@ -155,7 +153,6 @@ impl Fields {
             (l1[0], 32),
             (l1[1], 72),
             (l1[2], 56),
-            (queue, QUEUE_INDEX_BITS),
         ] {
             range.range_check(ctx, c, bits as usize);
         }
@@ -177,7 +174,6 @@ impl Fields {
             b_is_min,
             l1,
             l1_full,
-            queue,
             exists,
             old_nonce,
             balances,

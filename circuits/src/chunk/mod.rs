@@ -1,6 +1,6 @@
 //! The chunk circuit: `capacity` transaction slots over the executor's
 //! [`ChunkTrace`], proving the state transition from the previous to the
-//! new root and the chunk's three commitments.
+//! new root and the chunk's data commitment and evaluation.
 //!
 //! # Slots
 //!
@@ -49,12 +49,18 @@
 //!
 //! # Public inputs
 //!
-//! `[prev_root, new_root, pubdata, deposits, withdrawals, batch, batch]`,
-//! as [`ChunkTrace::public_inputs`], with the encodings of
-//! `zklanes_executor::commitments`. The batch number is one witness cell
-//! exposed twice (the first and last batch of a one-chunk transition): the
-//! chunk does not constrain it, the aggregation nodes chain it (each part's
-//! first batch is the previous part's last, or the one after), and L1
+//! `[prev_root, new_root, P, x, y, xn, batch, batch]`, as
+//! [`ChunkTrace::public_inputs`], with the encodings of
+//! `zklanes_executor::commitments`: `P` chains the chunk's data elements
+//! (each active slot's two, and a deposit's key hash), `x` is the proof's
+//! challenge (a witness exposed as given: the aggregation requires every
+//! chunk of a proof to use the same one, and L1 requires it to be derived
+//! from the final `P` and the posted data), `y` the data's evaluation at
+//! `x` by Horner's rule and `xn = x^n` for its `n` elements. The batch
+//! number is one witness cell exposed twice (the first and last batch of a
+//! one-chunk transition): the chunk does not constrain it, the aggregation
+//! nodes chain it (each part's first batch is the previous part's last, or
+//! the one after), and L1 checks the final proof's first and last batch.
 //!
 //! # Files
 //!
@@ -87,6 +93,7 @@ use crate::ecc::EccChip;
 use crate::field::to_halo2;
 use crate::hash_table::{HashTable, HashedCircuit};
 use crate::scalar_mul::ScalarMulTable;
+use public::{Challenge, Data};
 use slot::{slot, Running};
 use witness::{slot_witness, SlotWitness};
 
@@ -176,16 +183,24 @@ pub fn assign_chunk(
     let g = chips.range.gate();
     let prev_root = ctx.load_witness(to_halo2(&trace.prev_root));
     let batch = ctx.load_witness(Fr::from(trace.batch));
+    let x = ctx.load_witness(to_halo2(&trace.challenge));
+    let ch = Challenge {
+        x,
+        x2: g.mul(ctx, x, x),
+    };
     let zero = ctx.load_constant(Fr::zero());
+    let one = ctx.load_constant(Fr::one());
     let mut run = Running {
         root: prev_root,
-        pubdata: zero,
-        deposits: zero,
-        withdrawals: zero,
+        data: Data {
+            commitment: zero,
+            y: zero,
+            xn: one,
+        },
     };
     let mut flags: Vec<[AssignedValue<Fr>; 8]> = Vec::with_capacity(shape.capacity);
     for w in &witnesses {
-        let (next, f) = slot(ctx, chips, shape.chain_id, w, run);
+        let (next, f) = slot(ctx, chips, shape.chain_id, w, ch, run);
         if let Some(prev) = flags.last() {
             // Padding comes last: once a slot is a no-op, all later ones are.
             let bad = g.mul_not(ctx, f[0], prev[0]);
@@ -198,9 +213,10 @@ pub fn assign_chunk(
         public: [
             prev_root,
             run.root,
-            run.pubdata,
-            run.deposits,
-            run.withdrawals,
+            run.data.commitment,
+            x,
+            run.data.y,
+            run.data.xn,
             batch,
             batch,
         ],
@@ -270,8 +286,7 @@ pub fn empty_trace(shape: &ChunkShape, root: zklanes_executor::field::Fr) -> Chu
         deposits: vec![],
         withdrawals: vec![],
         pubdata_commitment: zero,
-        deposit_commitment: zero,
-        withdrawal_commitment: zero,
+        challenge: zero,
         content_hash: [0; 32],
     };
     t.content_hash = t.compute_hash();

@@ -1,16 +1,14 @@
-//! A slot's public data and its two commitment chains, recomputed from the
-//! slot's own cells with the encodings of `zklanes_executor::commitments`:
-//! the public-data hash chain (every active slot), the deposit chain (a
-//! deposit's queue item) and the withdrawal chain (a withdrawal's item).
+//! A slot's public data, recomputed from the slot's own cells with the
+//! encodings of `zklanes_executor::commitments`: its data elements (two,
+//! and a deposit's key hash), chained into the data commitment and
+//! evaluated at the chunk's challenge by Horner's rule.
 
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
-use zklanes_executor::params::{ACCOUNT_BITS, AMOUNT_BITS, SLOT_BITS};
 use zklanes_executor::poseidon::Tag;
 use zklanes_executor::tx::TxType;
 
-use super::account::Account;
 use super::fields::{Fields, Selector};
 use super::select::{by_type, pack};
 use crate::field::{pow2, to_halo2};
@@ -74,21 +72,56 @@ fn tag(ctx: &mut Context<Fr>, t: Tag) -> AssignedValue<Fr> {
     ctx.load_constant(to_halo2(&t.fr()))
 }
 
-/// The public-data chain after this slot's transaction: its two elements
-/// (chosen by type) hashed onto `prev`.
-pub(super) fn pubdata(
+/// The chunk's challenge `x` and `x²`, loaded once.
+#[derive(Clone, Copy)]
+pub(super) struct Challenge {
+    /// `x`, exposed as a public input.
+    pub(super) x: AssignedValue<Fr>,
+    /// `x²`.
+    pub(super) x2: AssignedValue<Fr>,
+}
+
+/// The running data commitment and evaluation.
+#[derive(Clone, Copy)]
+pub(super) struct Data {
+    /// The commitment chain.
+    pub(super) commitment: AssignedValue<Fr>,
+    /// Horner's accumulator `y`.
+    pub(super) y: AssignedValue<Fr>,
+    /// `x` to the number of elements so far.
+    pub(super) xn: AssignedValue<Fr>,
+}
+
+/// `prev` after this slot's data elements: its two elements (chosen by
+/// type) and, for a deposit, `key_hash` (the deposit's key), each hashed
+/// onto the commitment and folded into the evaluation, `y ← y·x + e`. The
+/// caller keeps `prev` for a padding slot.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn data(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
     table: &mut HashTable,
     sel: &Selector,
     x: &Fields,
-    prev: AssignedValue<Fr>,
-) -> AssignedValue<Fr> {
+    key_hash: AssignedValue<Fr>,
+    ch: Challenge,
+    prev: Data,
+) -> Data {
     use TxType::*;
     let [ta, tb, fee, ..] = x.pf;
     // Each type's fields as `(cell, bytes)`, in the executor's order.
     let layouts: [(TxType, &[PubField]); 7] = [
-        (Deposit, &[(x.account, 3), (x.asset, 2), (x.x1, 12)]),
+        (
+            Deposit,
+            &[
+                (x.account, 3),
+                (x.asset, 2),
+                (x.x1, 12),
+                (x.l1[0], 4),
+                (x.l1[1], 9),
+                (x.l1[2], 7),
+            ],
+        ),
         (
             Transfer,
             &[(x.account, 3), (x.to, 3), (x.asset, 2), (x.x1, 12)],
@@ -142,59 +175,20 @@ pub(super) fn pubdata(
     let e = layouts.map(|(ty, fields)| (ty, pubdata_elements(ctx, range, ty, fields)));
     let e1 = by_type(ctx, range, &sel.f, &e.map(|(t, [e1, _])| (t, e1)));
     let e2 = by_type(ctx, range, &sel.f, &e.map(|(t, [_, e2])| (t, e2)));
+    let g = range.gate();
     let t_pub = tag(ctx, Tag::Pubdata);
-    let c1 = table.compress(ctx, [t_pub, prev, e1]);
-    table.compress(ctx, [t_pub, c1, e2])
-}
-
-/// The deposit chain after this slot's queue item (queue index, account,
-/// asset, amount, L1 sender and key hash) hashed onto `prev`.
-pub(super) fn deposit_chain(
-    ctx: &mut Context<Fr>,
-    range: &RangeChip<Fr>,
-    table: &mut HashTable,
-    x: &Fields,
-    acc: &Account,
-    prev: AssignedValue<Fr>,
-) -> AssignedValue<Fr> {
-    let (a, s) = (AMOUNT_BITS, SLOT_BITS);
-    let p1 = pack(
-        ctx,
-        range,
-        &[
-            (x.queue, ACCOUNT_BITS + s + a),
-            (x.account, s + a),
-            (x.asset, a),
-            (x.x1, 0),
-        ],
-        Fr::zero(),
-    );
-    let t_item = tag(ctx, Tag::DepositItem);
-    let t_key = tag(ctx, Tag::DepositKey);
-    let t_chain = tag(ctx, Tag::Deposits);
-    let fields = table.compress(ctx, [t_item, p1, x.l1_full]);
-    let item = table.compress(ctx, [t_key, fields, acc.dep_key_hash]);
-    table.compress(ctx, [t_chain, prev, item])
-}
-
-/// The withdrawal chain after this slot's item (account, asset, amount, L1
-/// address) hashed onto `prev`.
-pub(super) fn withdrawal_chain(
-    ctx: &mut Context<Fr>,
-    range: &RangeChip<Fr>,
-    table: &mut HashTable,
-    x: &Fields,
-    prev: AssignedValue<Fr>,
-) -> AssignedValue<Fr> {
-    let (a, s) = (AMOUNT_BITS, SLOT_BITS);
-    let p1 = pack(
-        ctx,
-        range,
-        &[(x.account, s + a), (x.asset, a), (x.x1, 0)],
-        Fr::zero(),
-    );
-    let t_item = tag(ctx, Tag::WithdrawalItem);
-    let t_chain = tag(ctx, Tag::Withdrawals);
-    let item = table.compress(ctx, [t_item, p1, x.l1_full]);
-    table.compress(ctx, [t_chain, prev, item])
+    let c1 = table.compress(ctx, [t_pub, prev.commitment, e1]);
+    let c2 = table.compress(ctx, [t_pub, c1, e2]);
+    let c3 = table.compress(ctx, [t_pub, c2, key_hash]);
+    let deposit = sel.of(Deposit);
+    let y1 = g.mul_add(ctx, prev.y, ch.x, e1);
+    let y2 = g.mul_add(ctx, y1, ch.x, e2);
+    let y3 = g.mul_add(ctx, y2, ch.x, key_hash);
+    let xn2 = g.mul(ctx, prev.xn, ch.x2);
+    let xn3 = g.mul(ctx, xn2, ch.x);
+    Data {
+        commitment: g.select(ctx, c3, c2, deposit),
+        y: g.select(ctx, y3, y2, deposit),
+        xn: g.select(ctx, xn3, xn2, deposit),
+    }
 }

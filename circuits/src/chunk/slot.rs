@@ -1,6 +1,7 @@
 //! One universal slot, as a sequence of its sections: the selector and the
 //! fields, the account, the signed message and its signature, the pool,
-//! the two Merkle groups, then the public data and commitment chains. Each
+//! the two Merkle groups, then the public data (its commitment and
+//! evaluation). Each
 //! section is a function of exactly the cells it reads (see its module).
 //!
 //! The order of the calls is the order of the cells in the circuit: moving
@@ -9,13 +10,12 @@
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context};
-use zklanes_executor::tx::TxType;
 
 use super::account::account;
 use super::fields::{field_rules, Consts, Fields, Selector};
 use super::groups::{other_group, signer_group};
 use super::pool::pool;
-use super::public::{deposit_chain, pubdata, withdrawal_chain};
+use super::public::{data, Challenge, Data};
 use super::signature::{check_signature, message};
 use super::witness::SlotWitness;
 use super::ChunkChips;
@@ -24,9 +24,7 @@ use super::ChunkChips;
 #[derive(Clone, Copy)]
 pub(super) struct Running {
     pub(super) root: AssignedValue<Fr>,
-    pub(super) pubdata: AssignedValue<Fr>,
-    pub(super) deposits: AssignedValue<Fr>,
-    pub(super) withdrawals: AssignedValue<Fr>,
+    pub(super) data: Data,
 }
 
 /// One universal slot over `w`: the running values after it, and its type
@@ -36,6 +34,7 @@ pub(super) fn slot(
     chips: &mut ChunkChips<'_>,
     chain_id: u32,
     w: &SlotWitness,
+    ch: Challenge,
     run: Running,
 ) -> (Running, [AssignedValue<Fr>; 8]) {
     let range = chips.range;
@@ -62,14 +61,14 @@ pub(super) fn slot(
         run.root,
     );
     let root = other_group(ctx, range, chips.table, c, &sel, gating, &x, &pool, w, root);
-    let pubdata = pubdata(ctx, range, chips.table, &sel, &x, run.pubdata);
-    let deposits = deposit_chain(ctx, range, chips.table, &x, &acc, run.deposits);
-    let withdrawals = withdrawal_chain(ctx, range, chips.table, &x, run.withdrawals);
+    let d = data(ctx, range, chips.table, &sel, &x, acc.dep_key_hash, ch, run.data);
     let next = Running {
         root,
-        pubdata: g.select(ctx, pubdata, run.pubdata, sel.active),
-        deposits: g.select(ctx, deposits, run.deposits, sel.of(TxType::Deposit)),
-        withdrawals: g.select(ctx, withdrawals, run.withdrawals, sel.of(TxType::Withdraw)),
+        data: Data {
+            commitment: g.select(ctx, d.commitment, run.data.commitment, sel.active),
+            y: g.select(ctx, d.y, run.data.y, sel.active),
+            xn: g.select(ctx, d.xn, run.data.xn, sel.active),
+        },
     };
     (next, sel.f)
 }

@@ -40,7 +40,6 @@ pub(super) struct SlotWitness {
     pub(super) b_is_min: u128,
     /// L1 address as 32 + 72 + 56 bits.
     pub(super) l1: [u128; 3],
-    pub(super) queue: u128,
     pub(super) dep_key: (Fr, Fr),
     pub(super) exists: u128,
     pub(super) old_key: (Fr, Fr),
@@ -76,7 +75,6 @@ impl SlotWitness {
             o2: 0,
             b_is_min: 0,
             l1: [0; 3],
-            queue: 0,
             dep_key: (Fr::zero(), Fr::zero()),
             exists: 0,
             old_key: (Fr::zero(), Fr::zero()),
@@ -189,7 +187,6 @@ pub(super) fn slot_witness(index: usize, t: &TxTrace) -> Result<SlotWitness, Chu
             w.asset = d.asset as u128;
             w.x1 = d.amount;
             w.l1 = split_l1(&d.l1_sender);
-            w.queue = d.queue_index as u128;
             w.dep_key = (to_halo2(&d.pubkey.x), to_halo2(&d.pubkey.y));
         }
         TxBody::Transfer(x) => {

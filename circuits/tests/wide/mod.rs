@@ -124,8 +124,7 @@ impl Seeded {
             deposits: vec![],
             withdrawals: vec![],
             pubdata_commitment: Fr::from(0u64),
-            deposit_commitment: Fr::from(0u64),
-            withdrawal_commitment: Fr::from(0u64),
+            challenge: Fr::from(0u64),
             content_hash: [0; 32],
         };
         t.content_hash = t.compute_hash();
