@@ -6,12 +6,12 @@
 //!   accumulation) over `fan_in` proofs with the same verifying key, pinned
 //!   in the circuit (`VerifierUniversality::None`). On top of verifying them
 //!   it constrains continuity (each proof's new root is the next one's
-//!   previous root) and folds their commitments
-//!   (`zklanes_executor::commitments::fold`, computed in-circuit with
-//!   [`zklanes_circuits::poseidon_gate`]). Its public inputs are the 12
-//!   accumulator limbs, then `[prev_root, new_root, pubdata, deposits,
-//!   withdrawals]` of the folded transition: the same shape at every level,
-//!   so layers compose.
+//!   previous root, one challenge for all) and folds their data
+//!   commitments and evaluations (`zklanes_executor::commitments::fold`,
+//!   computed in-circuit with [`zklanes_circuits::poseidon_gate`]). Its
+//!   public inputs are the 12 accumulator limbs, then `[prev_root,
+//!   new_root, P, x, y, xn, first_batch, last_batch]` of the folded
+//!   transition: the same shape at every level, so layers compose.
 //! - [`layer`]: the keys of one layer of the tree (generated from dummy
 //!   proofs of the inner verifying key) and proving one node.
 //! - [`tree`]: the whole tree: chunk proofs, padded with proofs of empty

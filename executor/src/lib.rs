@@ -20,8 +20,9 @@
 //!   which agree bit for bit for any thread count.
 //! - A batch is valid or rejected whole, with a typed [`error::BatchError`].
 //! - [`rollup::Rollup`] ties state, tree and store together.
-//! - [`l1::L1Batch`] is what L1 needs of a batch besides its proof: the
-//!   deposits it consumed and the withdrawals it made, per chunk.
+//! - [`l1::L1Batch`] is what L1 needs of a batch besides its proof: its
+//!   public data (bound to the proof by [`commitments`]), with the deposits
+//!   and withdrawals the data carries.
 
 pub mod amm;
 pub mod batch;

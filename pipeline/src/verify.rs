@@ -116,7 +116,6 @@ pub fn verify_final(
             code,
             file.batch,
             file.batches,
-            &config.fan_ins(),
             &instances,
             &proof,
             &file.l1,

@@ -96,7 +96,11 @@ fn protocol_encodings_are_pinned() {
         BATCH_BINARY,
     );
 
-    let traces = fixtures::showcase_chunks(DEFAULT_CHAIN_ID, 3);
+    // The proof's challenge over the four chunks folded by one node (pins
+    // the data encoding, the commitment fold and the challenge's hash).
+    let mut traces = fixtures::showcase_chunks(DEFAULT_CHAIN_ID, 3);
+    let fan_ins = [traces.len()];
+    zklanes_executor::l1::set_challenge(&mut traces, &fan_ins).expect("the roots chain");
     golden.check(
         "chunk traces (JSON)",
         &serde_json::to_vec(&traces).expect("traces encode"),
@@ -133,8 +137,9 @@ fn protocol_encodings_are_pinned() {
         prev_root: fr_hex(&to_halo2(&first.prev_root)),
         new_root: fr_hex(&to_halo2(&last.new_root)),
         pubdata: fr_hex(&instances[12]),
-        deposits: fr_hex(&instances[13]),
-        withdrawals: fr_hex(&instances[14]),
+        challenge: fr_hex(&instances[13]),
+        evaluation: fr_hex(&instances[14]),
+        challenge_power: fr_hex(&instances[15]),
         first_batch: fr_hex(&Fr::from(7)),
         last_batch: fr_hex(&Fr::from(8)),
     };

@@ -52,21 +52,22 @@ pub enum Tag {
     Challenge = 6,
     /// Public-data commitment chain.
     Pubdata = 7,
-    /// Deposit commitment chain.
+    /// Retired (the deposit commitment chain, before L1 read deposits
+    /// from the public data); kept so that no tag number is reused.
     Deposits = 8,
-    /// Withdrawal commitment chain.
+    /// Retired (the withdrawal commitment chain); not reused.
     Withdrawals = 9,
-    /// Deposit record fields: `compress(DepositItem, p1, p2)`.
+    /// Retired (a deposit record's fields); not reused.
     DepositItem = 11,
-    /// Deposit record with key: `compress(DepositKey, fields, pubkey_hash)`.
+    /// Retired (a deposit record with its key); not reused.
     DepositKey = 12,
-    /// Withdrawal record: `compress(WithdrawalItem, p1, p2)`.
+    /// Retired (a withdrawal record); not reused.
     WithdrawalItem = 13,
     /// Aggregation fold of two public-data commitments.
     FoldPubdata = 14,
-    /// Aggregation fold of two deposit commitments.
+    /// Retired (the fold of deposit commitments); not reused.
     FoldDeposits = 15,
-    /// Aggregation fold of two withdrawal commitments.
+    /// Retired (the fold of withdrawal commitments); not reused.
     FoldWithdrawals = 16,
 }
 
