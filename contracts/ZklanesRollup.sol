@@ -1,78 +1,181 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.19;
 
-/// The executor's Poseidon compression (generated: `aggregator/src/poseidon_sol.rs`).
+/// The executor's Poseidon compression (generated: `l1/src/poseidon.rs`).
 interface IZklanesPoseidon {
     function compress(uint256 t, uint256 a, uint256 b) external pure returns (uint256);
 }
 
-/// The L1 settlement of zklanes batches.
+/// The L1 side of zklanes: the rollup's state root, its public data, the
+/// L1 deposit queue and the assets it holds.
 ///
-/// - **State:** the state root, the number of the next batch, the L1 deposit
-///   queue (each entry's commitment item, computed here when it is queued)
-///   and the position of the first deposit not yet consumed by a batch.
+/// - **State:** the state root, the number of the next batch, the deposit
+///   queue (a keccak chain, `queueHash[i]` its value before deposit `i`),
+///   the position of the first deposit no batch has consumed yet, the next
+///   account id and each account's L1 owner, the asset registry, the
+///   claimable withdrawals, and the exit mode (below) with what it paid.
+/// - **Deposits** (`deposit`, `depositNewAccount`) take the asset into
+///   custody (ETH by `msg.value`, an ERC-20 by `transferFrom`) and extend
+///   the queue, one new storage word per deposit: `queueHash[i + 1] =
+///   link(i) ‖ block(i)`, where `block(i)` (the low 64 bits) is the number
+///   of the L1 block that queued deposit `i` and `link(i)` (the high 192
+///   bits) is the top 192 bits of `keccak256(link(i − 1) ‖ account(4) ‖
+///   asset(4) ‖ amount(16) ‖ sender(20) ‖ keyHash(32))`, the previous
+///   link read with its block bits cleared (`LINK_MASK`). The chain and
+///   every comparison run on the masked links only, so the block numbers
+///   cost no second storage write and bind nothing. A 192-bit link keeps
+///   2^96 collision resistance (finding two deposit sequences with one
+///   link costs about 2^96 keccak calls), which is what the queue's
+///   binding needs: a batch, or a refund, matches the queue only with the
+///   deposits L1 queued.
 /// - **Finalization:** a batch, or a bundle of consecutive batches proven
-///   by one final proof, is accepted when it is the next one, starts
-///   at the stored root, its deposit commitment equals the one recomputed
-///   here from the queue (so the batch consumed exactly the next queued
-///   deposits, in order), its withdrawal commitment equals the one
-///   recomputed from the withdrawals given in calldata, and the final
-///   aggregation proof verifies (generated verifier at `verifier`).
-///   Then the root advances, the queue position advances and each
-///   withdrawal becomes claimable by its L1 address.
-/// - **Commitments:** each chunk of a batch chains its deposits
-///   `c ← P(8, c, item)` and its withdrawals `c ← P(9, c, item)` from 0;
-///   the aggregation tree folds each node's children left to right,
-///   `c ← P(15 | 16, c, cᵢ)`, layer by layer with the fan-ins given at
-///   deployment (zklanes_executor::commitments, aggregator::node).
+///   by one final proof, is posted with its public data `data` (the
+///   transactions' elements, `zklanes_executor::commitments`) and accepted
+///   when, in this order: it is the next batch; every public input is
+///   canonical (below the BN254 scalar field modulus `R`, so a stored root
+///   has one encoding only); it starts at the stored root; it proves
+///   exactly the batch numbers it settles; every data word is below `R`;
+///   the data is the data the proof commits to (below); the deposits the
+///   data carries are the next queued ones, in order; and the final
+///   aggregation proof verifies (generated verifier at `verifier`). Then
+///   the root, the batch number and the queue head advance, and each
+///   withdrawal the data carries is claimable by its L1 address (`claim`
+///   pays it out).
 ///
-/// The final proof's public inputs are 12 accumulator limbs followed by
-/// `[prev_root, new_root, pubdata, deposits, withdrawals]`; `finalize`
-/// requires each to be canonical (below the BN254 scalar field modulus `R`),
-/// so a stored root or commitment has one encoding only.
+/// **The data binding.** The proof's public inputs are 12 accumulator
+/// limbs, then `[prev_root, new_root, P, x, y, xn, first_batch,
+/// last_batch]`: `P` is the circuit's Poseidon commitment to the data it
+/// proved, and the circuit proves that the polynomial with those
+/// coefficients, `y = Σ dᵢ·x^(n−1−i)`, and `xn = xⁿ`, take the given values
+/// at `x`. Here `x` must equal `keccak256(P ‖ keccak256(data) ‖ n) mod R`,
+/// and `y` and `xn` are recomputed from the posted data by Horner. A prover
+/// that posts data other than the data behind `P` fixes both before `x` is
+/// drawn (from `P` and the posted data), so the two polynomials agree at
+/// `x` with probability at most `n/R` (Schwartz–Zippel), and `xn` fixes
+/// the length (a leading zero word would not change `y`). No hash runs in
+/// the circuit for it and L1 computes no Poseidon: the cost here is the
+/// calldata, one keccak over it and one `mulmod`/`addmod` per word. (With
+/// EIP-4844 the same interface holds: the data goes in a blob, `keccak256
+/// (data)` becomes its versioned hash and the Horner loop the
+/// point-evaluation precompile at `x`.)
+///
+/// **Deposits and withdrawals are read from the bound data.** A
+/// transaction's type is the top byte of its first element (`e1 >> 240`):
+/// a deposit has three elements (`account(3) asset(2) amount(12)
+/// sender(20)` over two, then its key hash), every other type two; an
+/// unknown type or a truncated transaction reverts. The deposits are
+/// chained from the link of `queueHash[depositHead]` as the queue chains
+/// them, and the result must be the queue's link after as many deposits
+/// (block bits ignored on both sides), so the batch
+/// consumed exactly the next queued deposits, in order, as L1 queued them
+/// (account, asset, amount, sender, key). A withdrawal `account(3)
+/// asset(2) amount(12) address(20)` is credited to `claimable[address]
+/// [asset]`.
 ///
 /// **Deposits L1 accepts are deposits the rollup can process.** A deposit
 /// is consumed by the next batch, in queue order, with no skip, so a deposit
 /// the executor would refuse would freeze the queue. L1 applies the
 /// executor's static rules for a deposit (`TxBody::check_widths` and
 /// `apply_tx` in zklanes_executor): the account is `1..=MAX_ACCOUNT`, the
-/// asset a token `1..=MAX_TOKEN`, the amount `1..=MAX_AMOUNT`, and a key
-/// that creates an account is a valid `PublicKey::point`: both coordinates
-/// below `R`, on BabyJubJub (twisted Edwards `x² + y² = 1 + d·x²·y²`,
-/// `a = 1`, `d = 168696/168700`, as ark-ed-on-bn254 and the circuit), in
-/// the prime-order subgroup (`l·K = O`) and not the identity (`x ≠ 0`).
-/// (A credit that would push a balance past 2^112 − 1 is refused by the
-/// executor but cannot be seen here; reaching it takes about 2^16 maximal
-/// deposits to one account.)
+/// asset a registered token (`1..=MAX_TOKEN`), the amount `1..=MAX_AMOUNT`,
+/// and a key that creates an account is a valid `PublicKey::point`: both
+/// coordinates below `R`, on BabyJubJub (twisted Edwards `x² + y² = 1 +
+/// d·x²·y²`, `a = 1`, `d = 168696/168700`, as ark-ed-on-bn254 and the
+/// circuit), in the prime-order subgroup (`l·K = O`) and not the identity
+/// (`x ≠ 0`). (A credit that would push a balance past 2^112 − 1 is
+/// refused by the executor but cannot be seen here; reaching it takes about
+/// 2^16 maximal deposits to one account.)
 ///
 /// **L1 assigns account ids.** Accounts are only created by deposits, and
 /// only `depositNewAccount` creates one: it names a key but no id, and gets
 /// the next id of a counter (`nextAccount`, from 1 on a new chain, at most
 /// `MAX_ACCOUNT`). `deposit` tops up an account L1 has already assigned
-/// (`1 ≤ account < nextAccount`) and names no key: its queue item carries
-/// the zero key `(0, 0)`, which the executor and the circuit ignore for an
-/// existing account. Since the Nth creating deposit queued creates account
-/// N when the batches consume the queue in order, nobody can create an
-/// account someone else named: a front-running creation just gets another
-/// id, and a top-up can only reach an account whose key its creator chose.
+/// (`1 ≤ account < nextAccount`) and names no key: its queue entry carries
+/// the zero key's hash (`zeroKeyHash`), and the executor and the circuit
+/// ignore the key of an existing account. Since the Nth creating deposit
+/// queued creates account N when the batches consume the queue in order,
+/// nobody can create an account someone else named: a front-running
+/// creation just gets another id, and a top-up can only reach an account
+/// whose key its creator chose.
 ///
-/// Asset custody (escrowing tokens on deposit, paying them out on claim) is
-/// not part of this contract: deposits are recorded, claims are accounted.
+/// **Custody.** The governor (the deployer) registers each asset id once:
+/// an ERC-20 token, or `address(0)` for ETH. A deposit pulls exactly
+/// `amount` (an ERC-20 whose balance here grows by anything else, such as a
+/// fee-on-transfer token, is refused; a token that returns no value is
+/// accepted when the call succeeds), `claim` pays out after zeroing the
+/// claim (checks, effects, interactions). A reentrancy lock is held during
+/// a claim and a deposit's token transfer, and every deposit and claim
+/// checks it, so no token (or ETH recipient) can run one inside another; a
+/// creating deposit takes its account id after its transfer, so ids follow
+/// the queue order. What the contract holds of an asset is therefore what
+/// was deposited minus what was claimed: the rollup's balances of it plus
+/// its unclaimed withdrawals.
+///
+/// **Exit mode: users can always leave.** An operator that stops
+/// processing the deposit queue freezes the rollup: once the oldest
+/// deposit no batch has consumed (`depositHead < depositCount`) was queued
+/// more than `exitDeadlineBlocks` blocks ago (days of blocks in
+/// production), anyone may call `activateExitMode`. From then on nothing
+/// is finalized and nothing is deposited: the last finalized `stateRoot`
+/// is the final state, and
+/// - `exit` pays an account's balance of a plain asset (`1..=MAX_TOKEN`,
+///   registered) to the account's L1 owner, once per (account, asset),
+///   given the balance and its Merkle path against `stateRoot`: the leaf
+///   `Poseidon(BalanceLeaf, balance, 0)` at index `account << 12 | asset`,
+///   hashed up through the 32 siblings (leaf level first; bit `l` of the
+///   index puts the running node left (0) or right (1) of sibling `l`,
+///   `compress(Node, left, right)`), with the Poseidon contract, as
+///   `zklanes_executor::smt::root_from_path` does natively;
+/// - `exitLiquidity` pays an account's LP shares of a pool out of the
+///   pool's reserves, pro rata (`shares · reserve / lpSupply`, rounded
+///   down, for each of the pool's two tokens), given the shares' balance
+///   leaf and the pool's leaf `Poseidon(PoolLeaf, lo, hi)` (index `pool`,
+///   fields range-checked and packed as `Pool::packed`), both against
+///   `stateRoot`, once per (account, pool). The locked minimum liquidity
+///   and the rounding stay in the contract;
+/// - `refundDeposit` pays a deposit no batch consumed (`index ≥
+///   depositHead`) back to its L1 sender, once, given its fields, which
+///   must chain from `link(index − 1)` to `link(index)`.
+/// The L1 owner of an account is the sender of the `depositNewAccount`
+/// that created it (recorded then): exits can be sent by anyone, the money
+/// goes to the owner. (Accounts created before a checkpoint genesis have
+/// no recorded owner and cannot exit.) Claims of finalized withdrawals stay
+/// open. Since every balance, pool reserve and claim of the final state
+/// was paid into the contract by consumed deposits, and every unconsumed
+/// deposit is refunded at most once, the contract always holds what all of
+/// these pay out.
+///
+/// An operator that stops entirely is always caught: anyone can queue a
+/// deposit (a top-up of the smallest amount) to start the clock. **Not
+/// covered yet:** an operator that keeps processing the queue but censors
+/// one user's transactions. A forced withdrawal through the priority queue
+/// needs a new circuit transaction type, so a censored user's withdrawal is
+/// not forced; only an operator that stops processing the queue triggers
+/// exit mode.
 contract ZklanesRollup {
     uint256 private constant ACCUMULATOR = 12;
     /// The proof's public inputs: the accumulator limbs, then `[prev_root,
-    /// new_root, pubdata, deposits, withdrawals, first_batch, last_batch]`.
-    uint256 private constant INSTANCES = ACCUMULATOR + 7;
+    /// new_root, P, x, y, xn, first_batch, last_batch]`.
+    uint256 private constant INSTANCES = ACCUMULATOR + 8;
+    uint256 private constant PREV_ROOT = ACCUMULATOR;
+    uint256 private constant NEW_ROOT = ACCUMULATOR + 1;
+    uint256 private constant DATA_COMMITMENT = ACCUMULATOR + 2;
+    uint256 private constant CHALLENGE = ACCUMULATOR + 3;
+    uint256 private constant EVALUATION = ACCUMULATOR + 4;
+    uint256 private constant CHALLENGE_POWER = ACCUMULATOR + 5;
+    uint256 private constant FIRST_BATCH = ACCUMULATOR + 6;
+    uint256 private constant LAST_BATCH = ACCUMULATOR + 7;
+
+    // Transaction types (zklanes_executor::tx::TxType).
+    uint256 private constant TX_DEPOSIT = 1;
+    uint256 private constant TX_WITHDRAW = 6;
+    uint256 private constant TX_LAST = 7;
 
     // Poseidon domain tags (zklanes_executor::poseidon::Tag).
+    uint256 private constant TAG_NODE = 1;
+    uint256 private constant TAG_BALANCE_LEAF = 3;
+    uint256 private constant TAG_POOL_LEAF = 4;
     uint256 private constant TAG_PUBKEY = 5;
-    uint256 private constant TAG_DEPOSITS = 8;
-    uint256 private constant TAG_WITHDRAWALS = 9;
-    uint256 private constant TAG_DEPOSIT_ITEM = 11;
-    uint256 private constant TAG_DEPOSIT_KEY = 12;
-    uint256 private constant TAG_WITHDRAWAL_ITEM = 13;
-    uint256 private constant TAG_FOLD_DEPOSITS = 15;
-    uint256 private constant TAG_FOLD_WITHDRAWALS = 16;
 
     // Field widths (zklanes_executor::params).
     uint256 private constant ACCOUNT_BITS = 20;
@@ -83,31 +186,46 @@ contract ZklanesRollup {
     /// Largest plain token id: LP shares (`2048..4095`) are never deposited.
     uint256 private constant MAX_TOKEN = (1 << (SLOT_BITS - 1)) - 1;
     uint256 private constant MAX_AMOUNT = (1 << AMOUNT_BITS) - 1;
+    uint256 private constant MAX_ASSET = (1 << SLOT_BITS) - 1;
+    uint256 private constant BALANCE_BITS = 112;
+    uint256 private constant BALANCE_MASK = (1 << BALANCE_BITS) - 1;
+    /// A pool leaf's low word: `tokenA(12) ‖ tokenB(12) ‖ feeBps(14) ‖ reserveA(112)`.
+    uint256 private constant POOL_LO_BITS = 2 * SLOT_BITS + 14 + BALANCE_BITS;
+    /// The state tree's depth: leaf index `account(20) ‖ slot(12)`.
+    uint256 private constant TREE_DEPTH = 32;
+    /// The LP shares of pool `p` are asset `LP_ASSET_BASE + p`.
+    uint256 private constant LP_ASSET_BASE = 1 << (SLOT_BITS - 1);
+
+    /// The link bits of a queue word (its high 192 bits); the low 64 hold
+    /// the block that queued the deposit.
+    uint256 private constant LINK_MASK = 0xffffffffffffffffffffffffffffffffffffffffffffffff0000000000000000;
+    uint256 private constant BLOCK_MASK = 0xffffffffffffffff;
 
     /// The BN254 scalar field modulus: the state's field, BabyJubJub's base field.
     uint256 private constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// BabyJubJub's `d` in the `a = 1` form (168696/168700 mod R).
     uint256 private constant EDWARDS_D = 9706598848417545097372247223557719406784115219466060233080913168975159366771;
 
-    /// One withdrawal of a batch, in the order the batch made it.
-    struct Withdrawal {
-        uint32 account;
-        uint32 asset;
-        uint128 amount;
-        address to;
+    /// A registered asset: its ERC-20 token, or `address(0)` for ETH.
+    struct Asset {
+        address token;
+        bool registered;
     }
+
 
     address public immutable verifier;
     IZklanesPoseidon public immutable poseidon;
-    /// Chunk proofs per batch: the aggregation tree's width.
-    uint256 public immutable leaves;
-    /// The tree's fan-ins, bottom layer first, 8 bits each.
-    uint256 private immutable fanIns;
-    uint256 private immutable layers;
-    /// `Poseidon(PubKey, 0, 0)`: the key hash of a top-up's queue item.
-    uint256 private immutable zeroKeyHash;
+    /// Registers assets.
+    address public immutable governor;
+    /// `Poseidon(PubKey, 0, 0)`: the key hash of a top-up's queue entry.
+    uint256 public immutable zeroKeyHash;
+    /// How many blocks the oldest unconsumed deposit may wait before anyone
+    /// can switch the contract to exit mode.
+    uint64 public immutable exitDeadlineBlocks;
 
     uint256 public stateRoot;
+    // One storage word: the counters every deposit reads and writes, the
+    // reentrancy lock and the exit mode.
     uint64 public nextBatch;
     /// Deposits queued so far (the next deposit's queue index).
     uint64 public depositCount;
@@ -115,14 +233,26 @@ contract ZklanesRollup {
     uint64 public depositHead;
     /// The id the next created account gets (ids below it are assigned).
     uint32 public nextAccount;
-    /// Commitment item of each queued deposit, by queue index.
-    mapping(uint64 => uint256) public depositItems;
+    bool private locked;
+    /// Set once by `activateExitMode`: no more batches or deposits; exits
+    /// and refunds open.
+    bool public exitMode;
+
+    /// The deposit queue before deposit `i`: `link(i − 1) ‖ block(i − 1)`
+    /// (0 at the genesis one; see the contract's doc).
+    mapping(uint64 => bytes32) public queueHash;
+    /// The L1 owner of each account `depositNewAccount` created: its sender.
+    mapping(uint32 => address) public accountOwner;
+    /// Exit mode: the balance leaves (`account << 12 | asset`) paid out.
+    mapping(uint256 => bool) public exited;
+    /// Exit mode: the unconsumed deposits (by queue index) refunded.
+    mapping(uint64 => bool) public refunded;
+    /// Asset id => its token.
+    mapping(uint32 => Asset) public assets;
     /// Finalized withdrawals not yet claimed: L1 address => asset => amount.
     mapping(address => mapping(uint32 => uint256)) public claimable;
-    /// Commitments of each finalized bundle (pubdata, deposits,
-    /// withdrawals), by its first batch.
-    mapping(uint64 => uint256[3]) public commitments;
 
+    event AssetRegistered(uint32 indexed asset, address token);
     event DepositQueued(
         uint64 indexed queueIndex,
         address indexed sender,
@@ -134,21 +264,37 @@ contract ZklanesRollup {
     );
     /// `depositNewAccount` assigned `account` (its deposit is `queueIndex`).
     event AccountCreated(uint32 indexed account, uint64 queueIndex);
+    /// `dataCommitment` is the proof's `P`; the data itself is the calldata.
     event BatchesFinalized(
-        uint64 indexed firstBatch,
-        uint64 batches,
-        uint256 newRoot,
-        uint256 pubdata,
-        uint256 deposits,
-        uint256 withdrawals,
-        uint64 depositHead
+        uint64 indexed firstBatch, uint64 batches, uint256 newRoot, uint256 dataCommitment, uint64 depositHead
     );
     event WithdrawalClaimed(address indexed to, uint32 asset, uint256 amount);
+    /// Exit mode started: deposit `depositHead` was queued at block
+    /// `queuedAt`; `stateRoot` is the final state.
+    event ExitModeActivated(uint64 depositHead, uint256 queuedAt, uint256 stateRoot);
+    /// Exit mode: `account`'s balance of `asset` was paid to its owner.
+    event Exited(uint32 indexed account, uint32 asset, address indexed owner, uint256 amount);
+    /// Exit mode: `account`'s `shares` of `pool` were paid to its owner as
+    /// `amountA` and `amountB` of the pool's tokens.
+    event LiquidityExited(
+        uint32 indexed account, uint32 pool, address indexed owner, uint256 shares, uint256 amountA, uint256 amountB
+    );
+    /// Exit mode: the unconsumed deposit `queueIndex` went back to its sender.
+    event DepositRefunded(uint64 indexed queueIndex, address indexed sender, uint32 asset, uint256 amount);
+
+    modifier nonReentrant() {
+        require(!locked, "reentrant call");
+        locked = true;
+        _;
+        locked = false;
+    }
 
     /// A rollup whose history starts at `genesisRoot`, batch `firstBatch`,
     /// deposit queue index `firstDeposit` and account id `firstAccount`
     /// (0, 0, 1 for a new chain; a checkpoint otherwise: accounts
-    /// `1..firstAccount` exist), for an aggregation tree with `fanIns_`.
+    /// `1..firstAccount` exist, with no recorded L1 owner), exit mode
+    /// possible once a deposit waits more than `exitDeadlineBlocks_`
+    /// blocks. The deployer is the governor.
     constructor(
         address verifier_,
         address poseidon_,
@@ -156,71 +302,145 @@ contract ZklanesRollup {
         uint64 firstBatch,
         uint64 firstDeposit,
         uint32 firstAccount,
-        uint8[] memory fanIns_
+        uint64 exitDeadlineBlocks_
     ) {
         require(verifier_.code.length > 0 && poseidon_.code.length > 0, "no contract code");
         require(firstAccount >= 1 && firstAccount <= MAX_ACCOUNT + 1, "first account");
-        require(fanIns_.length > 0 && fanIns_.length <= 32, "tree layers");
-        uint256 width = 1;
-        uint256 packed = 0;
-        for (uint256 l = 0; l < fanIns_.length; l++) {
-            require(fanIns_[l] > 0, "fan-in");
-            width *= fanIns_[l];
-            packed |= uint256(fanIns_[l]) << (8 * l);
-        }
-        require(width <= 4096, "tree width");
+        require(genesisRoot < R, "genesis root not canonical");
         verifier = verifier_;
         poseidon = IZklanesPoseidon(poseidon_);
-        leaves = width;
-        fanIns = packed;
-        layers = fanIns_.length;
+        governor = msg.sender;
         stateRoot = genesisRoot;
         nextBatch = firstBatch;
         depositCount = firstDeposit;
         depositHead = firstDeposit;
         nextAccount = firstAccount;
+        exitDeadlineBlocks = exitDeadlineBlocks_;
         zeroKeyHash = IZklanesPoseidon(poseidon_).compress(TAG_PUBKEY, 0, 0);
     }
 
+    /// Maps `asset` (a plain token id, once) to the ERC-20 `token`, or to
+    /// ETH when `token` is `address(0)`. Governor only.
+    function registerAsset(uint32 asset, address token) external {
+        require(msg.sender == governor, "not the governor");
+        require(asset >= 1 && asset <= MAX_TOKEN, "asset out of range");
+        require(!assets[asset].registered, "asset registered");
+        require(token == address(0) || token.code.length > 0, "token has no code");
+        assets[asset] = Asset(token, true);
+        emit AssetRegistered(asset, token);
+    }
+
     /// Creates an account with key `(pubkeyX, pubkeyY)` and queues a
-    /// deposit of `amount` of `asset` to it; the sender is recorded as its
-    /// L1 sender. The key must be a valid BabyJubJub subgroup point (see
-    /// the contract's doc). Returns the deposit's queue index and the
-    /// account id L1 assigned (the next one).
+    /// deposit of `amount` of `asset` to it, taken from the sender (the
+    /// deposit's L1 sender). The key must be a valid BabyJubJub subgroup
+    /// point (see the contract's doc). Returns the deposit's queue index
+    /// and the account id L1 assigned (the next one).
     function depositNewAccount(uint256 pubkeyX, uint256 pubkeyY, uint32 asset, uint128 amount)
         external
+        payable
         returns (uint64 index, uint32 account)
     {
         _checkKey(pubkeyX, pubkeyY);
+        require(nextAccount <= MAX_ACCOUNT, "no account id left");
+        _take(asset, amount);
+        // Read after the transfer (the lock keeps other deposits out of
+        // it): ids follow the queue order.
         account = nextAccount;
-        require(account <= MAX_ACCOUNT, "no account id left");
         nextAccount = account + 1;
-        index = _queue(account, poseidon.compress(TAG_PUBKEY, pubkeyX, pubkeyY), asset, amount);
+        accountOwner[account] = msg.sender;
+        index = _queue(account, _hash(TAG_PUBKEY, pubkeyX, pubkeyY), asset, amount);
         emit AccountCreated(account, index);
         emit DepositQueued(index, msg.sender, account, pubkeyX, pubkeyY, asset, amount);
     }
 
     /// Queues a deposit of `amount` of `asset` to account `account`, which
-    /// L1 has assigned already (its key is the one its creator chose); the
-    /// sender is recorded as its L1 sender. Returns its queue index.
-    function deposit(uint32 account, uint32 asset, uint128 amount) external returns (uint64 index) {
+    /// L1 has assigned already (its key is the one its creator chose), taken
+    /// from the sender (the deposit's L1 sender). Returns its queue index.
+    function deposit(uint32 account, uint32 asset, uint128 amount) external payable returns (uint64 index) {
         require(account >= 1 && account < nextAccount, "account not assigned");
+        _take(asset, amount);
         index = _queue(account, zeroKeyHash, asset, amount);
         emit DepositQueued(index, msg.sender, account, 0, 0, asset, amount);
     }
 
-    /// Checks the asset and amount and stores the next queue item (the
-    /// executor's `commitments::deposit_item`).
-    function _queue(uint32 account, uint256 keyHash, uint32 asset, uint128 amount) private returns (uint64 index) {
-        require(asset >= 1 && asset <= MAX_TOKEN, "asset out of range");
+    /// Takes exactly `amount` of `asset` from the sender into custody. No
+    /// deposit or claim can run inside another's token transfer (the lock);
+    /// an ETH deposit makes no call, so it only checks the lock.
+    function _take(uint32 asset, uint128 amount) private {
+        require(!locked, "reentrant call");
+        require(!exitMode, "exit mode");
         require(amount >= 1 && amount <= MAX_AMOUNT, "amount out of range");
+        (address token, bool registered) = _asset(asset);
+        require(registered, "asset not registered");
+        if (token == address(0)) {
+            require(msg.value == amount, "wrong ETH value");
+            return;
+        }
+        require(msg.value == 0, "ETH sent with a token");
+        locked = true;
+        uint256 before = _balance(token);
+        _call(token, abi.encodeWithSelector(0x23b872dd, msg.sender, address(this), uint256(amount)));
+        require(_balance(token) - before == amount, "token took a fee");
+        locked = false;
+    }
+
+    /// `assets[asset]`, read as one word.
+    function _asset(uint32 asset) private view returns (address token, bool registered) {
+        assembly {
+            mstore(0, asset)
+            mstore(0x20, assets.slot)
+            let w := sload(keccak256(0, 0x40))
+            token := and(w, 0xffffffffffffffffffffffffffffffffffffffff)
+            registered := and(shr(160, w), 0xff)
+        }
+    }
+
+    /// Appends the next queue entry (queue index bounded by its width):
+    /// `queueHash[index + 1] = link ‖ block.number` with `link` the top 192
+    /// bits of `keccak256(link(index − 1) ‖ account(4) ‖ asset(4) ‖
+    /// amount(16) ‖ sender(20) ‖ keyHash(32))` (as `_link`, inline here).
+    function _queue(uint32 account, uint256 keyHash, uint32 asset, uint128 amount) private returns (uint64 index) {
         index = depositCount;
         require(index >> QUEUE_INDEX_BITS == 0, "deposit queue full");
-        uint256 p1 = (uint256(index) << (ACCOUNT_BITS + SLOT_BITS + AMOUNT_BITS))
-            | (uint256(account) << (SLOT_BITS + AMOUNT_BITS)) | (uint256(asset) << AMOUNT_BITS) | amount;
-        uint256 fields = poseidon.compress(TAG_DEPOSIT_ITEM, p1, uint256(uint160(msg.sender)));
-        depositItems[index] = poseidon.compress(TAG_DEPOSIT_KEY, fields, keyHash);
+        address sender = msg.sender;
+        assembly {
+            // queueHash[k] lives at keccak256(k ‖ slot).
+            mstore(0x20, queueHash.slot)
+            mstore(0, index)
+            let m := mload(0x40)
+            // Each store writes zeros after its field; the next overwrites them.
+            mstore(m, and(sload(keccak256(0, 0x40)), LINK_MASK))
+            mstore(add(m, 32), shl(224, account))
+            mstore(add(m, 36), shl(224, asset))
+            mstore(add(m, 40), shl(128, amount))
+            mstore(add(m, 56), shl(96, sender))
+            mstore(add(m, 76), keyHash)
+            let h := or(and(keccak256(m, 108), LINK_MASK), and(number(), BLOCK_MASK))
+            mstore(0, add(index, 1))
+            sstore(keccak256(0, 0x40), h)
+        }
         depositCount = index + 1;
+    }
+
+    /// The queue link after `prev` (a queue word; its block bits are
+    /// ignored) for a deposit with these fields: the top 192 bits of
+    /// `keccak256(prev & LINK_MASK ‖ account(4) ‖ asset(4) ‖ amount(16) ‖
+    /// sender(20) ‖ keyHash(32))`, block bits zero.
+    function _link(bytes32 prev, uint32 account, uint32 asset, uint128 amount, address sender, uint256 keyHash)
+        private
+        pure
+        returns (bytes32 link)
+    {
+        assembly {
+            let m := mload(0x40)
+            mstore(m, and(prev, LINK_MASK))
+            mstore(add(m, 32), shl(224, account))
+            mstore(add(m, 36), shl(224, asset))
+            mstore(add(m, 40), shl(128, amount))
+            mstore(add(m, 56), shl(96, sender))
+            mstore(add(m, 76), keyHash)
+            link := and(keccak256(m, 108), LINK_MASK)
+        }
     }
 
     /// Reverts unless `(x, y)` is what the executor accepts as a new
@@ -292,126 +512,346 @@ contract ZklanesRollup {
     }
 
     /// Finalizes the `batches` batches from `firstBatch` on (one batch, or
-    /// a bundle) with their final proof and its public inputs, which must
-    /// prove exactly those batch numbers. Chunk `i` of
-    /// the proof (of `leaves`, padding included) consumed `depositCounts[i]`
-    /// queued deposits and made `withdrawalCounts[i]` of `withdrawals`.
+    /// a bundle) with their public data `data`, their final proof and its
+    /// public inputs, which must prove exactly those batch numbers and that
+    /// data (see the contract's doc for the checks and their order).
     function finalize(
         uint64 firstBatch,
         uint64 batches,
         uint256[INSTANCES] calldata instances,
-        uint32[] calldata depositCounts,
-        Withdrawal[] calldata withdrawals,
-        uint32[] calldata withdrawalCounts,
+        uint256[] calldata data,
         bytes calldata proof
     ) external {
+        require(!exitMode, "exit mode");
         require(firstBatch == nextBatch, "batch out of order");
-        require(batches > 0 && batches <= leaves, "batches per proof");
+        require(batches > 0, "no batch");
         for (uint256 i = 0; i < INSTANCES; i++) {
             require(instances[i] < R, "instance not canonical");
         }
-        require(instances[ACCUMULATOR] == stateRoot, "wrong previous root");
+        require(instances[PREV_ROOT] == stateRoot, "wrong previous root");
         // The proof binds the batch numbers it settles: its chunks carry
         // their batch's number, the aggregation chains them (equal, or one
         // more), and the final proof exposes the first and the last.
-        require(instances[ACCUMULATOR + 5] == firstBatch, "first batch not proven");
-        require(instances[ACCUMULATOR + 6] == uint256(firstBatch) + batches - 1, "batch count not proven");
-        require(depositCounts.length == leaves && withdrawalCounts.length == leaves, "one count per chunk");
-        uint64 head = _consumeDeposits(depositCounts, instances[ACCUMULATOR + 3]);
-        _checkWithdrawals(withdrawals, withdrawalCounts, instances[ACCUMULATOR + 4]);
+        require(instances[FIRST_BATCH] == firstBatch, "first batch not proven");
+        require(instances[LAST_BATCH] == uint256(firstBatch) + batches - 1, "batch count not proven");
+        _checkEvaluation(instances, data);
+        uint64 head = _settleData(data);
         (bool ok,) = verifier.staticcall(abi.encodePacked(instances, proof));
         require(ok, "invalid proof");
 
-        _advance(firstBatch, batches, instances, head);
-        for (uint256 i = 0; i < withdrawals.length; i++) {
-            claimable[withdrawals[i].to][withdrawals[i].asset] += withdrawals[i].amount;
-        }
-    }
-
-    /// Moves the stored state past a verified bundle.
-    function _advance(uint64 firstBatch, uint64 batches, uint256[INSTANCES] calldata instances, uint64 head)
-        private
-    {
-        stateRoot = instances[ACCUMULATOR + 1];
+        stateRoot = instances[NEW_ROOT];
         depositHead = head;
-        commitments[firstBatch] = [instances[ACCUMULATOR + 2], instances[ACCUMULATOR + 3], instances[ACCUMULATOR + 4]];
         nextBatch = firstBatch + batches;
-        emit BatchesFinalized(
-            firstBatch,
-            batches,
-            instances[ACCUMULATOR + 1],
-            instances[ACCUMULATOR + 2],
-            instances[ACCUMULATOR + 3],
-            instances[ACCUMULATOR + 4],
-            head
-        );
+        emit BatchesFinalized(firstBatch, batches, instances[NEW_ROOT], instances[DATA_COMMITMENT], head);
     }
 
-    /// Claims the sender's finalized withdrawals of `asset`.
-    function claim(uint32 asset) external returns (uint256 amount) {
+    /// Requires the proof's challenge to be `keccak256(P ‖ keccak256(data)
+    /// ‖ n) mod R` and its evaluation and `xⁿ` to be those of `data` (every
+    /// word below `R`), by Horner over the calldata.
+    function _checkEvaluation(uint256[INSTANCES] calldata instances, uint256[] calldata data) private pure {
+        uint256 p = instances[DATA_COMMITMENT];
+        uint256 x;
+        uint256 y;
+        uint256 xn = 1;
+        bool canonical = true;
+        assembly {
+            let n := data.length
+            let m := mload(0x40)
+            calldatacopy(m, data.offset, shl(5, n))
+            let dataHash := keccak256(m, shl(5, n))
+            mstore(m, p)
+            mstore(add(m, 32), dataHash)
+            mstore(add(m, 64), n)
+            x := mod(keccak256(m, 96), R)
+            let end := add(data.offset, shl(5, n))
+            for { let at := data.offset } lt(at, end) { at := add(at, 32) } {
+                let d := calldataload(at)
+                canonical := and(canonical, lt(d, R))
+                y := addmod(mulmod(y, x, R), d, R)
+                xn := mulmod(xn, x, R)
+            }
+        }
+        require(canonical, "data not canonical");
+        require(instances[CHALLENGE] == x, "wrong challenge");
+        require(instances[EVALUATION] == y, "data differs from the proof");
+        require(instances[CHALLENGE_POWER] == xn, "data length differs from the proof");
+    }
+
+    /// Reads the data's transactions: chains its deposits from the queue
+    /// head and requires the queue's hash after them; credits its
+    /// withdrawals. Returns the new queue head.
+    function _settleData(uint256[] calldata data) private returns (uint64 head) {
+        head = depositHead;
+        // Links only: the block bits are masked off (see the contract's doc).
+        bytes32 h = queueHash[head] & bytes32(LINK_MASK);
+        uint256 deposits = 0;
+        // 0: parsed; 1: an unknown type; 2: a truncated transaction.
+        uint256 failure = 0;
+        assembly {
+            let at := data.offset
+            let end := add(at, shl(5, data.length))
+            let m := mload(0x40)
+            for {} lt(at, end) {} {
+                let e1 := calldataload(at)
+                let kind := shr(240, e1)
+                if or(iszero(kind), gt(kind, 7)) {
+                    failure := 1
+                    break
+                }
+                // A deposit has 3 elements, every other type 2.
+                let size := 64
+                if eq(kind, 1) { size := 96 }
+                if gt(add(at, size), end) {
+                    failure := 2
+                    break
+                }
+                if or(eq(kind, 1), eq(kind, 6)) {
+                    // account(3) asset(2) amount(12) address(20): 13 bytes
+                    // of the address end e1 (31 bytes), 7 begin e2.
+                    let to := or(shl(56, and(e1, 0xffffffffffffffffffffffffff)), shr(192, calldataload(add(at, 32))))
+                    let asset := and(shr(200, e1), 0xffff)
+                    let amount := and(shr(104, e1), 0xffffffffffffffffffffffff)
+                    switch kind
+                    case 1 {
+                        // The queue's link, as `_queue` makes it, the key
+                        // hash the deposit's third element.
+                        mstore(m, h)
+                        mstore(add(m, 32), shl(224, and(shr(216, e1), 0xffffff)))
+                        mstore(add(m, 36), shl(224, asset))
+                        mstore(add(m, 40), shl(128, amount))
+                        mstore(add(m, 56), shl(96, to))
+                        mstore(add(m, 76), calldataload(add(at, 64)))
+                        h := and(keccak256(m, 108), LINK_MASK)
+                        deposits := add(deposits, 1)
+                    }
+                    default {
+                        // claimable[to][asset] += amount (each amount is
+                        // below 2^96: no overflow).
+                        mstore(0, to)
+                        mstore(0x20, claimable.slot)
+                        mstore(0x20, keccak256(0, 0x40))
+                        mstore(0, asset)
+                        let slot := keccak256(0, 0x40)
+                        sstore(slot, add(sload(slot), amount))
+                    }
+                }
+                at := add(at, size)
+            }
+        }
+        require(failure != 1, "unknown transaction type");
+        require(failure != 2, "truncated transaction");
+        head += uint64(deposits);
+        require(head <= depositCount, "deposit not queued");
+        require(h == queueHash[head] & bytes32(LINK_MASK), "deposits differ from the queue");
+    }
+
+    /// Pays out the sender's finalized withdrawals of `asset`.
+    function claim(uint32 asset) external nonReentrant returns (uint256 amount) {
         amount = claimable[msg.sender][asset];
         require(amount > 0, "nothing to claim");
+        (address token, bool registered) = _asset(asset);
+        require(registered, "asset not registered");
         claimable[msg.sender][asset] = 0;
         emit WithdrawalClaimed(msg.sender, asset, amount);
+        _pay(token, msg.sender, amount);
     }
 
-    /// The batch's deposit commitment from the queue; returns the new head.
-    function _consumeDeposits(uint32[] calldata counts, uint256 expected) private view returns (uint64 head) {
-        head = depositHead;
-        uint256[] memory chains = new uint256[](counts.length);
-        for (uint256 i = 0; i < counts.length; i++) {
-            uint256 c = 0;
-            for (uint256 j = 0; j < counts[i]; j++) {
-                require(head < depositCount, "deposit not queued");
-                c = poseidon.compress(TAG_DEPOSITS, c, depositItems[head]);
-                head++;
-            }
-            chains[i] = c;
+    /// Switches the contract to exit mode, for good: anyone may, once the
+    /// oldest deposit no batch has consumed was queued more than
+    /// `exitDeadlineBlocks` blocks ago (its block is the low 64 bits of the
+    /// queue word after it). Then `finalize` and deposits revert and
+    /// `exit`, `exitLiquidity` and `refundDeposit` open.
+    function activateExitMode() external {
+        require(!exitMode, "exit mode");
+        uint64 head = depositHead;
+        require(head < depositCount, "no deposit waiting");
+        uint256 queuedAt = uint256(queueHash[head + 1]) & BLOCK_MASK;
+        require(block.number > queuedAt + exitDeadlineBlocks, "deadline not passed");
+        exitMode = true;
+        emit ExitModeActivated(head, queuedAt, stateRoot);
+    }
+
+    /// Exit mode: pays `account`'s `balance` of the plain asset `asset` to
+    /// the account's L1 owner, once, given the balance leaf's Merkle path
+    /// `siblings` (leaf level first) against the last finalized root.
+    /// Anyone may send it.
+    function exit(uint32 account, uint32 asset, uint128 balance, uint256[TREE_DEPTH] calldata siblings)
+        external
+        nonReentrant
+    {
+        require(asset >= 1 && asset <= MAX_TOKEN, "not a plain asset");
+        (address token, bool registered) = _asset(asset);
+        require(registered, "asset not registered");
+        address owner = _exitBalance(account, asset, balance, siblings);
+        emit Exited(account, asset, owner, balance);
+        _pay(token, owner, balance);
+    }
+
+    /// Exit mode: pays `account`'s `shares` of pool `pool` to the
+    /// account's L1 owner as its pro-rata part of the pool's reserves
+    /// (rounded down), once, given the shares' balance leaf (asset
+    /// `LP_ASSET_BASE + pool`) with its path `shareSiblings` and the pool's
+    /// leaf, packed as `(poolLo, poolHi)` (`Pool::packed`: `lo = tokenA(12)
+    /// ‖ tokenB(12) ‖ feeBps(14) ‖ reserveA(112)`, `hi = reserveB(112) ‖
+    /// lpSupply(112)`), with its path `poolSiblings`, both against the last
+    /// finalized root. Anyone may send it.
+    function exitLiquidity(
+        uint32 account,
+        uint32 pool,
+        uint128 shares,
+        uint256[TREE_DEPTH] calldata shareSiblings,
+        uint256 poolLo,
+        uint256 poolHi,
+        uint256[TREE_DEPTH] calldata poolSiblings
+    ) external nonReentrant {
+        require(pool >= 1 && pool < LP_ASSET_BASE, "pool out of range");
+        address owner = _exitBalance(account, uint32(LP_ASSET_BASE + pool), shares, shareSiblings);
+        // Within their widths, the packed words determine the fields; the
+        // pool registry is account 0, so the pool's leaf index is `pool`.
+        require(poolLo >> POOL_LO_BITS == 0 && poolHi >> (2 * BALANCE_BITS) == 0, "pool field out of range");
+        uint256 leafHash = _hash(TAG_POOL_LEAF, poolLo, poolHi);
+        require(_pathRoot(pool, leafHash, poolSiblings) == stateRoot, "not the final state");
+        uint256 supply = poolHi & BALANCE_MASK;
+        // shares ≤ lpSupply < 2^112 and reserves < 2^112: no overflow.
+        uint256 amountA = shares * (poolLo & BALANCE_MASK) / supply;
+        uint256 amountB = shares * (poolHi >> BALANCE_BITS) / supply;
+        emit LiquidityExited(account, pool, owner, shares, amountA, amountB);
+        _payAsset(uint32(poolLo >> (POOL_LO_BITS - SLOT_BITS)), owner, amountA);
+        _payAsset(uint32(poolLo >> (POOL_LO_BITS - 2 * SLOT_BITS)) & uint32(MAX_ASSET), owner, amountB);
+    }
+
+    /// Exit mode: pays the deposit queued at `index`, which no batch
+    /// consumed, back to its L1 sender, once, given its fields as queued
+    /// (they must chain from the link before it to the link after it).
+    /// Anyone may send it.
+    function refundDeposit(
+        uint64 index,
+        uint32 account,
+        uint32 asset,
+        uint128 amount,
+        address sender,
+        uint256 keyHash
+    ) external nonReentrant {
+        require(exitMode, "not in exit mode");
+        require(index >= depositHead, "deposit consumed");
+        require(index < depositCount, "deposit not queued");
+        require(!refunded[index], "deposit refunded");
+        bytes32 link = _link(queueHash[index], account, asset, amount, sender, keyHash);
+        require(link == queueHash[index + 1] & bytes32(LINK_MASK), "not the queued deposit");
+        refunded[index] = true;
+        (address token,) = _asset(asset);
+        emit DepositRefunded(index, sender, asset, amount);
+        _pay(token, sender, amount);
+    }
+
+    /// Exit mode: checks that `account` (`1..=MAX_ACCOUNT`, created by
+    /// `depositNewAccount` here) holds `balance` (nonzero) of `asset` in
+    /// the final state (the balance leaf's path `siblings`) and has not
+    /// exited it yet, marks it exited and returns the account's L1 owner.
+    function _exitBalance(uint32 account, uint32 asset, uint128 balance, uint256[TREE_DEPTH] calldata siblings)
+        private
+        returns (address owner)
+    {
+        require(exitMode, "not in exit mode");
+        require(account >= 1 && account <= MAX_ACCOUNT, "account out of range");
+        owner = accountOwner[account];
+        require(owner != address(0), "account has no L1 owner");
+        uint256 leaf = (uint256(account) << SLOT_BITS) | asset;
+        require(!exited[leaf], "already exited");
+        require(balance > 0, "no balance");
+        uint256 leafHash = _hash(TAG_BALANCE_LEAF, balance, 0);
+        require(_pathRoot(leaf, leafHash, siblings) == stateRoot, "not the final state");
+        exited[leaf] = true;
+    }
+
+    /// `poseidon.compress(t, a, b)` (reverts on a failed call, such as a
+    /// non-canonical input).
+    function _hash(uint256 t, uint256 a, uint256 b) private view returns (uint256 h) {
+        address hasher = address(poseidon);
+        bytes4 compress = IZklanesPoseidon.compress.selector;
+        bool ok;
+        assembly {
+            let m := mload(0x40)
+            mstore(m, compress)
+            mstore(add(m, 4), t)
+            mstore(add(m, 36), a)
+            mstore(add(m, 68), b)
+            ok := staticcall(gas(), hasher, m, 100, 0, 32)
+            h := mload(0)
         }
-        require(_fold(chains, TAG_FOLD_DEPOSITS) == expected, "deposit commitment");
+        require(ok, "poseidon failed");
     }
 
-    /// The batch's withdrawal commitment from calldata.
-    function _checkWithdrawals(Withdrawal[] calldata ws, uint32[] calldata counts, uint256 expected) private view {
-        uint256[] memory chains = new uint256[](counts.length);
-        uint256 w = 0;
-        for (uint256 i = 0; i < counts.length; i++) {
-            uint256 c = 0;
-            for (uint256 j = 0; j < counts[i]; j++) {
-                require(w < ws.length, "withdrawal count");
-                c = poseidon.compress(TAG_WITHDRAWALS, c, _withdrawalItem(ws[w]));
-                w++;
-            }
-            chains[i] = c;
-        }
-        require(w == ws.length, "withdrawal count");
-        require(_fold(chains, TAG_FOLD_WITHDRAWALS) == expected, "withdrawal commitment");
-    }
-
-    function _withdrawalItem(Withdrawal calldata w) private view returns (uint256) {
-        require(w.account >> ACCOUNT_BITS == 0, "account out of range");
-        require(w.asset >> SLOT_BITS == 0, "asset out of range");
-        require(w.amount >> AMOUNT_BITS == 0, "amount out of range");
-        uint256 p1 = (uint256(w.account) << (SLOT_BITS + AMOUNT_BITS)) | (uint256(w.asset) << AMOUNT_BITS) | w.amount;
-        return poseidon.compress(TAG_WITHDRAWAL_ITEM, p1, uint256(uint160(w.to)));
-    }
-
-    /// Folds per-chunk commitments up the tree: each node folds its
-    /// children left to right (`level` is overwritten).
-    function _fold(uint256[] memory level, uint256 tag) private view returns (uint256) {
-        uint256 n = level.length;
-        for (uint256 l = 0; l < layers; l++) {
-            uint256 f = (fanIns >> (8 * l)) & 0xff;
-            uint256 m = n / f;
-            for (uint256 g = 0; g < m; g++) {
-                uint256 acc = level[g * f];
-                for (uint256 k = 1; k < f; k++) {
-                    acc = poseidon.compress(tag, acc, level[g * f + k]);
+    /// The root a leaf hash `leafHash` at index `index` hashes up to through
+    /// `siblings` (leaf level first): at level `l`, `compress(Node, node,
+    /// sibling)` when bit `l` of the index is 0, else `compress(Node,
+    /// sibling, node)` (`zklanes_executor::smt::root_from_path`). Every
+    /// sibling must be canonical.
+    function _pathRoot(uint256 index, uint256 leafHash, uint256[TREE_DEPTH] calldata siblings)
+        private
+        view
+        returns (uint256 node)
+    {
+        address hasher = address(poseidon);
+        bytes4 compress = IZklanesPoseidon.compress.selector;
+        bool canonical = true;
+        bool ok = true;
+        node = leafHash;
+        assembly {
+            let m := mload(0x40)
+            mstore(m, compress)
+            mstore(add(m, 4), TAG_NODE)
+            for { let l := 0 } lt(l, TREE_DEPTH) { l := add(l, 1) } {
+                let s := calldataload(add(siblings, shl(5, l)))
+                canonical := and(canonical, lt(s, R))
+                switch and(shr(l, index), 1)
+                case 0 {
+                    mstore(add(m, 36), node)
+                    mstore(add(m, 68), s)
                 }
-                level[g] = acc;
+                default {
+                    mstore(add(m, 36), s)
+                    mstore(add(m, 68), node)
+                }
+                ok := and(ok, staticcall(gas(), hasher, m, 100, 0, 32))
+                node := mload(0)
             }
-            n = m;
         }
-        return level[0];
+        require(canonical, "sibling not canonical");
+        require(ok, "poseidon failed");
+    }
+
+    /// Pays `amount` (nothing when 0) of the registered asset `asset` to `to`.
+    function _payAsset(uint32 asset, address to, uint256 amount) private {
+        if (amount == 0) {
+            return;
+        }
+        (address token, bool registered) = _asset(asset);
+        require(registered, "asset not registered");
+        _pay(token, to, amount);
+    }
+
+    /// Sends `amount` of `token` (`address(0)`: ETH) to `to`; reverts if
+    /// the transfer fails. Callers hold the lock and have written their
+    /// effects (checks, effects, interactions).
+    function _pay(address token, address to, uint256 amount) private {
+        if (token == address(0)) {
+            (bool ok,) = to.call{value: amount}("");
+            require(ok, "ETH transfer failed");
+        } else {
+            _call(token, abi.encodeWithSelector(0xa9059cbb, to, amount));
+        }
+    }
+
+    /// Calls an ERC-20 `token`: the call must succeed and return nothing or `true`.
+    function _call(address token, bytes memory payload) private {
+        (bool ok, bytes memory ret) = token.call(payload);
+        require(ok && (ret.length == 0 || abi.decode(ret, (bool))), "token transfer failed");
+    }
+
+    function _balance(address token) private view returns (uint256) {
+        (bool ok, bytes memory ret) = token.staticcall(abi.encodeWithSelector(0x70a08231, address(this)));
+        require(ok && ret.length >= 32, "token balance");
+        return abi.decode(ret, (uint256));
     }
 }

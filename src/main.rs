@@ -35,6 +35,13 @@ enum Command {
     CircuitStats(cmd::circuit_stats::CircuitStatsArgs),
     /// Print the committed height and state roots of a data directory.
     Status(cmd::status::StatusArgs),
+    /// Rebuild the rollup state from the L1 record alone (deposit events and
+    /// the data of finalized batches) and check it against every L1 root.
+    Reconstruct(cmd::reconstruct::ReconstructArgs),
+    /// The Merkle proof of an account's balance (or LP shares) against the
+    /// last finalized root, rebuilt from the L1 record: what `exit` (or
+    /// `exitLiquidity`) takes in the Rollup contract's exit mode.
+    ExitProof(cmd::exit_proof::ExitProofArgs),
     /// Benchmarks.
     Bench(bench::BenchArgs),
 }
@@ -64,6 +71,8 @@ fn main() -> Result<()> {
         Command::GenBatch(a) => cmd::gen_batch::run(a),
         Command::Execute(a) => cmd::execute::run(a),
         Command::Status(a) => cmd::status::run(a),
+        Command::Reconstruct(a) => cmd::reconstruct::run(a),
+        Command::ExitProof(a) => cmd::exit_proof::run(a),
         Command::CircuitStats(a) => cmd::circuit_stats::run(a),
         Command::Bench(a) => bench::run(a),
     }

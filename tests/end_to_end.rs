@@ -363,7 +363,7 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
 
 /// The Rollup contract over the real verifier: until the batch's deposits
 /// are queued on L1, and with a tampered proof, a tampered public input, a
-/// tampered withdrawal, a skipped batch or a wrong previous root, `finalize`
+/// tampered data, a skipped batch or a wrong previous root, `finalize`
 /// reverts; then the batch finalizes once, advances the stored root and the
 /// deposit queue, and its withdrawals are claimable; a replay reverts.
 fn settle_through_the_rollup_contract(
@@ -373,11 +373,9 @@ fn settle_through_the_rollup_contract(
     proof: &[u8],
     traces: &[zklanes_executor::trace::ChunkTrace],
 ) {
-    let fan_ins = file.config.fan_ins();
     let genesis = to_halo2(&traces[0].prev_root);
-    let deploy = |root: &Fr| {
-        L1Chain::deploy(verifier_code, root, Genesis::default(), &fan_ins).expect("deploys")
-    };
+    let deploy =
+        |root: &Fr| L1Chain::deploy(verifier_code, root, Genesis::default()).expect("deploys");
     let mut l1 = deploy(&genesis);
     let mut elsewhere = deploy(&(genesis + Fr::one()));
     let l1_data = &file.l1;
@@ -404,8 +402,8 @@ fn settle_through_the_rollup_contract(
     let mut bad_proof = proof.to_vec();
     bad_proof[64] ^= 1;
     assert!(l1.finalize(0, 2, instances, l1_data, &bad_proof).is_err());
-    // A tampered public input (the new root, then the deposit commitment).
-    for i in [ACCUMULATOR_LIMBS + 1, ACCUMULATOR_LIMBS + 3] {
+    // A tampered public input (the new root, then the data's evaluation).
+    for i in [ACCUMULATOR_LIMBS + 1, ACCUMULATOR_LIMBS + 4] {
         let mut bad = instances.to_vec();
         bad[i] += Fr::one();
         assert!(
@@ -413,9 +411,9 @@ fn settle_through_the_rollup_contract(
             "instance {i}"
         );
     }
-    // A tampered withdrawal.
+    // Tampered public data (one byte of the first element).
     let mut bad = l1_data.clone();
-    bad.withdrawals[0].amount += 1;
+    bad.data[0] += zklanes_executor::field::Fr::from(1u64 << 8);
     assert!(l1.finalize(0, 2, instances, &bad, proof).is_err());
     // The batch settles: the stored root, the queue head and the claims advance.
     let done = l1

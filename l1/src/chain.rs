@@ -1,21 +1,31 @@
 //! An L1 chain in revm with the settlement contracts deployed: the final
-//! verifier, the Solidity Poseidon and the Rollup contract. Deposits are
-//! queued from their L1 senders, batches finalized, withdrawals read and
-//! claimed.
+//! verifier, the Solidity Poseidon and the Rollup contract, plus the
+//! assets it holds (test ERC-20 tokens compiled by the pinned solc, or
+//! ETH). Deposits are paid and queued from their L1 senders, batches
+//! finalized with their data, withdrawals read and claimed, balances read;
+//! blocks advance on demand, and exit mode is activated, exited from
+//! ([`crate::exit`] proofs) and refunded.
 
-use revm::primitives::Address;
+use revm::primitives::{Address, U256};
 use zklanes_executor::tx::Deposit;
 
 use crate::error::EvmError;
+use crate::exit::{ExitProof, LiquidityExitProof};
 use crate::host::{selector, CallOutcome, EvmHost};
 use crate::poseidon;
 use crate::rollup::{
-    claim_calldata, claimable_calldata, creates_account, deployment, deposit_calldata,
-    deposit_item_calldata, finalize_calldata, Genesis,
+    account_owner_calldata, activate_exit_mode_calldata, assets_calldata, claim_calldata,
+    claimable_calldata, creates_account, deployment, deposit_calldata, exited_calldata,
+    finalize_calldata, queue_hash_calldata, queue_word_block, queue_word_link,
+    refund_deposit_calldata, refunded_calldata, register_asset_calldata, Genesis,
 };
 use crate::solc::compile_solidity;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zklanes_executor::l1::L1Batch;
+
+/// A standard ERC-20 with an open `mint` (`contracts/test/TestToken.sol`):
+/// the tokens the tests and `settle` deposit. Never a real asset.
+pub const TEST_TOKEN: &str = include_str!("../../contracts/test/TestToken.sol");
 
 /// The `Error(string)` reason of a revert (`require(…, reason)`), if `e`
 /// is a revert that carries one.
@@ -57,6 +67,9 @@ pub struct L1Chain {
     pub rollup: Address,
 }
 
+/// The deployer of every contract, hence the Rollup contract's governor.
+pub const GOVERNOR: Address = Address::ZERO;
+
 fn word_u128(out: &[u8]) -> Result<u128, EvmError> {
     if out.len() != 32 || out[..16].iter().any(|b| *b != 0) {
         return Err(EvmError::Reverted(format!(
@@ -67,15 +80,49 @@ fn word_u128(out: &[u8]) -> Result<u128, EvmError> {
     Ok(u128::from_be_bytes(out[16..].try_into().expect("16 bytes")))
 }
 
+fn u128_of(v: U256) -> Result<u128, EvmError> {
+    u128::try_from(v).map_err(|_| EvmError::Reverted(format!("balance {v} past 128 bits")))
+}
+
+/// Calldata of an ERC-20 function taking an address and an amount.
+fn erc20_call(signature: &str, who: Address, amount: u128) -> Vec<u8> {
+    let mut data = selector(signature).to_vec();
+    data.extend([0u8; 12]);
+    data.extend(who.0 .0);
+    data.extend([0u8; 16]);
+    data.extend(amount.to_be_bytes());
+    data
+}
+
+/// ABI encoding of `constructor(string name, string symbol)` for names
+/// under 32 bytes.
+fn two_strings(a: &str, b: &str) -> Vec<u8> {
+    assert!(a.len() < 32 && b.len() < 32, "short names only");
+    let mut out = Vec::with_capacity(192);
+    let word = |v: usize| {
+        let mut w = [0u8; 32];
+        w[24..].copy_from_slice(&(v as u64).to_be_bytes());
+        w
+    };
+    out.extend(word(64));
+    out.extend(word(128));
+    for s in [a, b] {
+        out.extend(word(s.len()));
+        let mut w = [0u8; 32];
+        w[..s.len()].copy_from_slice(s.as_bytes());
+        out.extend(w);
+    }
+    out
+}
+
 impl L1Chain {
     /// A fresh chain with the verifier (`verifier_code`, creation bytecode),
     /// the Poseidon contract and a Rollup contract starting at
-    /// `genesis_root` and `genesis`, for a tree with `fan_ins`.
+    /// `genesis_root` and `genesis`, with no asset registered.
     pub fn deploy(
         verifier_code: &[u8],
         genesis_root: &Fr,
         genesis: Genesis,
-        fan_ins: &[usize],
     ) -> Result<Self, EvmError> {
         let mut host = EvmHost::new();
         let verifier = host.deploy(verifier_code)?;
@@ -83,13 +130,7 @@ impl L1Chain {
             &poseidon::source(),
             Some(poseidon::CONTRACT),
         )?)?;
-        let rollup = host.deploy(&deployment(
-            verifier,
-            poseidon,
-            genesis_root,
-            genesis,
-            fan_ins,
-        )?)?;
+        let rollup = host.deploy(&deployment(verifier, poseidon, genesis_root, genesis)?)?;
         Ok(Self {
             host,
             verifier,
@@ -98,13 +139,113 @@ impl L1Chain {
         })
     }
 
+    /// Deploys a contract (creation bytecode, arguments appended) from the
+    /// governor.
+    pub fn deploy_contract(&mut self, code: &[u8]) -> Result<Address, EvmError> {
+        self.host.deploy(code)
+    }
+
+    /// Deploys a [`TEST_TOKEN`] named `name`.
+    pub fn deploy_test_token(&mut self, name: &str) -> Result<Address, EvmError> {
+        let mut code = compile_solidity(TEST_TOKEN, Some("TestToken"))?;
+        code.extend(two_strings(name, name));
+        self.host.deploy(&code)
+    }
+
+    /// Registers `asset` as `token` (`Address::ZERO`: ETH), from the governor.
+    pub fn register_asset(&mut self, asset: u32, token: Address) -> Result<CallOutcome, EvmError> {
+        self.call_from(GOVERNOR, register_asset_calldata(asset, token))
+    }
+
+    /// Deploys a test token and registers it as `asset`.
+    pub fn register_test_token(&mut self, asset: u32) -> Result<Address, EvmError> {
+        let token = self.deploy_test_token(&format!("ZKL{asset}"))?;
+        self.register_asset(asset, token)?;
+        Ok(token)
+    }
+
+    /// The token registered as `asset` (`Some(Address::ZERO)`: ETH), if any.
+    pub fn asset(&mut self, asset: u32) -> Result<Option<Address>, EvmError> {
+        let out = self.call(assets_calldata(asset))?.output;
+        if out.len() != 64 {
+            return Err(EvmError::Reverted(format!(
+                "assets returned {} bytes",
+                out.len()
+            )));
+        }
+        let token = Address::from_slice(&out[12..32]);
+        Ok((word_u128(&out[32..])? == 1).then_some(token))
+    }
+
+    /// Mints `amount` of the test token `token` to `to`.
+    pub fn mint(&mut self, token: Address, to: Address, amount: u128) -> Result<(), EvmError> {
+        self.host
+            .call(token, erc20_call("mint(address,uint256)", to, amount))
+            .map(drop)
+    }
+
+    /// `owner` approves the Rollup contract to take `amount` of `token`.
+    pub fn approve(
+        &mut self,
+        token: Address,
+        owner: Address,
+        amount: u128,
+    ) -> Result<(), EvmError> {
+        let data = erc20_call("approve(address,uint256)", self.rollup, amount);
+        self.host.call_from(owner, token, data).map(drop)
+    }
+
+    /// `holder`'s balance of `token` (`Address::ZERO`: ETH, in wei).
+    pub fn balance(&mut self, token: Address, holder: Address) -> Result<u128, EvmError> {
+        if token == Address::ZERO {
+            return u128_of(self.host.balance(holder));
+        }
+        let mut data = selector("balanceOf(address)").to_vec();
+        data.extend([0u8; 12]);
+        data.extend(holder.0 .0);
+        word_u128(&self.host.call(token, data)?.output)
+    }
+
+    /// Gives `who` `wei` more ETH (a faucet).
+    pub fn fund_eth(&mut self, who: Address, wei: u128) {
+        let now = self.host.balance(who);
+        self.host.set_balance(who, now + U256::from(wei));
+    }
+
+    /// Gives `d`'s L1 sender what the deposit takes: for an asset not
+    /// registered yet, a test token is deployed and registered first; then
+    /// the sender gets `d.amount` (minted, and approved to the Rollup
+    /// contract; or ETH from the faucet).
+    pub fn provide(&mut self, d: &Deposit) -> Result<(), EvmError> {
+        let sender = Address::from(d.l1_sender);
+        let token = match self.asset(d.asset)? {
+            Some(token) => token,
+            None => self.register_test_token(d.asset)?,
+        };
+        if token == Address::ZERO {
+            self.fund_eth(sender, d.amount);
+            return Ok(());
+        }
+        self.mint(token, sender, d.amount)?;
+        self.approve(token, sender, d.amount)
+    }
+
     /// Queues `d` from its L1 sender, as a creating deposit or a top-up
-    /// ([`creates_account`]); returns what L1 made of it. Refused (reverts)
-    /// unless the rollup can process it (the contract's rules).
+    /// ([`creates_account`]), sending `d.amount` wei along when its asset
+    /// is ETH (the sender must hold and have approved a token); returns
+    /// what L1 made of it. Refused (reverts) unless the rollup can process
+    /// it (the contract's rules) and the asset is paid.
     pub fn queue(&mut self, d: &Deposit) -> Result<Queued, EvmError> {
-        let out =
-            self.host
-                .call_from(Address::from(d.l1_sender), self.rollup, deposit_calldata(d))?;
+        let value = match self.asset(d.asset)? {
+            Some(Address::ZERO) => U256::from(d.amount),
+            _ => U256::ZERO,
+        };
+        let out = self.host.call_with_value(
+            Address::from(d.l1_sender),
+            self.rollup,
+            deposit_calldata(d),
+            value,
+        )?;
         let creates = creates_account(d);
         let (index, account) = if creates {
             if out.output.len() != 64 {
@@ -126,11 +267,13 @@ impl L1Chain {
         })
     }
 
-    /// Queues `d` from its L1 sender; returns the queue index the contract
-    /// assigned and the transaction's gas. A creating deposit must get the
-    /// account id `d.account` from L1 (the batch credits that account), else
-    /// this is an error (the deposit stays queued).
+    /// Provides `d`'s sender with the asset ([`Self::provide`]) and queues
+    /// `d` from it; returns the queue index the contract assigned and the
+    /// deposit transaction's gas. A creating deposit must get the account
+    /// id `d.account` from L1 (the batch credits that account), else this
+    /// is an error (the deposit stays queued).
     pub fn queue_deposit(&mut self, d: &Deposit) -> Result<(u64, u64), EvmError> {
+        self.provide(d)?;
         let q = self.queue(d)?;
         if q.account != d.account {
             return Err(EvmError::Reverted(format!(
@@ -141,16 +284,96 @@ impl L1Chain {
         Ok((q.index, q.gas))
     }
 
-    /// The commitment item L1 stored for the deposit at queue `index` (0
-    /// if none).
-    pub fn deposit_item(&mut self, index: u64) -> Result<[u8; 32], EvmError> {
-        let out = self.call(deposit_item_calldata(index))?.output;
+    /// The deposit queue's word before deposit `index` as stored: its link
+    /// and the block that queued deposit `index − 1` (zero at the genesis one).
+    pub fn queue_word(&mut self, index: u64) -> Result<[u8; 32], EvmError> {
+        let out = self.call(queue_hash_calldata(index))?.output;
         out.try_into().map_err(|o: Vec<u8>| {
-            EvmError::Reverted(format!("depositItems returned {} bytes", o.len()))
+            EvmError::Reverted(format!("queueHash returned {} bytes", o.len()))
         })
     }
 
-    /// Calls `finalize` for `batches` batches from `first_batch` on.
+    /// The deposit queue's link before deposit `index` (zero at the
+    /// genesis one), as [`crate::rollup::queue_link`] chains it.
+    pub fn queue_hash(&mut self, index: u64) -> Result<[u8; 32], EvmError> {
+        Ok(queue_word_link(&self.queue_word(index)?))
+    }
+
+    /// The L1 block that queued deposit `index` (recorded in the queue word
+    /// after it).
+    pub fn queued_block(&mut self, index: u64) -> Result<u64, EvmError> {
+        Ok(queue_word_block(&self.queue_word(index + 1)?))
+    }
+
+    /// The current block number.
+    pub fn block_number(&self) -> u64 {
+        self.host.block_number()
+    }
+
+    /// Moves the chain `blocks` blocks on.
+    pub fn advance_blocks(&mut self, blocks: u64) {
+        let now = self.host.block_number();
+        self.host.set_block_number(now + blocks);
+    }
+
+    /// Switches the Rollup contract to exit mode (sent from `caller`).
+    pub fn activate_exit_mode(&mut self, caller: Address) -> Result<CallOutcome, EvmError> {
+        self.call_from(caller, activate_exit_mode_calldata())
+    }
+
+    /// Whether the Rollup contract is in exit mode.
+    pub fn exit_mode(&mut self) -> Result<bool, EvmError> {
+        let out = self.call(selector("exitMode()").to_vec())?;
+        Ok(word_u128(&out.output)? == 1)
+    }
+
+    /// Sends `exit` with `proof` from `caller` (anyone: the contract pays
+    /// the account's L1 owner).
+    pub fn exit(&mut self, caller: Address, proof: &ExitProof) -> Result<CallOutcome, EvmError> {
+        self.call_from(caller, proof.calldata())
+    }
+
+    /// Sends `exitLiquidity` with `proof` from `caller` (anyone: the
+    /// contract pays the account's L1 owner).
+    pub fn exit_liquidity(
+        &mut self,
+        caller: Address,
+        proof: &LiquidityExitProof,
+    ) -> Result<CallOutcome, EvmError> {
+        self.call_from(caller, proof.calldata())
+    }
+
+    /// Sends `refundDeposit` for the queued deposit `d` from `caller`
+    /// (anyone: the contract pays `d`'s L1 sender).
+    pub fn refund_deposit(&mut self, caller: Address, d: &Deposit) -> Result<CallOutcome, EvmError> {
+        self.call_from(caller, refund_deposit_calldata(d))
+    }
+
+    /// The L1 owner of `account` (`Address::ZERO`: none recorded).
+    pub fn account_owner(&mut self, account: u32) -> Result<Address, EvmError> {
+        let out = self.call(account_owner_calldata(account))?.output;
+        if out.len() != 32 || out[..12].iter().any(|b| *b != 0) {
+            return Err(EvmError::Reverted(format!(
+                "accountOwner returned 0x{}",
+                hex::encode(&out)
+            )));
+        }
+        Ok(Address::from_slice(&out[12..]))
+    }
+
+    /// Whether the balance leaf `leaf_index` (`account << 12 | asset`) was
+    /// paid out in exit mode.
+    pub fn exited(&mut self, leaf_index: u64) -> Result<bool, EvmError> {
+        Ok(word_u128(&self.call(exited_calldata(leaf_index))?.output)? == 1)
+    }
+
+    /// Whether the deposit at queue index `index` was refunded in exit mode.
+    pub fn refunded(&mut self, index: u64) -> Result<bool, EvmError> {
+        Ok(word_u128(&self.call(refunded_calldata(index))?.output)? == 1)
+    }
+
+    /// Calls `finalize` for `batches` batches from `first_batch` on, with
+    /// the data of `l1`.
     pub fn finalize(
         &mut self,
         first_batch: u64,
@@ -178,6 +401,18 @@ impl L1Chain {
         self.host.call_from(caller, self.rollup, data)
     }
 
+    /// Calls any contract `to` from `caller`, sending `value` wei.
+    pub fn call_contract(
+        &mut self,
+        caller: Address,
+        to: Address,
+        data: Vec<u8>,
+        value: u128,
+    ) -> Result<CallOutcome, EvmError> {
+        self.host
+            .call_with_value(caller, to, data, U256::from(value))
+    }
+
     /// The stored state root (32 bytes, big-endian).
     pub fn state_root(&mut self) -> Result<[u8; 32], EvmError> {
         let out = self.call(selector("stateRoot()").to_vec())?.output;
@@ -199,9 +434,10 @@ impl L1Chain {
         word_u128(&out.output)
     }
 
-    /// Claims `to`'s withdrawals of `asset` (sent from `to`); returns the amount.
-    pub fn claim(&mut self, to: &[u8; 20], asset: u32) -> Result<u128, EvmError> {
+    /// Claims `to`'s withdrawals of `asset` (sent from `to`); returns the
+    /// amount paid out and the transaction's gas.
+    pub fn claim(&mut self, to: &[u8; 20], asset: u32) -> Result<(u128, u64), EvmError> {
         let out = self.call_from(Address::from(*to), claim_calldata(asset))?;
-        word_u128(&out.output)
+        Ok((word_u128(&out.output)?, out.gas))
     }
 }

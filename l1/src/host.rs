@@ -8,7 +8,8 @@ use revm::context::result::{ExecutionResult, Output};
 use revm::context::TxEnv;
 use revm::database::InMemoryDB;
 use revm::handler::MainnetContext;
-use revm::primitives::{Address, TxKind};
+use revm::primitives::{Address, TxKind, U256};
+use revm::state::AccountInfo;
 use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext, MainnetEvm};
 
 use crate::error::EvmError;
@@ -50,6 +51,7 @@ impl EvmHost {
         caller: Address,
         kind: TxKind,
         data: Vec<u8>,
+        value: U256,
     ) -> Result<ExecutionResult, EvmError> {
         let nonce = self.nonces.entry(caller).or_insert(0);
         let tx = TxEnv {
@@ -57,6 +59,7 @@ impl EvmHost {
             gas_limit: u64::MAX,
             kind,
             data: data.into(),
+            value,
             nonce: *nonce,
             ..Default::default()
         };
@@ -70,7 +73,7 @@ impl EvmHost {
 
     /// Deploys `code` (creation bytecode, constructor arguments appended).
     pub fn deploy(&mut self, code: &[u8]) -> Result<Address, EvmError> {
-        match self.transact(Address::ZERO, TxKind::Create, code.to_vec())? {
+        match self.transact(Address::ZERO, TxKind::Create, code.to_vec(), U256::ZERO)? {
             ExecutionResult::Success {
                 output: Output::Create(_, Some(address)),
                 ..
@@ -91,7 +94,18 @@ impl EvmHost {
         to: Address,
         data: Vec<u8>,
     ) -> Result<CallOutcome, EvmError> {
-        match self.transact(caller, TxKind::Call(to), data)? {
+        self.call_with_value(caller, to, data, U256::ZERO)
+    }
+
+    /// Calls `to` with `data` from `caller`, sending `value` wei (gas price 0).
+    pub fn call_with_value(
+        &mut self,
+        caller: Address,
+        to: Address,
+        data: Vec<u8>,
+        value: U256,
+    ) -> Result<CallOutcome, EvmError> {
+        match self.transact(caller, TxKind::Call(to), data, value)? {
             ExecutionResult::Success {
                 output: Output::Call(out),
                 gas_used,
@@ -106,6 +120,51 @@ impl EvmHost {
             ))),
             other => Err(EvmError::Reverted(format!("call failed: {other:?}"))),
         }
+    }
+}
+
+impl EvmHost {
+    /// The ETH balance of `who`, wei.
+    pub fn balance(&self, who: Address) -> U256 {
+        self.evm
+            .ctx
+            .journaled_state
+            .database
+            .cache
+            .accounts
+            .get(&who)
+            .map_or(U256::ZERO, |a| a.info.balance)
+    }
+
+    /// The current block number (0 on a fresh chain): every transaction
+    /// runs in it until [`Self::set_block_number`] moves it.
+    pub fn block_number(&self) -> u64 {
+        self.evm.ctx.block.number.saturating_to()
+    }
+
+    /// Moves the chain to block `number` (later transactions see it as
+    /// `block.number`).
+    pub fn set_block_number(&mut self, number: u64) {
+        self.evm.ctx.block.number = U256::from(number);
+    }
+
+    /// Gives `who` a balance of `wei` (a faucet: the chain's ETH supply is
+    /// not conserved by it).
+    pub fn set_balance(&mut self, who: Address, wei: U256) {
+        let db = &mut self.evm.ctx.journaled_state.database;
+        let info = db
+            .cache
+            .accounts
+            .get(&who)
+            .map(|a| a.info.clone())
+            .unwrap_or_default();
+        db.insert_account_info(
+            who,
+            AccountInfo {
+                balance: wei,
+                ..info
+            },
+        );
     }
 }
 

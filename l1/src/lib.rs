@@ -8,9 +8,14 @@
 //!   ([`solc`]) and run in revm.
 //! - [`rollup`]: the Rollup contract (`contracts/ZklanesRollup.sol`), its
 //!   constructor and the ABI of its functions; it settles batches, keeps
-//!   the L1 deposit queue and makes withdrawals claimable.
+//!   the L1 deposit queue, makes withdrawals claimable and runs exit mode.
 //! - [`poseidon`]: the executor's Poseidon as a generated Solidity contract
 //!   (for the L1 side of the deposit and withdrawal commitments).
+//! - [`log`]: the L1 record an indexer reads (deposit events, finalized
+//!   entries with their data words); [`reconstruct`]: the state rebuilt
+//!   from it alone, its root checked against every finalized root.
+//! - [`exit`]: exit proofs (a balance or LP shares and their Merkle paths
+//!   in the final state) for the contract's exit mode.
 //! - [`host`]: a minimal revm host; [`chain`]: a revm chain with the three
 //!   contracts deployed; [`settle`]: settling a final proof on a fresh one.
 //!
@@ -23,8 +28,11 @@ pub const SOURCE_DIGEST: &str = env!("ZKLANES_SOURCE_DIGEST");
 
 pub mod chain;
 pub mod error;
+pub mod exit;
 pub mod host;
+pub mod log;
 pub mod poseidon;
+pub mod reconstruct;
 pub mod rollup;
 pub mod settle;
 pub mod solc;

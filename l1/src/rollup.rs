@@ -1,13 +1,16 @@
 //! The Rollup contract (`contracts/ZklanesRollup.sol`): its bytecode with
-//! constructor arguments, and the calldata of its functions (ABI-encoded
-//! here; the contract's argument types are few and fixed).
+//! constructor arguments, the calldata of its functions (ABI-encoded here;
+//! the contract's argument types are few and fixed), including exit mode's
+//! (`activateExitMode`, `exit`, `exitLiquidity`, `refundDeposit`), and its
+//! deposit queue's hash chain ([`queue_link`]), computed natively.
 
 use ark_ff::{BigInteger, PrimeField as _, Zero as _};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
-use revm::primitives::Address;
+use revm::primitives::{keccak256, Address};
 use zklanes_executor::field::Fr as NativeFr;
-use zklanes_executor::tx::{Deposit, Withdraw};
+use zklanes_executor::params::TREE_DEPTH;
+use zklanes_executor::tx::Deposit;
 
 use crate::error::EvmError;
 use crate::host::selector;
@@ -115,7 +118,14 @@ pub struct Genesis {
     /// The id of the first account it creates (accounts `1..first_account`
     /// exist already; 1 on a new chain).
     pub first_account: u32,
+    /// Blocks the oldest unconsumed deposit may wait before anyone can
+    /// switch the contract to exit mode ([`DEFAULT_EXIT_DEADLINE_BLOCKS`]
+    /// by default; a few blocks in tests).
+    pub exit_deadline_blocks: u64,
 }
+
+/// The default exit deadline: 7 days of 12-second L1 blocks.
+pub const DEFAULT_EXIT_DEADLINE_BLOCKS: u64 = 7 * 24 * 60 * 60 / 12;
 
 impl Default for Genesis {
     fn default() -> Self {
@@ -123,6 +133,7 @@ impl Default for Genesis {
             first_batch: 0,
             first_deposit: 0,
             first_account: 1,
+            exit_deadline_blocks: DEFAULT_EXIT_DEADLINE_BLOCKS,
         }
     }
 }
@@ -146,6 +157,7 @@ impl Genesis {
             first_batch,
             first_deposit: deposits.first().map_or(0, |d| d.queue_index),
             first_account: first_account.max(1),
+            ..Self::default()
         }
     }
 }
@@ -160,13 +172,14 @@ pub fn creates_account(d: &Deposit) -> bool {
 }
 
 /// Creation bytecode with `constructor(verifier, poseidon, genesis_root,
-/// first_batch, first_deposit, first_account, fan_ins)` appended.
+/// first_batch, first_deposit, first_account, exit_deadline_blocks)`
+/// appended. The deployer is the contract's governor (it registers the
+/// assets).
 pub fn deployment(
     verifier: Address,
     poseidon: Address,
     genesis_root: &Fr,
     genesis: Genesis,
-    fan_ins: &[usize],
 ) -> Result<Vec<u8>, EvmError> {
     let mut code = compile_solidity(SOURCE, Some("ZklanesRollup"))?;
     code.extend(encode(vec![
@@ -176,14 +189,28 @@ pub fn deployment(
         Arg::Static(vec![word_u128(genesis.first_batch as u128)]),
         Arg::Static(vec![word_u128(genesis.first_deposit as u128)]),
         Arg::Static(vec![word_u128(genesis.first_account as u128)]),
-        array(
-            fan_ins
-                .iter()
-                .map(|f| vec![word_u128(*f as u128)])
-                .collect(),
-        ),
+        Arg::Static(vec![word_u128(genesis.exit_deadline_blocks as u128)]),
     ]));
     Ok(code)
+}
+
+/// Calldata of `registerAsset(asset, token)` (`Address::ZERO`: ETH).
+pub fn register_asset_calldata(asset: u32, token: Address) -> Vec<u8> {
+    call(
+        "registerAsset(uint32,address)",
+        vec![
+            Arg::Static(vec![word_u128(asset as u128)]),
+            Arg::Static(vec![word_address(&token.0 .0)]),
+        ],
+    )
+}
+
+/// Calldata of the getter `assets(asset)`: `(token, registered)`.
+pub fn assets_calldata(asset: u32) -> Vec<u8> {
+    call(
+        "assets(uint32)",
+        vec![Arg::Static(vec![word_u128(asset as u128)])],
+    )
 }
 
 /// Calldata that queues `d` (sent from `d.l1_sender`; the contract assigns
@@ -234,26 +261,56 @@ pub fn deposit_new_account_calldata(
     )
 }
 
-/// Calldata of the getter `depositItems(index)`.
-pub fn deposit_item_calldata(index: u64) -> Vec<u8> {
+/// Calldata of the getter `queueHash(index)`: the queue word before
+/// deposit `index` (the link in its high 192 bits, the block that queued
+/// deposit `index − 1` in its low 64: [`queue_word_link`],
+/// [`queue_word_block`]).
+pub fn queue_hash_calldata(index: u64) -> Vec<u8> {
     call(
-        "depositItems(uint64)",
+        "queueHash(uint64)",
         vec![Arg::Static(vec![word_u128(index as u128)])],
     )
 }
 
-fn withdrawal_words(w: &Withdraw) -> Vec<Word> {
-    vec![
-        word_u128(w.account as u128),
-        word_u128(w.asset as u128),
-        word_u128(w.amount),
-        word_address(&w.l1_address),
-    ]
+/// Bytes of a queue word that hold its block number (the low 64 bits).
+const QUEUE_BLOCK_BYTES: usize = 8;
+
+/// The link of a queue word: its high 192 bits, the block bits cleared.
+pub fn queue_word_link(word: &[u8; 32]) -> [u8; 32] {
+    let mut link = *word;
+    link[32 - QUEUE_BLOCK_BYTES..].fill(0);
+    link
 }
 
-/// Calldata of `finalize(firstBatch, batches, instances, depositCounts,
-/// withdrawals, withdrawalCounts, proof)`: `batches` consecutive batches
-/// from `first_batch` on (a bundle when more than one) under one proof.
+/// The L1 block number a queue word records (its low 64 bits): the block
+/// that queued the deposit before it.
+pub fn queue_word_block(word: &[u8; 32]) -> u64 {
+    u64::from_be_bytes(word[32 - QUEUE_BLOCK_BYTES..].try_into().expect("8 bytes"))
+}
+
+/// The deposit queue's next link after `prev` (a queue word or link; its
+/// block bits are ignored) when `d` is queued, as the contract chains it:
+/// the top 192 bits of `keccak256(link(prev) ‖ account(4) ‖ asset(4) ‖
+/// amount(16) ‖ sender(20) ‖ keyHash(32))`, block bits zero, the key hash
+/// the executor's `PublicKey::hash` of `d`'s key (of the zero key for a
+/// top-up, which is the contract's `zeroKeyHash`). 192 bits keep 2^96
+/// collision resistance; the contract stores the link with the queuing
+/// block in the low 64 bits.
+pub fn queue_link(prev: &[u8; 32], d: &Deposit) -> [u8; 32] {
+    let mut packed = Vec::with_capacity(108);
+    packed.extend_from_slice(&queue_word_link(prev));
+    packed.extend_from_slice(&d.account.to_be_bytes());
+    packed.extend_from_slice(&d.asset.to_be_bytes());
+    packed.extend_from_slice(&d.amount.to_be_bytes());
+    packed.extend_from_slice(&d.l1_sender);
+    packed.extend_from_slice(&word_native(&d.pubkey.hash()));
+    queue_word_link(&keccak256(&packed).0)
+}
+
+/// Calldata of `finalize(firstBatch, batches, instances, data, proof)`:
+/// `batches` consecutive batches from `first_batch` on (a bundle when more
+/// than one) under one proof, with their public data (`l1.data`, one word
+/// per element).
 pub fn finalize_calldata(
     first_batch: u64,
     batches: u64,
@@ -262,18 +319,13 @@ pub fn finalize_calldata(
     proof: &[u8],
 ) -> Vec<u8> {
     assert_eq!(instances.len(), NODE_INSTANCES, "final proof instances");
-    let counts = |c: &[u32]| array(c.iter().map(|n| vec![word_u128(*n as u128)]).collect());
     call(
-        &format!(
-            "finalize(uint64,uint64,uint256[{NODE_INSTANCES}],uint32[],(uint32,uint32,uint128,address)[],uint32[],bytes)"
-        ),
+        &format!("finalize(uint64,uint64,uint256[{NODE_INSTANCES}],uint256[],bytes)"),
         vec![
             Arg::Static(vec![word_u128(first_batch as u128)]),
             Arg::Static(vec![word_u128(batches as u128)]),
             Arg::Static(instances.iter().map(word_fr).collect()),
-            counts(&l1.deposit_counts),
-            array(l1.withdrawals.iter().map(withdrawal_words).collect()),
-            counts(&l1.withdrawal_counts),
+            array(l1.data.iter().map(|d| vec![word_native(d)]).collect()),
             bytes(proof),
         ],
     )
@@ -295,5 +347,101 @@ pub fn claim_calldata(asset: u32) -> Vec<u8> {
     call(
         "claim(uint32)",
         vec![Arg::Static(vec![word_u128(asset as u128)])],
+    )
+}
+
+/// Calldata of `activateExitMode()`.
+pub fn activate_exit_mode_calldata() -> Vec<u8> {
+    call("activateExitMode()", vec![])
+}
+
+fn siblings_arg(siblings: &[NativeFr; TREE_DEPTH]) -> Arg {
+    Arg::Static(siblings.iter().map(word_native).collect())
+}
+
+/// Calldata of `exit(account, asset, balance, siblings)`: the balance
+/// leaf's Merkle path, leaf level first.
+pub fn exit_calldata(
+    account: u32,
+    asset: u32,
+    balance: u128,
+    siblings: &[NativeFr; TREE_DEPTH],
+) -> Vec<u8> {
+    call(
+        &format!("exit(uint32,uint32,uint128,uint256[{TREE_DEPTH}])"),
+        vec![
+            Arg::Static(vec![word_u128(account as u128)]),
+            Arg::Static(vec![word_u128(asset as u128)]),
+            Arg::Static(vec![word_u128(balance)]),
+            siblings_arg(siblings),
+        ],
+    )
+}
+
+/// Calldata of `exitLiquidity(account, pool, shares, shareSiblings,
+/// poolLo, poolHi, poolSiblings)`: the shares' balance leaf and the pool's
+/// leaf (packed as `Pool::packed`), each with its Merkle path.
+pub fn exit_liquidity_calldata(
+    account: u32,
+    pool: u32,
+    shares: u128,
+    share_siblings: &[NativeFr; TREE_DEPTH],
+    pool_packed: (NativeFr, NativeFr),
+    pool_siblings: &[NativeFr; TREE_DEPTH],
+) -> Vec<u8> {
+    call(
+        &format!(
+            "exitLiquidity(uint32,uint32,uint128,uint256[{TREE_DEPTH}],uint256,uint256,uint256[{TREE_DEPTH}])"
+        ),
+        vec![
+            Arg::Static(vec![word_u128(account as u128)]),
+            Arg::Static(vec![word_u128(pool as u128)]),
+            Arg::Static(vec![word_u128(shares)]),
+            siblings_arg(share_siblings),
+            Arg::Static(vec![word_native(&pool_packed.0)]),
+            Arg::Static(vec![word_native(&pool_packed.1)]),
+            siblings_arg(pool_siblings),
+        ],
+    )
+}
+
+/// Calldata of `refundDeposit(index, account, asset, amount, sender,
+/// keyHash)` for the queued deposit `d` (its key hash `PublicKey::hash`,
+/// the zero key's for a top-up).
+pub fn refund_deposit_calldata(d: &Deposit) -> Vec<u8> {
+    call(
+        "refundDeposit(uint64,uint32,uint32,uint128,address,uint256)",
+        vec![
+            Arg::Static(vec![word_u128(d.queue_index as u128)]),
+            Arg::Static(vec![word_u128(d.account as u128)]),
+            Arg::Static(vec![word_u128(d.asset as u128)]),
+            Arg::Static(vec![word_u128(d.amount)]),
+            Arg::Static(vec![word_address(&d.l1_sender)]),
+            Arg::Static(vec![word_native(&d.pubkey.hash())]),
+        ],
+    )
+}
+
+/// Calldata of the getter `accountOwner(account)`.
+pub fn account_owner_calldata(account: u32) -> Vec<u8> {
+    call(
+        "accountOwner(uint32)",
+        vec![Arg::Static(vec![word_u128(account as u128)])],
+    )
+}
+
+/// Calldata of the getter `exited(leafIndex)`.
+pub fn exited_calldata(leaf_index: u64) -> Vec<u8> {
+    call(
+        "exited(uint256)",
+        vec![Arg::Static(vec![word_u128(leaf_index as u128)])],
+    )
+}
+
+/// Calldata of the getter `refunded(index)`.
+pub fn refunded_calldata(index: u64) -> Vec<u8> {
+    call(
+        "refunded(uint64)",
+        vec![Arg::Static(vec![word_u128(index as u128)])],
     )
 }

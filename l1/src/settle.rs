@@ -1,18 +1,24 @@
 //! Settlement of a final proof on a fresh L1 chain in revm: the verifier
-//! alone (its gas), then the Rollup contract's `finalize` after the batch's
-//! deposits are queued from their L1 senders, and a check that every
-//! withdrawal became claimable.
+//! alone (its gas), then the Rollup contract's `finalize` with the batch's
+//! data, after its deposits are paid (a test ERC-20 per asset, minted to
+//! the senders and approved) and queued from their L1 senders, and a check
+//! that every withdrawal became claimable. What an indexer would read of
+//! it (the deposit events and the finalized data) comes back as an
+//! [`L1Log`], from which `zklanes reconstruct` rebuilds the state.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use ark_ff::PrimeField as _;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::halo2_proofs::halo2curves::ff::PrimeField as _;
 use serde::Serialize;
 use zklanes_aggregator::node::ACCUMULATOR_LIMBS;
 use zklanes_executor::l1::L1Batch;
 
 use crate::chain::L1Chain;
 use crate::error::EvmError;
+use crate::log::{DepositEvent, FinalizedBatch, L1Log};
 use crate::rollup::Genesis;
 use crate::verifier::verify_in_evm;
 
@@ -27,8 +33,13 @@ pub struct Settlement {
     pub state_root: String,
     /// Deposits the batch consumed (queued on L1 first).
     pub deposits: usize,
-    /// Gas of queuing them on L1 (all transactions).
+    /// Gas of queuing them on L1 (all deposit transactions; the tokens'
+    /// minting and approvals excluded).
     pub deposit_gas: u64,
+    /// Gas of each deposit transaction, in queue order.
+    pub deposit_gas_each: Vec<u64>,
+    /// Bytes of public data posted with `finalize` (32 per element).
+    pub l1_data_bytes: usize,
     /// Withdrawals the batch made.
     pub withdrawals: usize,
     /// Every withdrawal is claimable on L1 after finalisation.
@@ -37,6 +48,15 @@ pub struct Settlement {
     pub verifier_bytes: usize,
     /// Time to deploy and call, ms.
     pub ms: f64,
+    /// The chain's record: the deposit events and the finalized data, with
+    /// the root the contract stores (not serialized with the figures).
+    #[serde(skip)]
+    pub log: L1Log,
+}
+
+/// A circuit field element as the executor's.
+fn native(f: &Fr) -> zklanes_executor::field::Fr {
+    zklanes_executor::field::Fr::from_le_bytes_mod_order(f.to_repr().as_ref())
 }
 
 /// Settles a final proof in a fresh revm chain: calls the verifier alone
@@ -45,15 +65,16 @@ pub struct Settlement {
 /// batch `first_batch` (of `batches`: one batch or a bundle), at the queue
 /// index of the batch's first deposit and at the account id its first
 /// creating deposit gets ([`Genesis::checkpoint`]: a checkpoint, so
-/// any batch of a history can be settled alone); queues the batch's
-/// deposits from their L1 senders, finalizes the batch and checks that
-/// every withdrawal became claimable. Returns the gas and the root the
-/// contract stores afterwards.
+/// any batch of a history can be settled alone); registers a test ERC-20
+/// for each asset the batch deposits, mints each deposit's amount to its
+/// L1 sender, who approves and queues it; finalizes the batch with its
+/// data and checks that every withdrawal became claimable. Returns the gas
+/// and the root the contract stores afterwards.
 pub fn settle(
+    chain_id: u32,
     verifier_code: &[u8],
     first_batch: u64,
     batches: u64,
-    fan_ins: &[usize],
     instances: &[Fr],
     proof: &[u8],
     l1: &L1Batch,
@@ -64,8 +85,9 @@ pub fn settle(
         .get(ACCUMULATOR_LIMBS)
         .ok_or_else(|| EvmError::Reverted("no previous root among the instances".into()))?;
     let genesis = Genesis::checkpoint(first_batch, &l1.deposits);
-    let mut chain = L1Chain::deploy(verifier_code, prev_root, genesis, fan_ins)?;
-    let mut deposit_gas = 0;
+    let mut chain = L1Chain::deploy(verifier_code, prev_root, genesis)?;
+    let mut log = L1Log::new(chain_id, &native(prev_root));
+    let mut deposit_gas_each = Vec::with_capacity(l1.deposits.len());
     for d in &l1.deposits {
         let (index, gas) = chain.queue_deposit(d)?;
         if index != d.queue_index {
@@ -74,10 +96,13 @@ pub fn settle(
                 d.queue_index
             )));
         }
-        deposit_gas += gas;
+        deposit_gas_each.push(gas);
+        log.record_deposit(DepositEvent::from_deposit(d));
     }
     let done = chain.finalize(first_batch, batches, instances, l1, proof)?;
     let root = chain.state_root()?;
+    let new_root = zklanes_executor::field::Fr::from_be_bytes_mod_order(&root);
+    log.record_batch(FinalizedBatch::new(first_batch, batches, &new_root, &l1.data));
     let mut owed: BTreeMap<([u8; 20], u32), u128> = BTreeMap::new();
     for w in &l1.withdrawals {
         *owed.entry((w.l1_address, w.asset)).or_default() += w.amount;
@@ -91,10 +116,13 @@ pub fn settle(
         finalize_gas: done.gas,
         state_root: format!("0x{}", hex::encode(root)),
         deposits: l1.deposits.len(),
-        deposit_gas,
+        deposit_gas: deposit_gas_each.iter().sum(),
+        deposit_gas_each,
+        l1_data_bytes: l1.data_bytes(),
         withdrawals: l1.withdrawals.len(),
         withdrawals_claimable,
         verifier_bytes: verifier_code.len(),
         ms: clock.elapsed().as_secs_f64() * 1e3,
+        log,
     })
 }

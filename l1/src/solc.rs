@@ -1,9 +1,11 @@
 //! The project's pinned Solidity compiler: solcjs from `tools/solc`,
 //! installed by `npm ci` in the project's setup step (or on first use).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 
 use crate::error::EvmError;
 
@@ -36,8 +38,25 @@ fn ensure_installed(dir: &std::path::Path) -> Result<(), String> {
 }
 
 /// Compiles `source` with the pinned solcjs; returns the deployment bytecode
-/// of `contract` (the last contract of the source when `None`).
+/// of `contract` (the last contract of the source when `None`). The result
+/// is kept for the process (a chain deploys the same contracts again).
 pub fn compile_solidity(source: &str, contract: Option<&str>) -> Result<Vec<u8>, EvmError> {
+    type Compiled = HashMap<(String, Option<String>), Vec<u8>>;
+    static COMPILED: OnceLock<Mutex<Compiled>> = OnceLock::new();
+    let key = (source.to_string(), contract.map(str::to_string));
+    let cache = COMPILED.get_or_init(Default::default);
+    if let Some(code) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(code.clone());
+    }
+    let code = compile_uncached(source, contract)?;
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, code.clone());
+    Ok(code)
+}
+
+fn compile_uncached(source: &str, contract: Option<&str>) -> Result<Vec<u8>, EvmError> {
     let dir = solc_dir();
     let fail = |reason: String| EvmError::Solc {
         dir: dir.display().to_string(),

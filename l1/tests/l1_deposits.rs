@@ -4,7 +4,9 @@
 //! else's account. Each refused kind is checked by its revert reason, so
 //! that removing the contract's check makes its case fail; a property test
 //! runs every deposit L1 accepts (and every one it refuses) through the
-//! executor.
+//! executor. Every plain token id is registered (one test ERC-20 behind
+//! all of them) and each accepted deposit is paid; custody itself is
+//! `l1_custody.rs`.
 
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ed_on_bn254::EdwardsAffine;
@@ -13,7 +15,6 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rand::SeedableRng;
 use revm::primitives::Address;
-use zklanes_executor::commitments::deposit_item;
 use zklanes_executor::exec::sequential::execute_sequential;
 use zklanes_executor::field::{fr_from_bytes, fr_to_bytes, Fr};
 use zklanes_executor::params::{DEFAULT_CHAIN_ID, MAX_ACCOUNT, MAX_AMOUNT, MAX_TOKEN};
@@ -21,24 +22,43 @@ use zklanes_executor::signature::{PublicKey, SecretKey};
 use zklanes_executor::state::{Account, Key, Leaf, State};
 use zklanes_executor::tx::{Deposit, SignedTx, TxBody};
 use zklanes_executor::{Batch, Rollup, RollupConfig, TxError};
-use zklanes_l1::chain::{revert_reason, L1Chain};
+use zklanes_l1::chain::{revert_reason, L1Chain, Queued};
 use zklanes_l1::error::EvmError;
-use zklanes_l1::rollup::{deposit_calldata, deposit_new_account_calldata, Genesis};
+use zklanes_l1::rollup::{deposit_calldata, deposit_new_account_calldata, queue_link, Genesis};
 
-/// Creation code of a verifier stand-in whose runtime is `STOP` (accepts).
-const ACCEPT: &str = "6001600c60003960016000f300";
+/// Creation code of a STUB verifier whose runtime is `STOP` (accepts
+/// everything; no batch is finalized here).
+const STUB_VERIFIER_ACCEPTS_ALL: &str = "6001600c60003960016000f300";
 
+/// A chain whose accounts start at `first_account`, every plain token id
+/// `1..=MAX_TOKEN` registered as one test ERC-20.
 fn chain(first_account: u32) -> L1Chain {
-    L1Chain::deploy(
-        &hex::decode(ACCEPT).unwrap(),
+    let mut l1 = L1Chain::deploy(
+        &hex::decode(STUB_VERIFIER_ACCEPTS_ALL).unwrap(),
         &Default::default(),
         Genesis {
             first_account,
             ..Genesis::default()
         },
-        &[2, 2],
     )
-    .expect("deploys")
+    .expect("deploys");
+    let token = l1.register_test_token(1).expect("token");
+    for asset in 2..=MAX_TOKEN {
+        l1.register_asset(asset, token).expect("registered");
+    }
+    l1
+}
+
+/// Pays `d` (tokens minted to its sender and approved) and queues it.
+fn accept(l1: &mut L1Chain, d: &Deposit) -> Result<Queued, EvmError> {
+    l1.provide(d)?;
+    l1.queue(d)
+}
+
+/// The queue hashes after deposit `index` are the native chain over `d`.
+fn queued_as(l1: &mut L1Chain, index: u64, d: &Deposit) -> bool {
+    let prev = l1.queue_hash(index).unwrap();
+    l1.queue_hash(index + 1).unwrap() == queue_link(&prev, d)
 }
 
 /// The `Error(string)` reason of a revert.
@@ -157,10 +177,10 @@ fn deposits_the_rollup_cannot_process_are_refused_on_l1() {
             "top-up of account {account}"
         );
     }
-    let created = l1.queue(&creating(1, alice, 1, 5, 1)).expect("creates");
+    let created = accept(&mut l1, &creating(1, alice, 1, 5, 1)).expect("creates");
     assert_eq!((created.index, created.account), (0, 1));
     let creation_gas = created.gas;
-    let top_up_gas = l1.queue(&top_up(1, 2, 5, 1)).expect("tops up").gas;
+    let top_up_gas = accept(&mut l1, &top_up(1, 2, 5, 1)).expect("tops up").gas;
     for account in [0, 2, 3, MAX_ACCOUNT, MAX_ACCOUNT + 1] {
         assert_eq!(
             refused(&mut l1, &top_up(account, 1, 5, 1)),
@@ -169,17 +189,23 @@ fn deposits_the_rollup_cannot_process_are_refused_on_l1() {
         );
     }
 
-    // Assets: plain tokens 1..=MAX_TOKEN only (not 0, not LP shares, not
-    // past the slot width), on both kinds of deposit.
+    // Assets: registered ones only, and only plain tokens 1..=MAX_TOKEN
+    // can be registered (not 0, not LP shares, not past the slot width),
+    // on both kinds of deposit.
     for asset in [0, MAX_TOKEN + 1, 2048, 4095, 4096, u32::MAX] {
         assert_eq!(
-            refused(&mut l1, &top_up(1, asset, 5, 1)),
+            reason(l1.register_asset(asset, Address::ZERO).unwrap_err()),
             "asset out of range",
             "asset {asset}"
         );
         assert_eq!(
+            refused(&mut l1, &top_up(1, asset, 5, 1)),
+            "asset not registered",
+            "asset {asset}"
+        );
+        assert_eq!(
             refused(&mut l1, &creating(2, valid_key(2), asset, 5, 1)),
-            "asset out of range",
+            "asset not registered",
             "asset {asset}"
         );
     }
@@ -250,22 +276,19 @@ fn deposits_the_rollup_cannot_process_are_refused_on_l1() {
     .enumerate()
     {
         assert!(key.point().is_some());
-        let q = l1
-            .queue(&creating(2 + i as u32, key, asset, amount, 1))
-            .unwrap();
+        let q = accept(&mut l1, &creating(2 + i as u32, key, asset, amount, 1)).unwrap();
         assert_eq!(q.account, 2 + i as u32);
     }
     for (asset, amount) in [(1, 1), (MAX_TOKEN, MAX_AMOUNT)] {
-        l1.queue(&top_up(4, asset, amount, 1)).expect("top-up");
+        accept(&mut l1, &top_up(4, asset, amount, 1)).expect("top-up");
     }
 
     // Account ids run out at MAX_ACCOUNT: the last one is created, the
     // next creation is refused (its id would spill into the queue index).
     let mut full = chain(MAX_ACCOUNT);
-    let last = full.queue(&creating(MAX_ACCOUNT, alice, 1, 1, 1)).unwrap();
+    let last = accept(&mut full, &creating(MAX_ACCOUNT, alice, 1, 1, 1)).unwrap();
     assert_eq!(last.account, MAX_ACCOUNT);
-    full.queue(&top_up(MAX_ACCOUNT, 1, 1, 1))
-        .expect("top-up of the last id");
+    accept(&mut full, &top_up(MAX_ACCOUNT, 1, 1, 1)).expect("top-up of the last id");
     assert_eq!(
         refused(&mut full, &creating(MAX_ACCOUNT + 1, valid_key(2), 1, 1, 1)),
         "no account id left"
@@ -294,8 +317,8 @@ fn a_front_run_creating_deposit_does_not_capture_the_victims_funds() {
     let (a_sender, m_sender) = (0xa1, 0x66);
 
     // Alice meant to create account 1; Mallory's creation lands first.
-    let m = l1.queue(&creating(1, mallory, 1, 1, m_sender)).unwrap();
-    let a = l1.queue(&creating(1, alice, 1, 100, a_sender)).unwrap();
+    let m = accept(&mut l1, &creating(1, mallory, 1, 1, m_sender)).unwrap();
+    let a = accept(&mut l1, &creating(1, alice, 1, 100, a_sender)).unwrap();
     assert_eq!((m.account, a.account), (1, 2));
     // A caller that expected account 1 learns it did not get it.
     assert!(l1
@@ -304,11 +327,11 @@ fn a_front_run_creating_deposit_does_not_capture_the_victims_funds() {
     // That stray creation got the next id.
     let third = 3;
     // Mallory tops up Alice's account: that only gives Alice funds.
-    let t = l1.queue(&top_up(2, 1, 7, m_sender)).unwrap();
+    let t = accept(&mut l1, &top_up(2, 1, 7, m_sender)).unwrap();
     assert_eq!(t.account, 2);
 
     // The deposits as the sequencer reads them off L1, bound by the
-    // contract's stored items.
+    // contract's queue hashes.
     let queued = [
         (m.index, 1, mallory, 1, m_sender),
         (a.index, 2, alice, 100, a_sender),
@@ -323,11 +346,7 @@ fn a_front_run_creating_deposit_does_not_capture_the_victims_funds() {
         })
         .collect();
     for d in &deposits {
-        assert_eq!(
-            l1.deposit_item(d.queue_index).unwrap(),
-            word(&deposit_item(d)),
-            "L1 queued {d:?}"
-        );
+        assert!(queued_as(&mut l1, d.queue_index, d), "L1 queued {d:?}");
     }
     // A deposit to account 1 with Alice's key (the old attack's victim
     // view) is not what L1 queued.
@@ -335,10 +354,7 @@ fn a_front_run_creating_deposit_does_not_capture_the_victims_funds() {
         queue_index: a.index,
         ..creating(1, alice, 1, 100, a_sender)
     };
-    assert_ne!(
-        l1.deposit_item(a.index).unwrap(),
-        word(&deposit_item(&victim_view))
-    );
+    assert!(!queued_as(&mut l1, a.index, &victim_view));
 
     let mut rollup = Rollup::in_memory(RollupConfig::default());
     rollup
@@ -570,6 +586,17 @@ fn l1_and_executor_agree(first_account: u32, cases: u32) {
                 };
                 (deposit_calldata(&d), Some(d))
             };
+            // The sender holds and approves the amount (a deposit L1
+            // refuses is refused by its rules, not for want of tokens).
+            l1.provide(&Deposit {
+                queue_index: index,
+                l1_sender: sender,
+                account: 1,
+                pubkey: zero_key(),
+                asset: 1,
+                amount: r.amount,
+            })
+            .expect("tokens");
             let on_l1 = l1.call_from(Address::from(sender), data);
             let executor = match &deposit {
                 Some(d) => execute(&mut state, d),
@@ -581,8 +608,7 @@ fn l1_and_executor_agree(first_account: u32, cases: u32) {
             match (&on_l1, &executor) {
                 (Ok(_), Ok(())) => {
                     let d = deposit.as_ref().expect("executed");
-                    let item = l1.deposit_item(index).unwrap();
-                    prop_assert_eq!(item, word(&deposit_item(d)), "L1 queued another deposit");
+                    prop_assert!(queued_as(&mut l1, index, d), "L1 queued another deposit");
                     let (c, t) = accepted.get();
                     accepted.set(if r.create { (c + 1, t) } else { (c, t + 1) });
                     Ok(())

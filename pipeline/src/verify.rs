@@ -113,6 +113,7 @@ pub fn verify_final(
     let (settlement, evm, evm_error) = match evm_verifier {
         None => (None, None, None),
         Some(code) => match settle(
+            config.shape.chain_id,
             code,
             file.batch,
             file.batches,

@@ -2,7 +2,7 @@
 //! accident. The chunk circuit's verifying key (its raw bytes and its
 //! transcript representation, which hashes the whole constraint system) for
 //! a small shape, and the protocol encodings: a batch (JSON and binary), the
-//! chunk traces and public inputs the executor emits, the per-chunk L1 data,
+//! chunk traces and public inputs the executor emits, the L1 data (calldata elements),
 //! `final.json`, and the `finalize` calldata the Rollup contract reads.
 //!
 //! A move (a file split, a crate split) passes unchanged. A deliberate
@@ -37,14 +37,14 @@ const GOLDEN_SHAPE: ChunkShape = ChunkShape {
     chain_id: DEFAULT_CHAIN_ID,
 };
 
-const CHUNK_VK: &str = "cd9741e8aff80e4027330285f9eaa9acaa6fae7d6637c1796298ffaf24f55004";
+const CHUNK_VK: &str = "1069b8b8a1aefca6b34027f9937d1442c4a8b0b579a45e2d5f23dfe73542d83b";
 const BATCH_JSON: &str = "959387256fd4ff783ed808875b32f0cd55aa6ec2c664d1e4bd7e78f9d2e3006e";
 const BATCH_BINARY: &str = "1fca768acd9a37d0db26b912d3f14e226755c818faf4be5444120ffbb6608492";
-const CHUNK_TRACES: &str = "268fc9c1788d516cf49ed2461401f4e48ee0d3f281a09ffc0a5cb15ae46e92a4";
-const PUBLIC_INPUTS: &str = "7357ba509aa6e3a0efda67e72a346a753c11d1d53a3e0c5b6f787eaf37a6661f";
-const L1_BATCH: &str = "4d26b2397dd40c854281d486b99b14850b80be0d7ee763aedd221c053bd5213f";
-const FINAL_JSON: &str = "23c86587319e9b7a886e85eab200eb123c24deebbb22be2ea59bb9637bbf7f49";
-const FINALIZE_CALLDATA: &str = "3d5d5fadf2512629cb353462246dc9241333c3aba50922c49c156a3e69ed5d86";
+const CHUNK_TRACES: &str = "ea2a501787901c3346c71032656cbf6601de5a21c35c692ed4a134ea7d357722";
+const PUBLIC_INPUTS: &str = "6d6c324ab4b76b5ca54e7d4e05b44483ceea96379957e0f44b79cfd40136cb5f";
+const L1_BATCH: &str = "30477619b507a02c70eac9e942f169cfb2c71c02cdbb57322d87b32c5d2b18f9";
+const FINAL_JSON: &str = "1206a761f1c5137fa90f980093ba0740cf5bbba6ce6ae09991adda109842dc96";
+const FINALIZE_CALLDATA: &str = "04e543cb346a2ba105b87e9ee38c52d3ca31f2295352b4713976710af7321419";
 
 /// Collects every digest that differs from its pin, so one run lists them all.
 #[derive(Default)]
@@ -119,7 +119,7 @@ fn protocol_encodings_are_pinned() {
 
     let l1 = L1Batch::from_padded(&traces);
     golden.check(
-        "per-chunk L1 data (JSON)",
+        "L1 data (JSON)",
         &serde_json::to_vec(&l1).expect("L1 data encodes"),
         L1_BATCH,
     );

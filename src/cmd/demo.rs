@@ -54,6 +54,11 @@ pub struct DemoArgs {
     /// Print a JSON object as the last line.
     #[arg(long)]
     json: bool,
+    /// Also write what L1 holds after the settlement (deposit events and
+    /// finalized data) to this file, for `zklanes reconstruct` and
+    /// `zklanes exit-proof`.
+    #[arg(long)]
+    l1_data_out: Option<PathBuf>,
 }
 
 /// Runs `demo`.
@@ -159,17 +164,36 @@ pub fn run(a: DemoArgs) -> Result<()> {
 
     // 4. L1 settlement in revm.
     let settlement = settle(
+        config.shape.chain_id,
         &verifier,
         batch.number,
         1,
-        &config.fan_ins(),
         &proof.instances,
         &proof.proof,
         &proof.l1,
     )
     .context("settling on L1 (revm)")?;
     let expected_root = fr_hex(&to_halo2(&out.state_root));
-    let verified = settlement.state_root == expected_root && settlement.withdrawals_claimable;
+    // 5. The state rebuilt from nothing but what L1 holds (the deposit
+    // events and the finalized data), as a user or an exit tool would.
+    let reconstructed = zklanes_l1::reconstruct::reconstruct(&settlement.log);
+    let reconstructed_root_matches = match &reconstructed {
+        Ok(r) => r.root == out.state_root,
+        Err(e) => {
+            eprintln!("reconstruction from the L1 data failed: {e}");
+            false
+        }
+    };
+    if let Some(path) = &a.l1_data_out {
+        settlement
+            .log
+            .write(path)
+            .with_context(|| format!("writing the L1 data to {}", path.display()))?;
+    }
+    let l1_gas_per_tx = settlement.finalize_gas as f64 / n.max(1) as f64;
+    let verified = settlement.state_root == expected_root
+        && settlement.withdrawals_claimable
+        && reconstructed_root_matches;
 
     let wall_s = started.elapsed().as_secs_f64();
     let peak = peak_rss_mb().unwrap_or(0.0);
@@ -215,7 +239,10 @@ pub fn run(a: DemoArgs) -> Result<()> {
         "  EVM verification      {:>9} gas (verifier {} bytes)",
         settlement.verify_gas, settlement.verifier_bytes
     );
-    println!("  Rollup.finalize       {:>9} gas", settlement.finalize_gas);
+    println!(
+        "  Rollup.finalize       {:>9} gas ({} bytes of public data; {l1_gas_per_tx:.0} gas per transaction)",
+        settlement.finalize_gas, settlement.l1_data_bytes
+    );
     println!(
         "  L1 deposits queued    {:>9} gas ({} deposits); {} withdrawals {}",
         settlement.deposit_gas,
@@ -232,6 +259,14 @@ pub fn run(a: DemoArgs) -> Result<()> {
         "  L1 root after settle  {} ({})",
         settlement.state_root,
         if verified { "matches" } else { "MISMATCH" }
+    );
+    println!(
+        "  state rebuilt from L1 {}",
+        if reconstructed_root_matches {
+            "root matches"
+        } else {
+            "ROOT MISMATCH"
+        }
     );
     println!("  peak memory           {peak:>9.0} MB");
     println!("  wall time             {wall_s:>9.1} s");
@@ -255,6 +290,10 @@ pub fn run(a: DemoArgs) -> Result<()> {
                 "finalize_gas": settlement.finalize_gas,
                 "deposits": settlement.deposits,
                 "deposit_gas": settlement.deposit_gas,
+                "deposit_gas_each": settlement.deposit_gas_each,
+                "l1_data_bytes": settlement.l1_data_bytes,
+                "l1_gas_per_tx": l1_gas_per_tx,
+                "reconstructed_root_matches": reconstructed_root_matches,
                 "withdrawals": settlement.withdrawals,
                 "withdrawals_claimable": settlement.withdrawals_claimable,
                 "verifier_bytes": settlement.verifier_bytes,
@@ -269,9 +308,10 @@ pub fn run(a: DemoArgs) -> Result<()> {
     }
     if !verified {
         return Err(anyhow!(
-            "L1 settlement: the Rollup contract's root {} (executor: {expected_root}), withdrawals claimable: {}",
+            "L1 settlement: the Rollup contract's root {} (executor: {expected_root}), withdrawals claimable: {}, state rebuilt from L1: {}",
             settlement.state_root,
-            settlement.withdrawals_claimable
+            settlement.withdrawals_claimable,
+            reconstructed_root_matches
         ));
     }
     Ok(())

@@ -3,9 +3,11 @@
 pub mod circuit_stats;
 pub mod demo;
 pub mod execute;
+pub mod exit_proof;
 pub mod gen_batch;
 pub mod progress;
 pub mod prove;
+pub mod reconstruct;
 pub mod sequencer;
 pub mod serve;
 pub mod status;
