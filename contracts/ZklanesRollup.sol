@@ -17,15 +17,16 @@ interface IZklanesPoseidon {
 /// - **Deposits** (`deposit`, `depositNewAccount`) take the asset into
 ///   custody (ETH by `msg.value`, an ERC-20 by `transferFrom`) and extend
 ///   the queue, one new storage word per deposit: `queueHash[i + 1] =
-///   link(i) ‖ block(i)`, where `block(i)` (the low 64 bits) is the number
-///   of the L1 block that queued deposit `i` and `link(i)` (the high 192
-///   bits) is the top 192 bits of `keccak256(link(i − 1) ‖ account(4) ‖
+///   link(i) ‖ block(i)`, where `block(i)` (the low 32 bits) is the number
+///   of the L1 block that queued deposit `i` (mod 2^32: 1,600 years of
+///   12-second blocks) and `link(i)` (the high 224 bits) is the top 224
+///   bits of `keccak256(link(i − 1) ‖ account(4) ‖
 ///   asset(4) ‖ amount(16) ‖ sender(20) ‖ keyHash(32))`, the previous
 ///   link read with its block bits cleared (`LINK_MASK`). The chain and
 ///   every comparison run on the masked links only, so the block numbers
-///   cost no second storage write and bind nothing. A 192-bit link keeps
-///   2^96 collision resistance (finding two deposit sequences with one
-///   link costs about 2^96 keccak calls), which is what the queue's
+///   cost no second storage write and bind nothing. A 224-bit link keeps
+///   2^112 collision resistance (finding two deposit sequences with one
+///   link costs about 2^112 keccak calls), which is what the queue's
 ///   binding needs: a batch, or a refund, matches the queue only with the
 ///   deposits L1 queued.
 /// - **Finalization:** a batch, or a bundle of consecutive batches proven
@@ -138,9 +139,11 @@ interface IZklanesPoseidon {
 ///   must chain from `link(index − 1)` to `link(index)`.
 /// The L1 owner of an account is the sender of the `depositNewAccount`
 /// that created it (recorded then): exits can be sent by anyone, the money
-/// goes to the owner. (Accounts created before a checkpoint genesis have
-/// no recorded owner and cannot exit.) Claims of finalized withdrawals stay
-/// open. Since every balance, pool reserve and claim of the final state
+/// goes to the owner. The owner is not the key: anyone may create an
+/// account with someone else's key, and its exit then pays them, so a
+/// wallet uses only accounts whose `accountOwner` is its own L1 address.
+/// (Accounts created before a checkpoint genesis have no recorded owner and
+/// cannot exit.) Claims of finalized withdrawals stay open. Since every balance, pool reserve and claim of the final state
 /// was paid into the contract by consumed deposits, and every unconsumed
 /// deposit is refunded at most once, the contract always holds what all of
 /// these pay out.
@@ -196,10 +199,10 @@ contract ZklanesRollup {
     /// The LP shares of pool `p` are asset `LP_ASSET_BASE + p`.
     uint256 private constant LP_ASSET_BASE = 1 << (SLOT_BITS - 1);
 
-    /// The link bits of a queue word (its high 192 bits); the low 64 hold
+    /// The link bits of a queue word (its high 224 bits); the low 32 hold
     /// the block that queued the deposit.
-    uint256 private constant LINK_MASK = 0xffffffffffffffffffffffffffffffffffffffffffffffff0000000000000000;
-    uint256 private constant BLOCK_MASK = 0xffffffffffffffff;
+    uint256 private constant LINK_MASK = 0xffffffffffffffffffffffffffffffffffffffffffffffffffffffff00000000;
+    uint256 private constant BLOCK_MASK = 0xffffffff;
 
     /// The BN254 scalar field modulus: the state's field, BabyJubJub's base field.
     uint256 private constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -396,7 +399,7 @@ contract ZklanesRollup {
     }
 
     /// Appends the next queue entry (queue index bounded by its width):
-    /// `queueHash[index + 1] = link ‖ block.number` with `link` the top 192
+    /// `queueHash[index + 1] = link ‖ block.number` with `link` the top 224
     /// bits of `keccak256(link(index − 1) ‖ account(4) ‖ asset(4) ‖
     /// amount(16) ‖ sender(20) ‖ keyHash(32))` (as `_link`, inline here).
     function _queue(uint32 account, uint256 keyHash, uint32 asset, uint128 amount) private returns (uint64 index) {
@@ -423,7 +426,7 @@ contract ZklanesRollup {
     }
 
     /// The queue link after `prev` (a queue word; its block bits are
-    /// ignored) for a deposit with these fields: the top 192 bits of
+    /// ignored) for a deposit with these fields: the top 224 bits of
     /// `keccak256(prev & LINK_MASK ‖ account(4) ‖ asset(4) ‖ amount(16) ‖
     /// sender(20) ‖ keyHash(32))`, block bits zero.
     function _link(bytes32 prev, uint32 account, uint32 asset, uint128 amount, address sender, uint256 keyHash)
@@ -658,7 +661,7 @@ contract ZklanesRollup {
 
     /// Switches the contract to exit mode, for good: anyone may, once the
     /// oldest deposit no batch has consumed was queued more than
-    /// `exitDeadlineBlocks` blocks ago (its block is the low 64 bits of the
+    /// `exitDeadlineBlocks` blocks ago (its block is the low 32 bits of the
     /// queue word after it). Then `finalize` and deposits revert and
     /// `exit`, `exitLiquidity` and `refundDeposit` open.
     function activateExitMode() external {

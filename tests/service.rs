@@ -1337,3 +1337,143 @@ fn final_level_bundles_two_batches_and_adopts_the_proof_after_a_crash() {
     assert_eq!(report["batches"], 2);
     assert_eq!(report["evm"], true);
 }
+
+/// The deposits of `batch`, in order.
+fn deposits_of(batch: &Batch) -> Vec<zklanes_executor::tx::Deposit> {
+    batch
+        .txs
+        .iter()
+        .filter_map(|t| match &t.body {
+            zklanes_executor::tx::TxBody::Deposit(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Queues `d` on the service's embedded L1 (`POST /v1/l1/deposits`) as
+/// L1 takes it (a new account names its key, a top-up its account) and
+/// checks that L1 queued it at its queue index, for its account.
+fn queue_on_l1(addr: &str, d: &zklanes_executor::tx::Deposit) {
+    let creates = d.pubkey.x != zklanes_executor::field::Fr::from(0u64)
+        || d.pubkey.y != zklanes_executor::field::Fr::from(0u64);
+    let mut body = serde_json::json!({
+        "sender": format!("0x{}", hex::encode(d.l1_sender)),
+        "asset": d.asset,
+        "amount": d.amount.to_string(),
+    });
+    if creates {
+        body["pubkey"] = serde_json::to_value(d.pubkey).unwrap();
+    } else {
+        body["account"] = d.account.into();
+    }
+    let (s, r) = request(
+        addr,
+        "POST",
+        "/v1/l1/deposits",
+        Some("application/json"),
+        body.to_string().as_bytes(),
+    )
+    .expect("response");
+    assert_eq!(s, 200, "{r}");
+    let r: Value = serde_json::from_str(&r).unwrap();
+    assert_eq!(r["queue_index"], d.queue_index, "{r}");
+    assert_eq!(r["account"], d.account, "{r}");
+}
+
+/// `--l1 embedded`: the operator queues deposits on the embedded L1 chain
+/// (`POST /v1/l1/deposits`, L1's rules applied); a batch whose deposit
+/// differs from L1's is rejected with the field named, and a corrected one
+/// replaces it; a batch whose deposit L1 has not queued waits (its record
+/// says why) and executes once L1 queues it; the L1 journal survives a
+/// restart (a batch checks against deposits queued before it).
+#[test]
+fn with_the_embedded_l1_deposits_are_checked_against_its_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    // Batch 0: deposits 0..=3; batch 1: deposits 4 and 5, then pools.
+    let bs = batches(6, 4);
+    let ds: Vec<_> = bs.iter().map(deposits_of).collect();
+    assert_eq!(
+        (ds[0].len(), ds[1].len(), ds[2].len(), ds[3].len()),
+        (4, 2, 0, 0)
+    );
+    let server = Server::start(dir.path(), &["--l1", "embedded"], None);
+    let a = server.addr.clone();
+    for d in &ds[0] {
+        queue_on_l1(&a, d);
+    }
+    // L1's rules: a top-up of an account L1 has not assigned is refused.
+    let (s, r) = request(
+        &a,
+        "POST",
+        "/v1/l1/deposits",
+        Some("application/json"),
+        br#"{"sender":"0x0000000000000000000000000000000000000009","account":77,"asset":1,"amount":"5"}"#,
+    )
+    .unwrap();
+    assert_eq!(s, 422, "{r}");
+    assert!(r.contains("account not assigned"), "{r}");
+    let (s, r) = request(&a, "POST", "/v1/l1/deposits", None, b"{\"asset\":1}").unwrap();
+    assert_eq!(s, 400, "{r}");
+    let (s, _) = request(&a, "POST", "/v1/l1/deposits", None, &[b' '; 5000]).unwrap();
+    assert_eq!(s, 413);
+
+    // An amount L1 did not queue: rejected, and replaceable.
+    let mut forged = bs[0].clone();
+    for t in &mut forged.txs {
+        if let zklanes_executor::tx::TxBody::Deposit(d) = &mut t.body {
+            if d.queue_index == 2 {
+                d.amount += 1;
+            }
+        }
+    }
+    assert_eq!(post(&a, &forged, Encoding::Json).unwrap().0, 202);
+    let r = wait_for(&a, 0, "rejected", Duration::from_secs(60));
+    let error = r["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("l1_deposit_mismatch") && error.contains("queue index 2"),
+        "{r}"
+    );
+    assert!(error.contains("its amount"), "{r}");
+    assert_eq!(post(&a, &bs[0], Encoding::Json).unwrap().0, 202);
+    wait_for_any(&a, 0, &["executed", "proven"], Duration::from_secs(120));
+
+    // Deposit 4 is queued before the restart, deposit 5 after it.
+    queue_on_l1(&a, &ds[1][0]);
+    wait_for(&a, 0, "proven", Duration::from_secs(600));
+    assert!(server.terminate(), "clean shutdown");
+    let journal = dir.path().join("l1").join("deposits.jsonl");
+    assert_eq!(
+        std::fs::read_to_string(&journal).unwrap().lines().count(),
+        5
+    );
+    let server = Server::start(dir.path(), &["--l1", "embedded"], None);
+    let a = server.addr.clone();
+    assert_eq!(post(&a, &bs[1], Encoding::Json).unwrap().0, 202);
+    // Deposit 4 checks against the journal's; batch 1 waits for deposit 5.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = record(&a, 1);
+        if r["waiting"]
+            .as_str()
+            .is_some_and(|w| w.contains("queue index 5"))
+        {
+            assert_eq!(r["stage"], "accepted", "{r}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "batch 1 never waited: {r}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (_, m) = request(&a, "GET", "/metrics", None, b"").unwrap();
+    assert!(m.contains("zklanes_l1_waits_total"), "{m}");
+    queue_on_l1(&a, &ds[1][1]);
+    let r = wait_for_any(&a, 1, &["executed", "proven"], Duration::from_secs(120));
+    assert!(r.get("waiting").is_none(), "{r}");
+    for b in &bs[2..] {
+        assert_eq!(post(&a, b, Encoding::Json).unwrap().0, 202);
+    }
+    for n in 0..4 {
+        wait_for(&a, n, "proven", Duration::from_secs(600));
+    }
+    assert_eq!(record(&a, 3)["state_root"], reference_root(&bs));
+    assert!(server.terminate(), "clean shutdown");
+}

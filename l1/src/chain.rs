@@ -345,7 +345,11 @@ impl L1Chain {
 
     /// Sends `refundDeposit` for the queued deposit `d` from `caller`
     /// (anyone: the contract pays `d`'s L1 sender).
-    pub fn refund_deposit(&mut self, caller: Address, d: &Deposit) -> Result<CallOutcome, EvmError> {
+    pub fn refund_deposit(
+        &mut self,
+        caller: Address,
+        d: &Deposit,
+    ) -> Result<CallOutcome, EvmError> {
         self.call_from(caller, refund_deposit_calldata(d))
     }
 

@@ -21,7 +21,9 @@
 use revm::primitives::U256;
 use serde::{Deserialize, Serialize};
 use zklanes_executor::field::{fr_to_hex, serde_fr, Fr};
-use zklanes_executor::params::{leaf_index, LP_ASSET_BASE, MAX_ACCOUNT, MAX_POOL, MAX_TOKEN, TREE_DEPTH};
+use zklanes_executor::params::{
+    leaf_index, LP_ASSET_BASE, MAX_ACCOUNT, MAX_POOL, MAX_TOKEN, TREE_DEPTH,
+};
 use zklanes_executor::smt::{root_from_path, Tree};
 use zklanes_executor::state::{Key, Leaf, Pool, State};
 
@@ -79,7 +81,11 @@ pub enum ExitError {
         got: u64,
     },
     /// The Merkle path does not lead to the proof's root.
-    #[error("the {what} path leads to {}, not to the root {}", fr_to_hex(computed), fr_to_hex(root))]
+    #[error(
+        "the {what} path leads to {}, not to the root {}",
+        fr_to_hex(computed),
+        fr_to_hex(root)
+    )]
     PathMismatch {
         /// Which leaf (`balance`, `shares`, `pool`).
         what: &'static str,
@@ -89,7 +95,11 @@ pub enum ExitError {
         computed: Fr,
     },
     /// The proof is against another root than the expected one.
-    #[error("the proof is against root {}, the contract holds {}", fr_to_hex(proof), fr_to_hex(expected))]
+    #[error(
+        "the proof is against root {}, the contract holds {}",
+        fr_to_hex(proof),
+        fr_to_hex(expected)
+    )]
     WrongRoot {
         /// The proof's root.
         proof: Fr,
@@ -440,9 +450,9 @@ impl LiquidityExitProof {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AnyExitProof {
     /// A plain token's balance (`exit`).
-    Balance(ExitProof),
+    Balance(Box<ExitProof>),
     /// LP shares (`exitLiquidity`).
-    Liquidity(LiquidityExitProof),
+    Liquidity(Box<LiquidityExitProof>),
 }
 
 impl AnyExitProof {
@@ -451,9 +461,9 @@ impl AnyExitProof {
     pub fn new(state: &State, tree: &Tree, account: u32, asset: u32) -> Result<Self, ExitError> {
         if asset >= LP_ASSET_BASE {
             LiquidityExitProof::new(state, tree, account, asset - LP_ASSET_BASE)
-                .map(Self::Liquidity)
+                .map(|p| Self::Liquidity(Box::new(p)))
         } else {
-            ExitProof::new(state, tree, account, asset).map(Self::Balance)
+            ExitProof::new(state, tree, account, asset).map(|p| Self::Balance(Box::new(p)))
         }
     }
 

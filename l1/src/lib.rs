@@ -10,7 +10,7 @@
 //!   constructor and the ABI of its functions; it settles batches, keeps
 //!   the L1 deposit queue, makes withdrawals claimable and runs exit mode.
 //! - [`poseidon`]: the executor's Poseidon as a generated Solidity contract
-//!   (for the L1 side of the deposit and withdrawal commitments).
+//!   (a new account's key hash, and the Merkle paths of exit mode).
 //! - [`log`]: the L1 record an indexer reads (deposit events, finalized
 //!   entries with their data words); [`reconstruct`]: the state rebuilt
 //!   from it alone, its root checked against every finalized root.
@@ -19,8 +19,9 @@
 //! - [`host`]: a minimal revm host; [`chain`]: a revm chain with the three
 //!   contracts deployed; [`settle`]: settling a final proof on a fresh one.
 //!
-//! What a batch settles besides its proof (deposits and withdrawals per
-//! chunk) is the executor's [`zklanes_executor::l1::L1Batch`].
+//! What a batch settles besides its proof (its public data, which carries
+//! its deposits and withdrawals) is the executor's
+//! [`zklanes_executor::l1::L1Batch`].
 
 /// Digest of this crate's sources and every crate below it: the cached
 /// verifier bytecode is named by it.

@@ -262,8 +262,8 @@ pub fn deposit_new_account_calldata(
 }
 
 /// Calldata of the getter `queueHash(index)`: the queue word before
-/// deposit `index` (the link in its high 192 bits, the block that queued
-/// deposit `index − 1` in its low 64: [`queue_word_link`],
+/// deposit `index` (the link in its high 224 bits, the block that queued
+/// deposit `index − 1` in its low 32: [`queue_word_link`],
 /// [`queue_word_block`]).
 pub fn queue_hash_calldata(index: u64) -> Vec<u8> {
     call(
@@ -272,30 +272,33 @@ pub fn queue_hash_calldata(index: u64) -> Vec<u8> {
     )
 }
 
-/// Bytes of a queue word that hold its block number (the low 64 bits).
-const QUEUE_BLOCK_BYTES: usize = 8;
+/// Bytes of a queue word that hold its block number (the low 32 bits).
+const QUEUE_BLOCK_BYTES: usize = 4;
 
-/// The link of a queue word: its high 192 bits, the block bits cleared.
+/// The link of a queue word: its high 224 bits, the block bits cleared.
 pub fn queue_word_link(word: &[u8; 32]) -> [u8; 32] {
     let mut link = *word;
     link[32 - QUEUE_BLOCK_BYTES..].fill(0);
     link
 }
 
-/// The L1 block number a queue word records (its low 64 bits): the block
+/// The L1 block number a queue word records (its low 32 bits, the block
+/// number mod 2^32): the block
 /// that queued the deposit before it.
 pub fn queue_word_block(word: &[u8; 32]) -> u64 {
-    u64::from_be_bytes(word[32 - QUEUE_BLOCK_BYTES..].try_into().expect("8 bytes"))
+    u64::from(u32::from_be_bytes(
+        word[32 - QUEUE_BLOCK_BYTES..].try_into().expect("4 bytes"),
+    ))
 }
 
 /// The deposit queue's next link after `prev` (a queue word or link; its
 /// block bits are ignored) when `d` is queued, as the contract chains it:
-/// the top 192 bits of `keccak256(link(prev) ‖ account(4) ‖ asset(4) ‖
+/// the top 224 bits of `keccak256(link(prev) ‖ account(4) ‖ asset(4) ‖
 /// amount(16) ‖ sender(20) ‖ keyHash(32))`, block bits zero, the key hash
 /// the executor's `PublicKey::hash` of `d`'s key (of the zero key for a
-/// top-up, which is the contract's `zeroKeyHash`). 192 bits keep 2^96
+/// top-up, which is the contract's `zeroKeyHash`). 224 bits keep 2^112
 /// collision resistance; the contract stores the link with the queuing
-/// block in the low 64 bits.
+/// block in the low 32 bits.
 pub fn queue_link(prev: &[u8; 32], d: &Deposit) -> [u8; 32] {
     let mut packed = Vec::with_capacity(108);
     packed.extend_from_slice(&queue_word_link(prev));

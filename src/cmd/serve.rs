@@ -9,7 +9,7 @@ use zklanes_executor::params::{DEFAULT_CHAIN_ID, DEMO_CHUNK_CAPACITY};
 use zklanes_pipeline::config::ProofConfig;
 use zklanes_pipeline::data_dir::DataDir;
 use zklanes_pipeline::setup::ProverSetup;
-use zklanes_service::config::{ProofLevel, ServiceConfig};
+use zklanes_service::config::{L1Source, ProofLevel, ServiceConfig};
 use zklanes_service::error::ServiceError;
 use zklanes_service::listener::Limits;
 use zklanes_service::sequencer::SequencerKey;
@@ -29,6 +29,25 @@ impl From<Level> for ProofLevel {
         match l {
             Level::Final => ProofLevel::Final,
             Level::Chunks => ProofLevel::Chunks,
+        }
+    }
+}
+
+/// Where the service reads L1 from (`--l1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum L1 {
+    /// Nowhere: deposits are not checked against L1 (a warning says so).
+    None,
+    /// The embedded L1 chain in revm, persisted in `DATA_DIR/l1`; the
+    /// operator queues deposits with `POST /v1/l1/deposits`.
+    Embedded,
+}
+
+impl From<L1> for L1Source {
+    fn from(l: L1) -> Self {
+        match l {
+            L1::None => L1Source::None,
+            L1::Embedded => L1Source::Embedded,
         }
     }
 }
@@ -101,6 +120,12 @@ pub struct ServeArgs {
     /// connections' 5 s) before abandoning it (exit status 3).
     #[arg(long, default_value_t = 10.0)]
     drain_secs: f64,
+    /// Where L1 is read from: before executing a batch, its deposits are
+    /// checked against the deposits L1 queued (a batch waits for one not
+    /// queued yet and is rejected for one that differs). `embedded`: the
+    /// project's own L1 chain in revm, in `DATA_DIR/l1`.
+    #[arg(long, value_enum, default_value_t = L1::None)]
+    l1: L1,
 }
 
 /// Runs `serve`.
@@ -128,6 +153,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         sequencer: a.sequencer_key,
         proof_deadline: seconds(a.proof_deadline, "--proof-deadline")?,
         drain: seconds(a.drain_secs, "--drain-secs")?,
+        l1: a.l1.into(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
