@@ -677,3 +677,49 @@ fn deposit_assets_pool_ids_and_pool_tokens_are_bounded() {
     assert!(!consistent(&create(1, LP_ASSET_BASE)));
     assert!(!consistent(&create(1, LP_ASSET_BASE + 1)));
 }
+
+/// A withdrawal moves plain tokens only (L1 has no token for LP shares):
+/// the showcase withdrawal (account 2, asset 1) re-aimed at another asset
+/// that account 2 is given the same balance of, every path consistent. The
+/// largest plain token is accepted (the control), an LP asset is not.
+#[test]
+fn a_withdrawal_of_lp_shares_breaks_the_circuit() {
+    use zklanes_executor::params::{LP_ASSET_BASE, MAX_TOKEN};
+    use zklanes_executor::smt::Tree;
+    use zklanes_executor::state::Key;
+    let i = fixtures::showcase_txs(DEFAULT_CHAIN_ID)
+        .iter()
+        .position(|t| matches!(t.body, TxBody::Withdraw(_)))
+        .expect("a withdrawal");
+    let withdrawal_of = |asset: u32| {
+        let mut tree = Tree::default();
+        for t in traces().iter().flat_map(|c| &c.txs).take(i) {
+            for u in &t.updates {
+                tree.apply(&[(u.index, u.new.hash())]);
+            }
+        }
+        let mut t = sub_chunk(i..i + 1);
+        let held = t.txs[0].updates[1].old;
+        tree.apply(&[(Key::Balance(2, asset).index(), held.hash())]);
+        t.prev_root = tree.root();
+        t.txs[0].root_before = t.prev_root;
+        let mut body = t.txs[0].tx.body.clone();
+        match &mut body {
+            TxBody::Withdraw(w) => w.asset = asset,
+            _ => panic!("a withdrawal"),
+        }
+        t.txs[0].tx = fixtures::sign(body, DEFAULT_CHAIN_ID);
+        for (n, u) in t.txs[0].updates.iter_mut().enumerate() {
+            if n == 1 {
+                u.index = Key::Balance(2, asset).index();
+            }
+            let (paths, ..) = tree.apply(&[(u.index, u.new.hash())]);
+            u.siblings = paths[0].siblings.to_vec();
+        }
+        t
+    };
+    assert!(consistent(&withdrawal_of(1)), "the untampered witness");
+    assert!(consistent(&withdrawal_of(MAX_TOKEN)));
+    assert!(!consistent(&withdrawal_of(LP_ASSET_BASE)));
+    assert!(!consistent(&withdrawal_of(LP_ASSET_BASE + 1)));
+}

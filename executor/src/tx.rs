@@ -306,7 +306,10 @@ impl TxBody {
             }
             TxBody::Withdraw(t) => {
                 account(t.account)?;
-                asset(t.asset)?;
+                // L1 pays out plain tokens only: LP shares have no L1 token.
+                if t.asset == 0 || t.asset > MAX_TOKEN {
+                    return Err(InvalidAsset { asset: t.asset });
+                }
                 amount(t.amount)
             }
             TxBody::CreatePool(t) => {

@@ -196,6 +196,27 @@ fn bad_ids_are_refused() {
             ..
         }
     ));
+    // A withdrawal moves plain tokens only: L1 has no token for LP shares.
+    let (e, _) = rejected(vec![
+        deposit(0, 1, 1, 5),
+        sign(TxBody::Withdraw(Withdraw {
+            account: 1,
+            asset: LP_ASSET_BASE + 1,
+            amount: 1,
+            l1_address: [9; 20],
+            nonce: 0,
+        })),
+    ]);
+    assert!(
+        matches!(
+            e,
+            BatchError::Tx {
+                index: 1,
+                reason: TxError::InvalidAsset { .. }
+            }
+        ),
+        "{e:?}"
+    );
     let (e, _) = rejected(vec![
         deposit(0, 1, 1, 5),
         sign(TxBody::Swap(Swap {

@@ -5,9 +5,7 @@
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
-use zklanes_executor::params::{
-    ACCOUNT_BITS, AMOUNT_BITS, BALANCE_BITS, NONCE_BITS, SLOT_BITS,
-};
+use zklanes_executor::params::{ACCOUNT_BITS, AMOUNT_BITS, BALANCE_BITS, NONCE_BITS, SLOT_BITS};
 use zklanes_executor::tx::TxType;
 
 use super::witness::SlotWitness;
@@ -210,7 +208,10 @@ pub(super) fn field_rules(
     nonzero_if(ctx, range, x.x2, sel.of(AddLiquidity));
     let asset_op = g.sum(ctx, [sel.of(Deposit), sel.of(Transfer), sel.of(Withdraw)]);
     nonzero_if(ctx, range, x.asset, asset_op);
-    range_if(ctx, range, x.asset, SLOT_BITS as usize - 1, sel.of(Deposit));
+    // Deposits and withdrawals move plain tokens only (LP shares have no L1
+    // token to pay out).
+    let l1_asset = g.add(ctx, sel.of(Deposit), sel.of(Withdraw));
+    range_if(ctx, range, x.asset, SLOT_BITS as usize - 1, l1_asset);
     let pool_op = g.add(ctx, sel.pool_rw, sel.of(CreatePool));
     nonzero_if(ctx, range, x.pool, pool_op);
     nonzero_if(ctx, range, x.to, sel.of(Transfer));

@@ -61,7 +61,16 @@ pub(super) fn slot(
         run.root,
     );
     let root = other_group(ctx, range, chips.table, c, &sel, gating, &x, &pool, w, root);
-    let d = data(ctx, range, chips.table, &sel, &x, acc.dep_key_hash, ch, run.data);
+    let d = data(
+        ctx,
+        range,
+        chips.table,
+        &sel,
+        &x,
+        acc.dep_key_hash,
+        ch,
+        run.data,
+    );
     let next = Running {
         root,
         data: Data {
