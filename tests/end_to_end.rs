@@ -11,7 +11,7 @@
 //! proofs and public inputs fail both; a file whose verifying key or
 //! layout is not the derived one, a file of another configuration and a
 //! verifier configured for another tree are refused; at the Rollup contract unqueued
-//! deposits, a tampered withdrawal, a skipped batch, a wrong previous root
+//! deposits, tampered public data, a skipped batch, a wrong previous root
 //! and a replay revert too, and the batch's withdrawals become claimable. Then the keys are
 //! loaded back from the on-disk cache and must be the same keys.
 //! Development SRS (insecure).
@@ -156,11 +156,15 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
         .flat_map(|b| reference.apply(b).expect("valid").chunks)
         .collect();
     assert_eq!(traces.len(), 2);
-    let expected = expected_transition(
-        &padded(&traces, &config.shape, config.width()).expect("fits"),
-        &[2, 1],
-    )
-    .expect("chunks chain");
+    // The prover draws the proof's challenge from the data of all chunks.
+    let mut chunks = padded(&traces, &config.shape, config.width()).expect("fits");
+    zklanes_executor::l1::set_challenge(&mut chunks, &[2, 1]).expect("chunks chain");
+    let expected = expected_transition(&chunks, &[2, 1]).expect("chunks chain");
+    // The file's calldata is the chunks' data, which L1 evaluates.
+    assert_eq!(
+        FinalProof::read(&final_path).expect("proof file").l1.data,
+        zklanes_executor::l1::L1Batch::from_padded(&chunks).data
+    );
     let file = FinalProof::read(&final_path).expect("proof file");
     assert_eq!((file.batch, file.batches), (0, 2));
     let instances = file.instances_fr(&final_path).unwrap();
@@ -247,9 +251,10 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
         );
     }
 
-    // The proof is sound but the file's L1 data is not: the native check
-    // passes, the Rollup contract refuses the withdrawal list.
-    let (ok, report) = tampered(&|f| f.l1.withdrawals[0].amount += 1);
+    // The proof is sound but the file's public data is not (one byte of
+    // its first element): the native check passes, the Rollup contract
+    // refuses data that is not the data the proof binds.
+    let (ok, report) = tampered(&|f| f.l1.data[0] += zklanes_executor::field::Fr::from(1u64 << 8));
     assert!(
         !ok && report["native"] == true && report["evm"] == false,
         "{report}"

@@ -102,7 +102,12 @@ pub fn settle(
     let done = chain.finalize(first_batch, batches, instances, l1, proof)?;
     let root = chain.state_root()?;
     let new_root = zklanes_executor::field::Fr::from_be_bytes_mod_order(&root);
-    log.record_batch(FinalizedBatch::new(first_batch, batches, &new_root, &l1.data));
+    log.record_batch(FinalizedBatch::new(
+        first_batch,
+        batches,
+        &new_root,
+        &l1.data,
+    ));
     let mut owed: BTreeMap<([u8; 20], u32), u128> = BTreeMap::new();
     for w in &l1.withdrawals {
         *owed.entry((w.l1_address, w.asset)).or_default() += w.amount;

@@ -21,6 +21,19 @@ pub enum ProofLevel {
     Chunks,
 }
 
+/// Where the service reads L1 from (`--l1`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum L1Source {
+    /// Nowhere: a batch's deposits are not checked against L1 before
+    /// execution (a warning at start says so).
+    #[default]
+    None,
+    /// The embedded L1 chain in revm, persisted in `DATA_DIR/l1`
+    /// ([`crate::embedded_l1`]); deposits enter it through
+    /// `POST /v1/l1/deposits`.
+    Embedded,
+}
+
 /// The service's configuration.
 #[derive(Clone, Debug)]
 pub struct ServiceConfig {
@@ -58,6 +71,9 @@ pub struct ServiceConfig {
     /// How long a shutdown waits for the proof in flight before abandoning
     /// it (exit code [`crate::serve::EXIT_ABANDONED`]).
     pub drain: Duration,
+    /// Where L1 is read from: the deposits of every batch are checked
+    /// against it before execution, unless [`L1Source::None`].
+    pub l1: L1Source,
 }
 
 /// What the driver needs of the configuration.

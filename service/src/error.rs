@@ -116,6 +116,16 @@ pub enum DriverError {
     /// The driver was started without a prover (fatal).
     #[error("no prover")]
     NoProver,
+    /// L1's record cannot be trusted (fatal: no batch can be checked
+    /// against it). An L1 that cannot be read now is not an error: the
+    /// batch waits ([`crate::driver::l1_gate`]).
+    #[error("batch {batch}: {source}")]
+    L1 {
+        /// The batch being checked.
+        batch: u64,
+        /// Why.
+        source: crate::l1_view::L1ViewError,
+    },
 }
 
 impl DriverError {
@@ -128,6 +138,7 @@ impl DriverError {
             | Self::Inconsistent { .. }
             | Self::ForeignState { .. }
             | Self::NoProver => true,
+            Self::L1 { source, .. } => !source.is_retryable(),
             Self::Prove { source, .. } => matches!(source, PipelineError::TooManyChunks { .. }),
             Self::ProofFile { .. }
             | Self::Pool { .. }
@@ -182,6 +193,7 @@ impl DriverError {
             Self::Inconsistent { .. } => "inconsistent",
             Self::ForeignState { .. } => "foreign_state",
             Self::NoProver => "no_prover",
+            Self::L1 { .. } => "l1",
         }
     }
 }
@@ -235,6 +247,9 @@ pub enum ServiceError {
     /// The bearer token could not be had.
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
+    /// The embedded L1 could not be opened (`--l1 embedded`).
+    #[error(transparent)]
+    L1(#[from] crate::embedded_l1::EmbeddedL1Error),
     /// A non-loopback address without `--insecure-listen` (no TLS is served).
     #[error(
         "refusing to listen on {addr}: the service serves no TLS; listen on loopback behind a \

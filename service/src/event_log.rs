@@ -98,6 +98,10 @@ pub struct BatchRecord {
     /// resumes it.
     #[serde(default)]
     pub parked_from: Option<Stage>,
+    /// Why an accepted batch waits before execution (`--l1 embedded`: a
+    /// deposit L1 has not queued yet); cleared when it executes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
 }
 
 impl BatchRecord {
@@ -177,6 +181,7 @@ impl EventLog {
             failures: 0,
             last_failure: None,
             parked_from: None,
+            waiting: None,
         };
         self.events
             .insert(key(batch.number), batch.encode(Encoding::Binary))?;

@@ -2,7 +2,9 @@
 //! bearer token, and with `--sequencer-key` the sequencer's signature in
 //! `Zklanes-Signature`), `POST /v1/batches/{n}/retry` (the operator resumes
 //! a parked batch), `GET /v1/batches/{n}`, `GET /healthz`, `GET /readyz`
-//! and `GET /metrics` (Prometheus text).
+//! and `GET /metrics` (Prometheus text); with `--l1 embedded`, `POST
+//! /v1/l1/deposits` (the operator queues a deposit on the embedded L1
+//! chain; body at most [`MAX_REQUEST_BYTES`]).
 //!
 //! Every request passes [`guard`] first: a loopback listener serves only
 //! requests naming a loopback host; at most [`MAX_IN_FLIGHT`] requests run
@@ -12,7 +14,7 @@
 //! `Retry-After` while starting or after a fatal failure).
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -27,6 +29,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use crate::auth::{loopback_host, Token};
+use crate::embedded_l1::{DepositRequest, EmbeddedL1, MAX_REQUEST_BYTES};
 use crate::event_log::Stage;
 use crate::failpoint::failpoint;
 use crate::ingest::{append, check_sequencer, decode, IngestError, IngestRules, Ingested};
@@ -52,12 +55,21 @@ pub struct Api {
     pub loopback: bool,
     /// Requests in flight.
     pub in_flight: Arc<Semaphore>,
+    /// The embedded L1 chain (`--l1 embedded`; set once it is open, before
+    /// the service is ready): `POST /v1/l1/deposits` is served only then.
+    pub l1: Option<Arc<OnceLock<Arc<EmbeddedL1>>>>,
 }
 
 /// The router.
 pub fn router(api: Api) -> Router {
-    Router::new()
-        .route("/v1/batches", post(submit))
+    let mut r = Router::new();
+    if api.l1.is_some() {
+        r = r.route(
+            "/v1/l1/deposits",
+            post(l1_deposit).layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
+        );
+    }
+    r.route("/v1/batches", post(submit))
         .route("/v1/batches/{n}", get(status))
         .route("/v1/batches/{n}/retry", post(retry))
         .route("/healthz", get(health))
@@ -294,6 +306,85 @@ async fn status(State(api): State<Api>, Path(n): Path<String>) -> Response {
             Json(json!({"error": "storage", "message": e.to_string()})),
         )
             .into_response(),
+    }
+}
+
+/// The operator queues a deposit on the embedded L1 chain: 200 with the
+/// deposit event as L1 queued it (its `queue_index`, and its `account`,
+/// assigned by L1 for a new account); 400 for a malformed request, 413
+/// past [`MAX_REQUEST_BYTES`], 422 when L1 refuses it (the contract's
+/// reason), 503 when the journal cannot be written (retry).
+async fn l1_deposit(State(api): State<Api>, body: Result<Bytes, BytesRejection>) -> Response {
+    let Some(chain) = api.l1.as_ref().and_then(|c| c.get()).cloned() else {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the embedded L1 is not open yet".into(),
+        );
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("a deposit request has at most {MAX_REQUEST_BYTES} bytes"),
+            )
+        }
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("the body could not be read: {e}"),
+            )
+        }
+    };
+    let request: DepositRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("not a deposit request: {e}"),
+            )
+        }
+    };
+    let shared = api.shared.clone();
+    let queued = tokio::task::spawn_blocking(move || {
+        let r = chain.queue(&request);
+        if r.is_ok() {
+            shared.notify();
+        }
+        r
+    })
+    .await;
+    let m = &api.shared.metrics;
+    match queued {
+        Ok(Ok(event)) => {
+            m.add("zklanes_l1_deposits_total", "", 1);
+            tracing::info!(
+                stage = "l1",
+                queue_index = event.queue_index,
+                account = event.account,
+                asset = event.asset,
+                "deposit queued on the embedded L1"
+            );
+            Json(event).into_response()
+        }
+        Ok(Err(e)) => {
+            m.add(
+                "zklanes_l1_deposits_refused_total",
+                &format!("reason=\"{}\"", e.reason()),
+                1,
+            );
+            tracing::warn!(stage = "l1", error = %e, "deposit not queued");
+            refuse(
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                e.reason(),
+                e.to_string(),
+            )
+        }
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     }
 }
 

@@ -19,12 +19,14 @@ use tokio::sync::Semaphore;
 use zklanes_pipeline::batch_prover::BatchProver;
 
 use crate::auth::Token;
-use crate::config::{DriverConfig, ProofLevel, ServiceConfig};
+use crate::config::{DriverConfig, L1Source, ProofLevel, ServiceConfig};
 use crate::driver::{self, recover};
+use crate::embedded_l1::EmbeddedL1;
 use crate::error::{DriverError, ServiceError};
 use crate::event_log::EventLog;
 use crate::http::{router, Api, MAX_IN_FLIGHT};
 use crate::ingest::IngestRules;
+use crate::l1_view::L1View;
 use crate::listener::{Bounded, Limits};
 use crate::state::{Health, Shared};
 use crate::watch::watch;
@@ -76,6 +78,17 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
             "no --sequencer-key: the bearer token alone admits a batch"
         ),
     }
+    match cfg.l1 {
+        L1Source::None => tracing::warn!(
+            stage = "l1",
+            "no --l1: a batch's deposits are not checked against L1 before execution"
+        ),
+        L1Source::Embedded => tracing::info!(
+            stage = "l1",
+            "deposits are checked against the embedded L1 chain (DATA_DIR/l1)"
+        ),
+    }
+    let embedded = (cfg.l1 == L1Source::Embedded).then(|| Arc::new(std::sync::OnceLock::new()));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|source| ServiceError::Http {
@@ -92,6 +105,7 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
         token,
         loopback: addr.ip().is_loopback(),
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        l1: embedded.clone(),
     };
     // The port opens first: `/healthz` and `/readyz` answer while the keys
     // load; writes wait for readiness.
@@ -112,6 +126,28 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
             return fail_start(&shared, server, ServiceError::KeysPanicked(e.to_string())).await
         }
     };
+    let l1: Option<Arc<dyn L1View>> = match embedded {
+        None => None,
+        Some(cell) => {
+            let dir = cfg.data_dir.root().join("l1");
+            match tokio::task::spawn_blocking(move || EmbeddedL1::open(&dir)).await {
+                Ok(Ok(chain)) => {
+                    let chain = Arc::new(chain);
+                    let _ = cell.set(chain.clone());
+                    Some(chain)
+                }
+                Ok(Err(e)) => return fail_start(&shared, server, e.into()).await,
+                Err(e) => {
+                    return fail_start(
+                        &shared,
+                        server,
+                        ServiceError::Failed(format!("opening the embedded L1 panicked: {e}")),
+                    )
+                    .await
+                }
+            }
+        }
+    };
     let driver_cfg = DriverConfig::of(&cfg);
     // The state is reconciled with the log once, then the driver takes it.
     let rollup = match recover::open_state(&driver_cfg, &shared) {
@@ -127,7 +163,7 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
         .spawn(move || {
             let batch = d_shared.next.load(Ordering::SeqCst);
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                driver::run(driver_cfg, Some(prover), d_shared.clone(), rollup)
+                driver::run(driver_cfg, Some(prover), d_shared.clone(), rollup, l1)
             }))
             .unwrap_or_else(|p| {
                 Err(DriverError::Panicked {

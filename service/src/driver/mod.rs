@@ -16,6 +16,7 @@
 //! machine's: fatal once it has been retried `max_retries` times in a row.
 
 pub mod execute;
+pub mod l1_gate;
 pub mod prove;
 pub mod recover;
 
@@ -29,7 +30,9 @@ use zklanes_pipeline::batch_prover::BatchProver;
 use crate::config::DriverConfig;
 use crate::error::DriverError;
 use crate::event_log::{BatchRecord, Stage};
+use crate::l1_view::L1View;
 use crate::state::Shared;
+use l1_gate::L1Gate;
 
 /// The executor's configuration for the driver's proof configuration.
 pub fn rollup_config(cfg: &DriverConfig) -> RollupConfig {
@@ -48,20 +51,30 @@ pub fn backoff(attempt: u32) -> Duration {
 }
 
 /// Runs the driver over `rollup` (from [`recover::open_state`]) until
-/// `shared.stop`, or until a fatal error.
+/// `shared.stop`, or until a fatal error. With an L1 view, each batch's
+/// deposits are checked against it before execution ([`l1_gate`]).
 pub fn run(
     cfg: DriverConfig,
     prover: Option<Arc<BatchProver>>,
     shared: Arc<Shared>,
     mut rollup: Rollup,
+    l1: Option<Arc<dyn L1View>>,
 ) -> Result<(), DriverError> {
+    let mut gate = l1.map(L1Gate::new);
     shared.next.store(rollup.height(), Ordering::SeqCst);
     // Batches below the cursor are proven: every batch below the executor's
     // height is executed or proven, and proving goes in number order.
     let mut cursor = 0u64;
     let mut failures = 0u32;
     while !shared.stop.load(Ordering::SeqCst) {
-        match step(&cfg, prover.as_deref(), &shared, &mut rollup, &mut cursor) {
+        match step(
+            &cfg,
+            prover.as_deref(),
+            &shared,
+            &mut rollup,
+            &mut cursor,
+            gate.as_mut(),
+        ) {
             Ok(did) => {
                 failures = 0;
                 if !did {
@@ -112,8 +125,9 @@ fn step(
     shared: &Shared,
     rollup: &mut Rollup,
     cursor: &mut u64,
+    gate: Option<&mut L1Gate>,
 ) -> Result<bool, DriverError> {
-    if execute::execute_next(shared, rollup)? {
+    if execute::execute_next(shared, rollup, gate)? {
         return Ok(true);
     }
     while *cursor < rollup.height() {
