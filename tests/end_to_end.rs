@@ -50,7 +50,7 @@ use zklanes_prover::srs::{SrsSet, SrsSource};
 /// for this test's tree, chunks of [`DEMO_CHUNK_CAPACITY`] slots, the default
 /// chain id and the development SRS: what `zklanes verify` reports as
 /// `vk_sha256`, and `sha256sum` of the key cache's `layer_1_22_….vk` entry.
-const GOLDEN_FINAL_VK: &str = "0x4bc66cdd28d8e0d1a207a128226d92d2d1b76e5bb0f48bef3b2dde2fb547f70f";
+const GOLDEN_FINAL_VK: &str = "0xe0bcd319cbc447202cdbecceb0a496e7fa4b44c28cc0edd9c38727af1c6f9f94";
 
 fn cache_dir() -> PathBuf {
     std::env::var_os("ZKLANES_CACHE_DIR")
