@@ -4,7 +4,8 @@
 use zklanes_executor::batch::{Batch, BATCH_VERSION};
 use zklanes_executor::signature::SecretKey;
 use zklanes_executor::tx::{
-    AddLiquidity, CreatePool, Deposit, RemoveLiquidity, SignedTx, Swap, Transfer, TxBody, Withdraw,
+    AddLiquidity, CreatePool, Deposit, ForcedWithdraw, RemoveLiquidity, SignedTx, Swap, Transfer,
+    TxBody, Withdraw,
 };
 
 /// The key of showcase account `a`.
@@ -21,12 +22,18 @@ pub fn sign(body: TxBody, chain_id: u32) -> SignedTx {
     SignedTx { body, signature }
 }
 
-/// A deposit from a fixed L1 sender, creating the account with its showcase key.
-pub fn deposit(queue_index: u64, account: u32, asset: u32, amount: u128) -> TxBody {
+/// The L1 sender of the showcase deposit at `queue_index`.
+pub fn l1_sender(queue_index: u64) -> [u8; 20] {
     let mut l1_sender = [0u8; 20];
     l1_sender[0] = 0xab;
     l1_sender[12] = 0x5c;
     l1_sender[19] = queue_index as u8;
+    l1_sender
+}
+
+/// A deposit from a fixed L1 sender, creating the account with its showcase key.
+pub fn deposit(queue_index: u64, account: u32, asset: u32, amount: u128) -> TxBody {
+    let l1_sender = l1_sender(queue_index);
     TxBody::Deposit(Deposit {
         queue_index,
         l1_sender,
@@ -37,9 +44,11 @@ pub fn deposit(queue_index: u64, account: u32, asset: u32, amount: u128) -> TxBo
     })
 }
 
-/// Twelve transactions, every type at least once: deposits (creating and
+/// Thirteen transactions, every type at least once: deposits (creating and
 /// topping up), a pool creation, a first and a later liquidity mint, swaps
-/// both ways, a transfer, a burn and a withdrawal.
+/// both ways, a transfer, a burn, a withdrawal and, last, a forced
+/// withdrawal of account 2's token 2 by its owner (the sender of the
+/// deposit that created it).
 pub fn showcase_txs(chain_id: u32) -> Vec<SignedTx> {
     let bodies = vec![
         deposit(0, 1, 1, 10_000_000),
@@ -111,6 +120,12 @@ pub fn showcase_txs(chain_id: u32) -> Vec<SignedTx> {
             nonce: 1,
         }),
         deposit(3, 2, 2, 9),
+        TxBody::ForcedWithdraw(ForcedWithdraw {
+            queue_index: 4,
+            account: 2,
+            asset: 2,
+            l1_owner: l1_sender(2),
+        }),
     ];
     bodies.into_iter().map(|b| sign(b, chain_id)).collect()
 }

@@ -28,7 +28,8 @@ const SHAPE: ChunkShape = ChunkShape {
     chain_id: DEFAULT_CHAIN_ID,
 };
 
-/// The showcase batch in chunks of 3: four chunks, every type, mixed chunks.
+/// The showcase batch in chunks of 3: five chunks, every type, mixed chunks
+/// (the last one the forced withdrawal alone).
 fn traces() -> Vec<ChunkTrace> {
     fixtures::showcase_chunks(DEFAULT_CHAIN_ID, SHAPE.capacity)
         .into_iter()
@@ -112,7 +113,7 @@ fn consistent(trace: &ChunkTrace) -> bool {
 #[test]
 fn every_type_and_mixed_chunks_prove_the_executor_transition() {
     let chunks = traces();
-    assert_eq!(chunks.len(), 4);
+    assert_eq!(chunks.len(), 5);
     let mut seen = std::collections::BTreeSet::new();
     for c in &chunks {
         for t in &c.txs {
@@ -120,9 +121,9 @@ fn every_type_and_mixed_chunks_prove_the_executor_transition() {
         }
         assert!(verifies(c), "chunk {}", c.chunk);
     }
-    assert_eq!(seen.len(), 7, "every type is proven");
+    assert_eq!(seen.len(), 8, "every type is proven");
     // The empty chunk (all padding) proves that nothing changed.
-    let root = chunks[3].new_root;
+    let root = chunks[4].new_root;
     assert!(verifies(&empty_trace(&SHAPE, root)));
 }
 
@@ -722,4 +723,158 @@ fn a_withdrawal_of_lp_shares_breaks_the_circuit() {
     assert!(consistent(&withdrawal_of(MAX_TOKEN)));
     assert!(!consistent(&withdrawal_of(LP_ASSET_BASE)));
     assert!(!consistent(&withdrawal_of(LP_ASSET_BASE + 1)));
+}
+
+/// The showcase's forced withdrawal (account 2's whole balance of token 2,
+/// the last transaction) as a one-transaction chunk whose state before it
+/// is the showcase's, changed by `prepare` (leaves written into the tree
+/// first), then re-aimed by `f` at another account or asset, its leaf
+/// updates set by `update` (index, old and new leaves) with every sibling
+/// re-derived: a witness whose paths are all consistent, so only the rule
+/// under test can refuse it.
+fn forced_withdrawal_with(
+    prepare: &[(zklanes_executor::state::Key, Leaf)],
+    f: impl FnOnce(&mut zklanes_executor::tx::ForcedWithdraw),
+    update: impl Fn(usize, &mut zklanes_executor::trace::LeafUpdate),
+) -> ChunkTrace {
+    use zklanes_executor::smt::Tree;
+    let i = fixtures::showcase_txs(DEFAULT_CHAIN_ID).len() - 1;
+    let mut tree = Tree::default();
+    for t in traces().iter().flat_map(|c| &c.txs).take(i) {
+        for u in &t.updates {
+            tree.apply(&[(u.index, u.new.hash())]);
+        }
+    }
+    for (k, leaf) in prepare {
+        tree.apply(&[(k.index(), leaf.hash())]);
+    }
+    let mut t = sub_chunk(i..i + 1);
+    t.prev_root = tree.root();
+    t.txs[0].root_before = t.prev_root;
+    match &mut t.txs[0].tx.body {
+        TxBody::ForcedWithdraw(fw) => f(fw),
+        _ => panic!("the showcase ends with a forced withdrawal"),
+    }
+    for (n, u) in t.txs[0].updates.iter_mut().enumerate() {
+        update(n, u);
+        let (paths, ..) = tree.apply(&[(u.index, u.new.hash())]);
+        u.siblings = paths[0].siblings.to_vec();
+    }
+    t
+}
+
+/// A forced withdrawal is unsigned and moves the whole balance: its
+/// claimed amount (the receipt's output, which the data carries to L1) must
+/// be the old balance. A claim one below the balance would leave 1 in the
+/// account and still be a valid-looking transition (every path, range and
+/// the data consistent with it), so only that binding refuses it; one above
+/// would underflow. The account leaf (key, nonce) is kept.
+#[test]
+fn a_forced_withdrawal_moves_exactly_the_whole_balance() {
+    let chunks = traces();
+    let c = chunks.last().expect("chunks");
+    assert!(matches!(c.txs[0].tx.body, TxBody::ForcedWithdraw(_)));
+    assert!(c.txs[0].tx.signature.is_none(), "unsigned");
+    let balance = match c.txs[0].updates[1].old {
+        Leaf::Balance(b) => b,
+        other => panic!("a balance, got {other:?}"),
+    };
+    assert!(balance > 1);
+    assert_eq!(c.txs[0].receipt.outputs[0], balance);
+    assert_eq!(c.txs[0].updates[1].new, Leaf::Empty);
+    assert_eq!(c.txs[0].updates[0].old, c.txs[0].updates[0].new);
+    assert!(verifies(c));
+    for (name, claimed) in [
+        ("one below the balance", balance - 1),
+        ("zero", 0),
+        ("one above the balance", balance + 1),
+    ] {
+        let mut t = c.clone();
+        t.txs[0].receipt.outputs[0] = claimed;
+        assert!(!consistent(&t), "a claimed amount {name} was accepted");
+    }
+    // The signer group's old root is the running root: a zero balance
+    // claimed for an empty slot elsewhere is refused by the path.
+    let mut t = c.clone();
+    t.txs[0].updates[1].old = Leaf::Empty;
+    t.txs[0].receipt.outputs[0] = 0;
+    assert!(!consistent(&t), "a balance the state does not hold");
+}
+
+/// The owner L1 pays and the asset are L1 inputs: a forced withdrawal to
+/// another owner is a different, valid transition whose data differs, so
+/// the public inputs (commitment and evaluation) refuse it.
+#[test]
+fn a_forced_withdrawals_owner_is_bound_into_the_data() {
+    let c = traces().pop().expect("chunks");
+    let mut t = c.clone();
+    if let TxBody::ForcedWithdraw(f) = &mut t.txs[0].tx.body {
+        f.l1_owner[0] ^= 1;
+    }
+    t.pubdata_commitment = t
+        .data()
+        .into_iter()
+        .fold(NativeFr::from(0u64), commitments::chain_data);
+    assert!(verifies(&t), "the circuit computes the native data");
+    assert!(!verifies_with(&t, |_, _| {}, Some(public(&c))));
+}
+
+/// A forced withdrawal needs an existing account (L1 queues one only for
+/// an account it created): for an empty account slot, a zero balance and a
+/// zero amount, every path consistent, the circuit would otherwise write an
+/// account leaf; it must refuse. The control is the same witness for the
+/// real account.
+#[test]
+fn a_forced_withdrawal_of_a_missing_account_breaks_the_circuit() {
+    use zklanes_executor::state::Key;
+    let missing = 7u32;
+    let t = forced_withdrawal_with(
+        &[],
+        |f| f.account = missing,
+        |n, u| match n {
+            0 => {
+                u.index = Key::Account(missing).index();
+                u.old = Leaf::Empty;
+                u.new = Leaf::Empty;
+            }
+            _ => {
+                u.index = Key::Balance(missing, 2).index();
+                u.old = Leaf::Empty;
+                u.new = Leaf::Empty;
+            }
+        },
+    );
+    let mut t = t;
+    t.txs[0].receipt.outputs[0] = 0;
+    assert!(!consistent(&t), "a forced withdrawal of a missing account");
+    assert!(
+        consistent(&forced_withdrawal_with(&[], |_| {}, |_, _| {})),
+        "the control"
+    );
+}
+
+/// A forced withdrawal moves plain tokens only (L1 has no token for LP
+/// shares): account 2 given the same balance of another asset, every path
+/// consistent. The largest plain token is accepted (the control), an LP
+/// asset is not.
+#[test]
+fn a_forced_withdrawal_of_lp_shares_breaks_the_circuit() {
+    use zklanes_executor::params::{LP_ASSET_BASE, MAX_TOKEN};
+    use zklanes_executor::state::Key;
+    let held = traces().last().expect("chunks").txs[0].updates[1].old;
+    let of = |asset: u32| {
+        forced_withdrawal_with(
+            &[(Key::Balance(2, asset), held)],
+            |f| f.asset = asset,
+            |n, u| {
+                if n == 1 {
+                    u.index = Key::Balance(2, asset).index();
+                }
+            },
+        )
+    };
+    assert!(consistent(&of(2)), "the untampered witness");
+    assert!(consistent(&of(MAX_TOKEN)));
+    assert!(!consistent(&of(LP_ASSET_BASE)));
+    assert!(!consistent(&of(LP_ASSET_BASE + 1)));
 }

@@ -92,7 +92,9 @@ fn mutate(body: &mut TxBody, kind: u8, v: u128) {
         (TxBody::CreatePool(c), 0) => c.fee_bps = (v % 2_000) as u16,
         (TxBody::CreatePool(c), 1) => c.token_b = (v % 4) as u32,
         (TxBody::CreatePool(c), _) => c.pool = (v % 3) as u32,
-        (TxBody::Deposit(_), _) => unreachable!("only signed transactions are mutated"),
+        (TxBody::Deposit(_) | TxBody::ForcedWithdraw(_), _) => {
+            unreachable!("only signed transactions are mutated")
+        }
     }
 }
 

@@ -20,7 +20,8 @@
 //! Deposits and withdrawals are read by L1 from the same data: a deposit's
 //! elements carry its account, asset, amount, L1 sender and key hash (what
 //! the L1 queue holds), a withdrawal's its account, asset, amount and L1
-//! address.
+//! address, a forced withdrawal's its account, asset, amount (the whole
+//! balance) and L1 owner (the queue holds all but the amount).
 
 use ark_ff::{BigInteger, PrimeField};
 
@@ -55,7 +56,9 @@ fn be(v: u128, bytes: usize) -> impl Iterator<Item = u8> {
 /// - remove liquidity: `account(3) pool(2) lp_amount(12) out_a(14) out_b(14)`
 ///   (shares of 112-bit reserves);
 /// - withdraw: `account(3) asset(2) amount(12) l1_address(20)`;
-/// - create pool: `account(3) pool(2) token_a(2) token_b(2) fee_bps(2)`.
+/// - create pool: `account(3) pool(2) token_a(2) token_b(2) fee_bps(2)`;
+/// - forced withdrawal: `account(3) asset(2) amount(14) l1_owner(20)` (the
+///   whole balance, a 112-bit value).
 pub fn pubdata(body: &TxBody, receipt: &Receipt) -> Vec<u8> {
     let mut out = vec![body.tx_type() as u8];
     let [o1, o2] = receipt.outputs;
@@ -102,6 +105,14 @@ pub fn pubdata(body: &TxBody, receipt: &Receipt) -> Vec<u8> {
                     .chain(be(w.amount, 12)),
             );
             out.extend_from_slice(&w.l1_address);
+        }
+        TxBody::ForcedWithdraw(f) => {
+            out.extend(
+                be(f.account as u128, 3)
+                    .chain(be(f.asset as u128, 2))
+                    .chain(be(o1, 14)),
+            );
+            out.extend_from_slice(&f.l1_owner);
         }
         TxBody::CreatePool(c) => out.extend(
             be(c.account as u128, 3)

@@ -149,12 +149,12 @@ pub enum TxError {
     /// Transfers to oneself are refused.
     #[error("self transfer")]
     SelfTransfer,
-    /// A deposit out of L1 queue order.
-    #[error("deposit out of order: expected queue index {expected}, got {got}")]
+    /// An L1 queue operation (deposit or forced withdrawal) out of queue order.
+    #[error("L1 queue operation out of order: expected queue index {expected}, got {got}")]
     DepositOutOfOrder {
         /// Next expected queue index.
         expected: u64,
-        /// The deposit's index.
+        /// The operation's index.
         got: u64,
     },
     /// Queue index beyond its width.

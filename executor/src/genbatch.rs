@@ -47,7 +47,8 @@ pub enum Workload {
     /// The mixed DeFi workload.
     Mixed,
     /// Every transaction type over the two hot pools, with a genesis of a
-    /// few transactions: batches small enough to prove end to end (the
+    /// few transactions, ending with a forced withdrawal (the last
+    /// account's token 2): batches small enough to prove end to end (the
     /// demo, the end-to-end tests).
     Compact,
 }
@@ -406,6 +407,22 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// A forced withdrawal of `account`'s whole balance of `asset`, queued
+    /// on L1 by the account's owner (the sender of its creating deposit).
+    fn forced_withdraw(&mut self, account: u32, asset: u32) {
+        let mut l1_owner = [0u8; 20];
+        l1_owner[16..].copy_from_slice(&account.to_be_bytes());
+        self.out.push(TxBody::ForcedWithdraw(ForcedWithdraw {
+            queue_index: self.queue,
+            account,
+            asset,
+            l1_owner,
+        }));
+        self.queue += 1;
+    }
+}
+
 /// Generates a genesis and a workload.
 pub fn generate(cfg: &GenConfig) -> Generated {
     assert!(
@@ -508,6 +525,12 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                 }
             }
         }
+    }
+    if w == Workload::Compact && cfg.txs > 0 {
+        // Every transaction type, the L1 queue's forced withdrawal too: the
+        // last account's owner takes out its whole balance of token 2 (last,
+        // so no generated transaction needs that balance afterwards).
+        sim.forced_withdraw(cfg.accounts, 2);
     }
     let bodies = sim.out;
     let sign = |body: TxBody| -> SignedTx {

@@ -1,12 +1,13 @@
 //! What the Rollup contract needs besides the proof to settle a batch (or
 //! a bundle): its public data, posted as calldata and bound to the proof by
 //! its evaluation at the proof's challenge, and, read from that data, the
-//! deposits it consumed from the L1 queue and the withdrawals it made.
+//! deposits and forced withdrawals it consumed from the L1 queue and the
+//! withdrawals it made.
 
 use crate::commitments::{challenge, fold, PublicInputs, DATA_COMMITMENT};
 use crate::field::{serde_fr_vec, Fr};
-use crate::trace::ChunkTrace;
-use crate::tx::{Deposit, Withdraw};
+use crate::trace::{ChunkTrace, WithdrawalRecord};
+use crate::tx::{Deposit, ForcedWithdraw};
 use serde::{Deserialize, Serialize};
 
 /// A proof's L1 side, over its chunks padded to the tree's width.
@@ -17,8 +18,10 @@ pub struct L1Batch {
     pub data: Vec<Fr>,
     /// The consumed deposits, in queue order (as L1 queued them).
     pub deposits: Vec<Deposit>,
-    /// The withdrawals, in batch order.
-    pub withdrawals: Vec<Withdraw>,
+    /// The withdrawals, in batch order: signed ones and forced ones (the
+    /// latter also consumed from the L1 queue, between the deposits by
+    /// their queue index).
+    pub withdrawals: Vec<WithdrawalRecord>,
 }
 
 impl L1Batch {
@@ -32,14 +35,57 @@ impl L1Batch {
         }
     }
 
-    /// Queue index of the first consumed deposit, if any.
+    /// Queue index of the first consumed L1 queue operation (deposit or
+    /// forced withdrawal), if any.
     pub fn first_deposit(&self) -> Option<u64> {
-        self.deposits.first().map(|d| d.queue_index)
+        self.queue().first().map(|op| op.queue_index())
+    }
+
+    /// The consumed L1 queue operations in queue order: the deposits and
+    /// the forced withdrawals, merged.
+    pub fn queue(&self) -> Vec<QueueOp> {
+        let mut ops: Vec<QueueOp> = self
+            .deposits
+            .iter()
+            .cloned()
+            .map(QueueOp::Deposit)
+            .chain(self.withdrawals.iter().filter_map(|w| {
+                w.forced.map(|queue_index| {
+                    QueueOp::ForcedWithdraw(ForcedWithdraw {
+                        queue_index,
+                        account: w.account,
+                        asset: w.asset,
+                        l1_owner: w.l1_address,
+                    })
+                })
+            }))
+            .collect();
+        ops.sort_by_key(QueueOp::queue_index);
+        ops
     }
 
     /// Bytes of calldata the data takes (one 32-byte word per element).
     pub fn data_bytes(&self) -> usize {
         32 * self.data.len()
+    }
+}
+
+/// An operation of the L1 queue a batch consumed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueueOp {
+    /// A deposit (`deposit` or `depositNewAccount` on L1).
+    Deposit(Deposit),
+    /// A forced withdrawal (`forceWithdraw` on L1, by the account's owner).
+    ForcedWithdraw(ForcedWithdraw),
+}
+
+impl QueueOp {
+    /// Its position in the L1 queue.
+    pub fn queue_index(&self) -> u64 {
+        match self {
+            QueueOp::Deposit(d) => d.queue_index,
+            QueueOp::ForcedWithdraw(f) => f.queue_index,
+        }
     }
 }
 

@@ -148,7 +148,8 @@ impl Key {
 pub struct State {
     /// Nonempty leaves.
     pub leaves: FxHashMap<u64, Leaf>,
-    /// Next L1 deposit queue index to consume.
+    /// Next L1 queue index to consume (deposits and forced withdrawals
+    /// share the queue).
     pub next_deposit: u64,
 }
 

@@ -20,10 +20,10 @@ use crate::field::{serde_fr, serde_fr_vec, Fr};
 use crate::signature::PublicKey;
 use crate::smt::{ApplyStats, Tree};
 use crate::state::{Key, Leaf, State};
-use crate::tx::{Deposit, SignedTx, TxBody, Withdraw};
+use crate::tx::{Deposit, ForcedWithdraw, SignedTx, TxBody, Withdraw};
 
 /// Trace format version.
-pub const TRACE_VERSION: u32 = 2;
+pub const TRACE_VERSION: u32 = 3;
 
 /// One leaf update with its Merkle path against the running root.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,8 +57,46 @@ pub struct TxTrace {
     pub pubdata: Vec<u8>,
 }
 
-/// A withdrawal as committed.
-pub type WithdrawalRecord = Withdraw;
+/// A withdrawal as L1 credits it from the data: signed, or forced through
+/// the L1 queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawalRecord {
+    /// The account debited.
+    pub account: u32,
+    /// The token.
+    pub asset: u32,
+    /// The amount (a forced withdrawal's is the whole balance, below 2^112).
+    pub amount: u128,
+    /// Who L1 pays (a forced withdrawal's: the account's L1 owner).
+    #[serde(with = "crate::tx::hex_addr")]
+    pub l1_address: crate::tx::L1Address,
+    /// The L1 queue index of a forced withdrawal; `None` for a signed one.
+    pub forced: Option<u64>,
+}
+
+impl WithdrawalRecord {
+    /// A signed withdrawal.
+    pub fn signed(w: &Withdraw) -> Self {
+        Self {
+            account: w.account,
+            asset: w.asset,
+            amount: w.amount,
+            l1_address: w.l1_address,
+            forced: None,
+        }
+    }
+
+    /// A forced withdrawal that moved `amount`.
+    pub fn forced(f: &ForcedWithdraw, amount: u128) -> Self {
+        Self {
+            account: f.account,
+            asset: f.asset,
+            amount,
+            l1_address: f.l1_owner,
+            forced: Some(f.queue_index),
+        }
+    }
+}
 
 /// The witness of one chunk.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,7 +121,8 @@ pub struct ChunkTrace {
     pub txs: Vec<TxTrace>,
     /// Consumed deposits in order.
     pub deposits: Vec<Deposit>,
-    /// Withdrawals in order.
+    /// Withdrawals in order, signed and forced (a forced one is also an L1
+    /// queue operation the chunk consumed).
     pub withdrawals: Vec<WithdrawalRecord>,
     /// Commitment to the chunk's data elements
     /// ([`crate::commitments::chain_data`] over [`ChunkTrace::data`]).
@@ -309,7 +348,10 @@ pub fn commit(
                         trace.deposits.push(d.clone());
                         commit_hashes += 1;
                     }
-                    TxBody::Withdraw(w) => trace.withdrawals.push(w.clone()),
+                    TxBody::Withdraw(w) => trace.withdrawals.push(WithdrawalRecord::signed(w)),
+                    TxBody::ForcedWithdraw(f) => trace
+                        .withdrawals
+                        .push(WithdrawalRecord::forced(f, receipts[i].outputs[0])),
                     _ => {}
                 }
                 trace.txs.push(TxTrace {

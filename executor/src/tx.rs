@@ -34,6 +34,9 @@ pub enum TxType {
     Withdraw = 6,
     /// Create an empty pool.
     CreatePool = 7,
+    /// Forced withdrawal of a whole balance to the account's L1 owner
+    /// (priority operation, queued on L1 by the owner).
+    ForcedWithdraw = 8,
 }
 
 /// An L1 deposit: credits `amount` of `asset` to `account`, creating the
@@ -157,6 +160,27 @@ pub struct CreatePool {
     pub nonce: u32,
 }
 
+/// A forced withdrawal: the account's L1 owner queued it on L1 (in the
+/// deposit queue, after every earlier deposit), so the operator must
+/// process it in order like a deposit. It needs no signature and moves the
+/// account's whole balance of `asset` (possibly zero) to `l1_owner`, who
+/// claims it on L1. A user whose transactions are censored leaves this way,
+/// and one left waiting past the deadline opens exit mode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForcedWithdraw {
+    /// Position in the L1 queue; batches consume it in order.
+    pub queue_index: u64,
+    /// The account; it must exist (L1 only queues one for an account it
+    /// created, whose creating deposit is earlier in the queue).
+    pub account: u32,
+    /// A plain token (`1..=MAX_TOKEN`).
+    pub asset: u32,
+    /// The account's L1 owner (the sender of its creating deposit), who
+    /// queued it and is paid.
+    #[serde(with = "hex_addr")]
+    pub l1_owner: L1Address,
+}
+
 /// The body of a transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -175,14 +199,17 @@ pub enum TxBody {
     Withdraw(Withdraw),
     /// See [`CreatePool`].
     CreatePool(CreatePool),
+    /// See [`ForcedWithdraw`].
+    ForcedWithdraw(ForcedWithdraw),
 }
 
-/// A transaction as the sequencer sends it: deposits carry no signature, all others do.
+/// A transaction as the sequencer sends it: the L1 queue's operations
+/// (deposits and forced withdrawals) carry no signature, all others do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedTx {
     /// The body.
     pub body: TxBody,
-    /// The signature (absent for deposits).
+    /// The signature (absent for the L1 queue's operations).
     #[serde(default)]
     pub signature: Option<Signature>,
 }
@@ -217,13 +244,24 @@ impl TxBody {
             TxBody::RemoveLiquidity(_) => TxType::RemoveLiquidity,
             TxBody::Withdraw(_) => TxType::Withdraw,
             TxBody::CreatePool(_) => TxType::CreatePool,
+            TxBody::ForcedWithdraw(_) => TxType::ForcedWithdraw,
         }
     }
 
-    /// The signing account and nonce, `None` for deposits.
+    /// The L1 queue index an L1 operation (deposit or forced withdrawal)
+    /// consumes; `None` for the signed types.
+    pub fn queue_index(&self) -> Option<u64> {
+        match self {
+            TxBody::Deposit(d) => Some(d.queue_index),
+            TxBody::ForcedWithdraw(f) => Some(f.queue_index),
+            _ => None,
+        }
+    }
+
+    /// The signing account and nonce, `None` for the L1 queue's operations.
     pub fn signer(&self) -> Option<(u32, u32)> {
         match self {
-            TxBody::Deposit(_) => None,
+            TxBody::Deposit(_) | TxBody::ForcedWithdraw(_) => None,
             TxBody::Transfer(t) => Some((t.from, t.nonce)),
             TxBody::Swap(t) => Some((t.account, t.nonce)),
             TxBody::AddLiquidity(t) => Some((t.account, t.nonce)),
@@ -312,6 +350,18 @@ impl TxBody {
                 }
                 amount(t.amount)
             }
+            TxBody::ForcedWithdraw(f) => {
+                account(f.account)?;
+                if f.asset == 0 || f.asset > MAX_TOKEN {
+                    return Err(InvalidAsset { asset: f.asset });
+                }
+                if f.queue_index >> QUEUE_INDEX_BITS != 0 {
+                    return Err(QueueIndexTooLarge {
+                        queue_index: f.queue_index,
+                    });
+                }
+                Ok(())
+            }
             TxBody::CreatePool(t) => {
                 account(t.account)?;
                 pool(t.pool)?;
@@ -329,7 +379,8 @@ impl TxBody {
         }
     }
 
-    /// The signed message (`None` for deposits). Widths must have been checked.
+    /// The signed message (`None` for the L1 queue's operations). Widths
+    /// must have been checked.
     ///
     /// Layout, most significant field first (bits in parentheses):
     /// - every `lo` starts `type(4) chain_id(32) nonce(32) account(20)`;
@@ -348,7 +399,7 @@ impl TxBody {
             .push(account as u128, ACCOUNT_BITS);
         let a = AMOUNT_BITS;
         let (lo, hi) = match self {
-            TxBody::Deposit(_) => return None,
+            TxBody::Deposit(_) | TxBody::ForcedWithdraw(_) => return None,
             TxBody::Transfer(t) => (
                 head.push(t.to as u128, ACCOUNT_BITS)
                     .push(t.asset as u128, SLOT_BITS)

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use zklanes_executor::field::{fr_to_bytes as word, serde_fr, Fr};
 use zklanes_executor::signature::PublicKey;
-use zklanes_executor::tx::{hex_addr, Deposit, L1Address};
+use zklanes_executor::tx::{hex_addr, Deposit, ForcedWithdraw, L1Address};
 
 /// A 32-byte big-endian EVM word.
 pub type Word = [u8; 32];
@@ -72,8 +72,11 @@ pub enum LogError {
     },
 }
 
-/// A deposit the Rollup contract queued (its `deposit` or
-/// `depositNewAccount` call). A top-up carries the zero key `(0, 0)`.
+/// An operation the Rollup contract queued: a deposit (its `deposit` or
+/// `depositNewAccount` call), or a forced withdrawal (`forceWithdraw`, by
+/// the account's L1 owner), which L1 queues as an entry of amount 0 (a
+/// deposit's amount is at least 1) with the zero key. A top-up carries the
+/// zero key `(0, 0)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepositEvent {
     /// Position in the L1 deposit queue.
@@ -108,6 +111,25 @@ impl DepositEvent {
             asset: d.asset,
             amount: d.amount,
         }
+    }
+
+    /// The event L1 emits for a forced withdrawal the executor consumes:
+    /// amount 0, the zero key, its owner as the sender.
+    pub fn from_forced(f: &ForcedWithdraw) -> Self {
+        Self {
+            queue_index: f.queue_index,
+            sender: f.l1_owner,
+            account: f.account,
+            pubkey_x: Fr::from(0u64),
+            pubkey_y: Fr::from(0u64),
+            asset: f.asset,
+            amount: 0,
+        }
+    }
+
+    /// Whether it is a forced withdrawal (amount 0) rather than a deposit.
+    pub fn is_forced_withdrawal(&self) -> bool {
+        self.amount == 0
     }
 
     /// The key it names.

@@ -19,7 +19,7 @@ use crate::hex::{fr_from_hex, sha256_hex};
 use crate::vk_file::vk_file_bytes;
 
 /// Format version of [`FinalProof`].
-pub const PROOF_FILE_VERSION: u32 = 4;
+pub const PROOF_FILE_VERSION: u32 = 5;
 
 /// Why a proof file could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -48,6 +48,7 @@ fn type_name(t: TxType) -> &'static str {
         TxType::RemoveLiquidity => "remove_liquidity",
         TxType::Withdraw => "withdraw",
         TxType::CreatePool => "create_pool",
+        TxType::ForcedWithdraw => "forced_withdraw",
     }
 }
 

@@ -32,8 +32,9 @@ pub(super) struct Account {
 }
 
 /// A signed type needs an existing account and its current nonce, and
-/// stores `nonce + 1`; a deposit keeps the nonce, and a creating deposit
-/// stores its key with nonce 0.
+/// stores `nonce + 1`; a forced withdrawal needs an existing account and
+/// keeps its leaf; a deposit keeps the nonce, and a creating deposit stores
+/// its key with nonce 0.
 pub(super) fn account(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
@@ -56,13 +57,14 @@ pub(super) fn account(
     let dep_key_hash = pubkey_hash(ctx, table, dep_key);
     let not_exists = g.sub(ctx, c.one, x.exists);
     let creates = g.mul(ctx, sel.of(TxType::Deposit), not_exists);
-    assert_eq_if(ctx, range, x.exists, c.one, sel.signed);
+    let needs_account = g.add(ctx, sel.signed, sel.of(TxType::ForcedWithdraw));
+    assert_eq_if(ctx, range, x.exists, c.one, needs_account);
     assert_eq_if(ctx, range, x.nonce, x.old_nonce, sel.signed);
     let old_leaf = account_leaf(ctx, range, table, x.exists, old_pk_hash, x.old_nonce);
     let new_pk_hash = g.select(ctx, dep_key_hash, old_pk_hash, creates);
     let bumped = g.add(ctx, x.old_nonce, Constant(Fr::one()));
     let kept = g.mul(ctx, x.old_nonce, x.exists);
-    let new_nonce = g.select(ctx, kept, bumped, sel.of(TxType::Deposit));
+    let new_nonce = g.select(ctx, kept, bumped, sel.queued);
     let new_leaf = account_leaf(ctx, range, table, c.one, new_pk_hash, new_nonce);
     Account {
         old_key,

@@ -27,14 +27,20 @@ impl Consts {
     }
 }
 
-/// The one-hot selector over {noop, 7 types} and the flags derived from it.
+/// Number of selector flags: padding and the 8 transaction types.
+pub(super) const FLAGS: usize = 9;
+
+/// The one-hot selector over {noop, 8 types} and the flags derived from it.
 #[derive(Clone, Copy)]
 pub(super) struct Selector {
     /// Boolean flags, indexed by type id (0 = padding); exactly one is set.
-    pub(super) f: [AssignedValue<Fr>; 8],
+    pub(super) f: [AssignedValue<Fr>; FLAGS],
     /// Not padding.
     pub(super) active: AssignedValue<Fr>,
-    /// A signed type (active and not a deposit).
+    /// An L1 queue operation (deposit or forced withdrawal): unsigned, the
+    /// nonce kept.
+    pub(super) queued: AssignedValue<Fr>,
+    /// A signed type (active and not an L1 queue operation).
     pub(super) signed: AssignedValue<Fr>,
     /// Reads and writes a pool's reserves (swap, add or remove liquidity).
     pub(super) pool_rw: AssignedValue<Fr>,
@@ -52,7 +58,7 @@ impl Selector {
     ) -> Self {
         use TxType::*;
         let g = range.gate();
-        let f: [AssignedValue<Fr>; 8] =
+        let f: [AssignedValue<Fr>; FLAGS] =
             std::array::from_fn(|t| ctx.load_witness(Fr::from((ty == t) as u64)));
         for b in f {
             g.assert_bit(ctx, b);
@@ -61,12 +67,14 @@ impl Selector {
         g.assert_is_const(ctx, &sum, &Fr::one());
         let fl = |t: TxType| f[t as usize];
         let active = g.sub(ctx, one, f[0]);
-        let signed = g.sub(ctx, active, fl(Deposit));
+        let queued = g.add(ctx, fl(Deposit), fl(ForcedWithdraw));
+        let signed = g.sub(ctx, active, queued);
         let pool_rw = g.sum(ctx, [fl(Swap), fl(AddLiquidity), fl(RemoveLiquidity)]);
         let liquidity = g.add(ctx, fl(AddLiquidity), fl(RemoveLiquidity));
         Self {
             f,
             active,
+            queued,
             signed,
             pool_rw,
             liquidity,
@@ -95,7 +103,7 @@ pub(super) struct Fields {
     pub(super) x2: AssignedValue<Fr>,
     /// Min LP or min B.
     pub(super) x3: AssignedValue<Fr>,
-    /// Receipt outputs.
+    /// Receipt outputs (a forced withdrawal's amount is `o1`).
     pub(super) o1: AssignedValue<Fr>,
     pub(super) o2: AssignedValue<Fr>,
     pub(super) b_is_min: AssignedValue<Fr>,
@@ -185,15 +193,18 @@ impl Fields {
 /// Flags the type rules derive, used again by the groups.
 #[derive(Clone, Copy)]
 pub(super) struct Gating {
-    /// The type moves an amount (every active type but pool creation).
+    /// The type moves a balance of the signer group's first slot (every
+    /// active type but pool creation).
     pub(super) has_amount: AssignedValue<Fr>,
     /// The type touches a pool (pool reads and writes, and creation).
     pub(super) pool_op: AssignedValue<Fr>,
 }
 
 /// Type rules on the fields (the executor's `check_widths` and checks):
-/// nonzero account, amount, asset and pool where the type uses them, a
-/// deposit's asset below the LP range, no self-transfer.
+/// nonzero account, amount (`x1`; a forced withdrawal's amount is the
+/// whole balance, possibly zero), asset and pool where the type uses them,
+/// the assets of deposits and withdrawals below the LP range, no
+/// self-transfer.
 pub(super) fn field_rules(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
@@ -204,13 +215,17 @@ pub(super) fn field_rules(
     let g = range.gate();
     nonzero_if(ctx, range, x.account, sel.active);
     let has_amount = g.sub(ctx, sel.active, sel.of(CreatePool));
-    nonzero_if(ctx, range, x.x1, has_amount);
+    let has_x1 = g.sub(ctx, has_amount, sel.of(ForcedWithdraw));
+    nonzero_if(ctx, range, x.x1, has_x1);
     nonzero_if(ctx, range, x.x2, sel.of(AddLiquidity));
-    let asset_op = g.sum(ctx, [sel.of(Deposit), sel.of(Transfer), sel.of(Withdraw)]);
+    // Deposits and (forced) withdrawals move plain tokens only (LP shares
+    // have no L1 token to pay out).
+    let l1_asset = g.sum(
+        ctx,
+        [sel.of(Deposit), sel.of(Withdraw), sel.of(ForcedWithdraw)],
+    );
+    let asset_op = g.add(ctx, l1_asset, sel.of(Transfer));
     nonzero_if(ctx, range, x.asset, asset_op);
-    // Deposits and withdrawals move plain tokens only (LP shares have no L1
-    // token to pay out).
-    let l1_asset = g.add(ctx, sel.of(Deposit), sel.of(Withdraw));
     range_if(ctx, range, x.asset, SLOT_BITS as usize - 1, l1_asset);
     let pool_op = g.add(ctx, sel.pool_rw, sel.of(CreatePool));
     nonzero_if(ctx, range, x.pool, pool_op);

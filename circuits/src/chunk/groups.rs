@@ -67,6 +67,7 @@ pub(super) fn signer_group(
                 (AddLiquidity, ta),
                 (RemoveLiquidity, lp_asset),
                 (Withdraw, x.asset),
+                (ForcedWithdraw, x.asset),
             ],
         ),
         by_type(
@@ -88,6 +89,10 @@ pub(super) fn signer_group(
     ];
     let neg_x1 = g.neg(ctx, x.x1);
     let neg_x2 = g.neg(ctx, x.x2);
+    let neg_o1 = g.neg(ctx, x.o1);
+    // A forced withdrawal moves the whole balance: its amount `o1` is the
+    // old balance, so the new one is zero.
+    assert_eq_if(ctx, range, x.o1, x.balances[0], sel.of(ForcedWithdraw));
     let deltas = [
         by_type(
             ctx,
@@ -100,6 +105,7 @@ pub(super) fn signer_group(
                 (AddLiquidity, neg_x1),
                 (RemoveLiquidity, neg_x1),
                 (Withdraw, neg_x1),
+                (ForcedWithdraw, neg_o1),
             ],
         ),
         by_type(

@@ -4,8 +4,8 @@
 //!
 //! # Slots
 //!
-//! Every slot is the same universal slot. A one-hot selector of 8 boolean
-//! flags (`noop` and the 7 transaction types) chooses what it does; padding
+//! Every slot is the same universal slot. A one-hot selector of 9 boolean
+//! flags (`noop` and the 8 transaction types) chooses what it does; padding
 //! comes last (`noopᵢ·(1 − noopᵢ₊₁) = 0`). Each slot runs every gadget on
 //! its witness (zeros where unused); each assertion of a type is gated by
 //! that type's flag, values that differ by type are selected by inner
@@ -32,6 +32,13 @@
 //! | remove liquidity | LP −= lp; `token_a` += out_a; `token_b` += out_b | pool reserves, supply |
 //! | withdraw | balance `asset` −= amount | – |
 //! | create pool | – | pool created empty |
+//! | forced withdrawal | balance `asset` −= its whole value | – |
+//!
+//! The L1 queue's operations (deposits and forced withdrawals) are
+//! unsigned: L1 checks them against its queue, through the data. A forced
+//! withdrawal needs an existing account, keeps its leaf, and moves the whole
+//! balance (`o1`, 112 bits, equal to the old balance) to the owner L1
+//! recorded.
 //!
 //! Signed types check the nonce (`nonce = old nonce`, stored `nonce + 1`
 //! below 2^32), the signature over [`TxBody::message`] packed in-circuit
@@ -139,8 +146,8 @@ pub enum ChunkError {
 pub struct ChunkCells {
     /// The public inputs (`zklanes_executor::commitments::PublicInputs`).
     pub public: [AssignedValue<Fr>; zklanes_executor::commitments::PUBLIC_INPUTS],
-    /// Per slot: its 8 selector flags, indexed by type id (0 = padding).
-    pub flags: Vec<[AssignedValue<Fr>; 8]>,
+    /// Per slot: its 9 selector flags, indexed by type id (0 = padding).
+    pub flags: Vec<[AssignedValue<Fr>; fields::FLAGS]>,
 }
 
 /// Chips used while building a chunk.
@@ -198,7 +205,7 @@ pub fn assign_chunk(
             xn: one,
         },
     };
-    let mut flags: Vec<[AssignedValue<Fr>; 8]> = Vec::with_capacity(shape.capacity);
+    let mut flags: Vec<[AssignedValue<Fr>; fields::FLAGS]> = Vec::with_capacity(shape.capacity);
     for w in &witnesses {
         let (next, f) = slot(ctx, chips, shape.chain_id, w, ch, run);
         if let Some(prev) = flags.last() {

@@ -110,7 +110,7 @@ pub(super) fn data(
     use TxType::*;
     let [ta, tb, fee, ..] = x.pf;
     // Each type's fields as `(cell, bytes)`, in the executor's order.
-    let layouts: [(TxType, &[PubField]); 7] = [
+    let layouts: [(TxType, &[PubField]); 8] = [
         (
             Deposit,
             &[
@@ -170,6 +170,17 @@ pub(super) fn data(
         (
             CreatePool,
             &[(x.account, 3), (x.pool, 2), (ta, 2), (tb, 2), (fee, 2)],
+        ),
+        (
+            ForcedWithdraw,
+            &[
+                (x.account, 3),
+                (x.asset, 2),
+                (x.o1, 14),
+                (x.l1[0], 4),
+                (x.l1[1], 9),
+                (x.l1[2], 7),
+            ],
         ),
     ];
     let e = layouts.map(|(ty, fields)| (ty, pubdata_elements(ctx, range, ty, fields)));

@@ -26,7 +26,7 @@ pub(super) fn assert_eq_if(
 pub(super) fn by_type(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
-    flags: &[AssignedValue<Fr>; 8],
+    flags: &[AssignedValue<Fr>; super::fields::FLAGS],
     values: &[(TxType, AssignedValue<Fr>)],
 ) -> AssignedValue<Fr> {
     let (f, v): (Vec<_>, Vec<_>) = values.iter().map(|(t, v)| (flags[*t as usize], *v)).unzip();

@@ -36,7 +36,7 @@ pub(super) fn slot(
     w: &SlotWitness,
     ch: Challenge,
     run: Running,
-) -> (Running, [AssignedValue<Fr>; 8]) {
+) -> (Running, [AssignedValue<Fr>; super::fields::FLAGS]) {
     let range = chips.range;
     let g = range.gate();
     let c = Consts::load(ctx);

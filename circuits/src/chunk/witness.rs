@@ -120,7 +120,7 @@ pub(super) fn slot_witness(index: usize, t: &TxTrace) -> Result<SlotWitness, Chu
     let mut w = SlotWitness::padding();
     w.ty = body.tx_type() as usize;
     let (signer_n, total) = match body {
-        TxBody::Deposit(_) | TxBody::Withdraw(_) => (2, 2),
+        TxBody::Deposit(_) | TxBody::Withdraw(_) | TxBody::ForcedWithdraw(_) => (2, 2),
         TxBody::Transfer(_) => (2, 4),
         TxBody::Swap(_) => (3, 4),
         TxBody::AddLiquidity(_) | TxBody::RemoveLiquidity(_) => (4, 5),
@@ -237,6 +237,12 @@ pub(super) fn slot_witness(index: usize, t: &TxTrace) -> Result<SlotWitness, Chu
             w.asset = x.asset as u128;
             w.x1 = x.amount;
             w.l1 = split_l1(&x.l1_address);
+        }
+        TxBody::ForcedWithdraw(x) => {
+            // The amount is the receipt's `o1` (the whole balance).
+            w.account = x.account as u128;
+            w.asset = x.asset as u128;
+            w.l1 = split_l1(&x.l1_owner);
         }
         TxBody::CreatePool(x) => {
             w.account = x.account as u128;

@@ -55,8 +55,9 @@ pub struct Receipt {
     /// Transaction type.
     pub tx_type: TxType,
     /// Type-specific outputs: swap `[out, 0]` (`out ≤ MAX_AMOUNT`), add
-    /// liquidity `[lp_minted, 0]`, remove liquidity `[out_a, out_b]` (these
-    /// three below 2^112), others `[0, 0]`.
+    /// liquidity `[lp_minted, 0]`, remove liquidity `[out_a, out_b]`, forced
+    /// withdrawal `[amount, 0]` (the whole balance; these four below
+    /// 2^112), others `[0, 0]`.
     pub outputs: [u128; 2],
 }
 
@@ -114,6 +115,10 @@ pub fn access_keys(
         TxBody::Withdraw(t) => {
             k.push(Key::Account(t.account));
             k.push(Key::Balance(t.account, t.asset));
+        }
+        TxBody::ForcedWithdraw(f) => {
+            k.push(Key::Account(f.account));
+            k.push(Key::Balance(f.account, f.asset));
         }
         TxBody::CreatePool(t) => {
             k.push(Key::Account(t.account));
@@ -415,6 +420,15 @@ pub fn apply_tx(view: &impl StateView, body: &TxBody) -> Result<(Receipt, Writes
             )?;
             w.push((Key::Account(t.account), Leaf::Account(acc)));
             w.push((Key::Balance(t.account, t.asset), Leaf::balance(bal)));
+        }
+        TxBody::ForcedWithdraw(f) => {
+            // Queued on L1 for an account L1 created, so the account exists
+            // unless the queue was built by someone else than L1.
+            let acc = account_of(view, f.account)?
+                .ok_or(TxError::UnknownAccount { account: f.account })?;
+            outputs[0] = balance_of(view, f.account, f.asset)?;
+            w.push((Key::Account(f.account), Leaf::Account(acc)));
+            w.push((Key::Balance(f.account, f.asset), Leaf::balance(0)));
         }
         TxBody::CreatePool(t) => {
             let acc = bump_nonce(view, t.account, t.nonce)?;

@@ -139,14 +139,14 @@ fn static_phase(state: &State, txs: &[SignedTx]) -> (Option<Failure>, u64) {
     let mut next = state.next_deposit;
     let mut order = None;
     for (i, tx) in txs.iter().enumerate() {
-        if let TxBody::Deposit(d) = &tx.body {
-            if d.queue_index != next {
+        if let Some(got) = tx.body.queue_index() {
+            if got != next {
                 order = Some((
                     i,
                     1u8,
                     TxError::DepositOutOfOrder {
                         expected: next,
-                        got: d.queue_index,
+                        got,
                     },
                 ));
                 break;
@@ -177,7 +177,7 @@ fn signature_phase(
     let items: Vec<Result<(usize, BatchItem<'_>), Failure>> = txs[..limit]
         .par_iter()
         .enumerate()
-        .filter(|(_, tx)| !matches!(tx.body, TxBody::Deposit(_)))
+        .filter(|(_, tx)| tx.body.signer().is_some())
         .map(|(i, tx)| {
             let (account, _) = tx.body.signer().expect("signed type");
             let pk = match state.get(Key::Account(account)) {

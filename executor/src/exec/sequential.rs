@@ -17,8 +17,10 @@ use crate::tx::{SignedTx, TxBody};
 pub(crate) fn static_check(tx: &SignedTx) -> Result<(), TxError> {
     tx.body.check_widths()?;
     match (&tx.body, &tx.signature) {
-        (TxBody::Deposit(_), Some(_)) => Err(TxError::UnexpectedSignature),
-        (TxBody::Deposit(_), None) => Ok(()),
+        (TxBody::Deposit(_) | TxBody::ForcedWithdraw(_), Some(_)) => {
+            Err(TxError::UnexpectedSignature)
+        }
+        (TxBody::Deposit(_) | TxBody::ForcedWithdraw(_), None) => Ok(()),
         (_, None) => Err(TxError::MissingSignature),
         (_, Some(_)) => Ok(()),
     }
@@ -37,11 +39,12 @@ pub fn execute_sequential(
         let fail = |reason| BatchError::Tx { index, reason };
         static_check(tx).map_err(fail)?;
         match (&tx.body, &tx.signature) {
-            (TxBody::Deposit(d), _) => {
-                if d.queue_index != next_deposit {
+            (body, _) if body.queue_index().is_some() => {
+                let got = body.queue_index().expect("guarded");
+                if got != next_deposit {
                     return Err(fail(TxError::DepositOutOfOrder {
                         expected: next_deposit,
-                        got: d.queue_index,
+                        got,
                     }));
                 }
                 next_deposit += 1;

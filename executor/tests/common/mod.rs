@@ -46,6 +46,19 @@ pub fn deposit(queue_index: u64, account: u32, asset: u32, amount: u128) -> Sign
     }
 }
 
+/// A forced withdrawal queued on L1 by the account's owner.
+pub fn forced_withdraw(queue_index: u64, account: u32, asset: u32) -> SignedTx {
+    SignedTx {
+        body: TxBody::ForcedWithdraw(ForcedWithdraw {
+            queue_index,
+            account,
+            asset,
+            l1_owner: [7; 20],
+        }),
+        signature: None,
+    }
+}
+
 pub fn transfer(from: u32, to: u32, asset: u32, amount: u128, nonce: u32) -> SignedTx {
     sign(TxBody::Transfer(Transfer {
         from,
@@ -180,6 +193,13 @@ pub fn random_batch(seed: u64, universe: u32, len: usize, valid_bias: f64) -> Ve
                     nonce: *n,
                 })));
                 *n += 1;
+            }
+            95..=96 => {
+                // A forced withdrawal: of a known account (or, dishonest,
+                // maybe an unknown one), the whole balance of token 1 or 2.
+                let account = pick(&mut rng, &known);
+                txs.push(forced_withdraw(queue, account, rng.gen_range(1..=2)));
+                queue += 1;
             }
             _ => {
                 let a = pick(&mut rng, &known);
