@@ -821,8 +821,8 @@ fn a_forced_withdrawals_owner_is_bound_into_the_data() {
 
 /// A forced withdrawal needs an existing account (L1 queues one only for
 /// an account it created): for an empty account slot, a zero balance and a
-/// zero amount, every path consistent, the circuit would otherwise write an
-/// account leaf; it must refuse. The control is the same witness for the
+/// zero amount, every path consistent with the account leaf the slot would
+/// then write, it must refuse. The control is the same witness for the
 /// real account.
 #[test]
 fn a_forced_withdrawal_of_a_missing_account_breaks_the_circuit() {
@@ -833,9 +833,17 @@ fn a_forced_withdrawal_of_a_missing_account_breaks_the_circuit() {
         |f| f.account = missing,
         |n, u| match n {
             0 => {
+                // The leaf the slot would write without the rule (the
+                // stored key and nonce of an empty slot: zeros), so every
+                // later path is consistent with it.
                 u.index = Key::Account(missing).index();
                 u.old = Leaf::Empty;
-                u.new = Leaf::Empty;
+                u.new = Leaf::Account(zklanes_executor::state::Account::new(
+                    zklanes_executor::signature::PublicKey {
+                        x: NativeFr::from(0u64),
+                        y: NativeFr::from(0u64),
+                    },
+                ));
             }
             _ => {
                 u.index = Key::Balance(missing, 2).index();
