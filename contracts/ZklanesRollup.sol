@@ -7,11 +7,12 @@ interface IZklanesPoseidon {
 }
 
 /// The L1 side of zklanes: the rollup's state root, its public data, the
-/// L1 deposit queue and the assets it holds.
+/// L1 queue (deposits and forced withdrawals) and the assets it holds.
 ///
-/// - **State:** the state root, the number of the next batch, the deposit
-///   queue (a keccak chain, `queueHash[i]` its value before deposit `i`),
-///   the position of the first deposit no batch has consumed yet, the next
+/// - **State:** the state root, the number of the next batch, the queue
+///   (a keccak chain, `queueHash[i]` its value before entry `i`: deposits
+///   and forced withdrawals, below), the position of the first entry no
+///   batch has consumed yet, the next
 ///   account id and each account's L1 owner, the asset registry, the
 ///   claimable withdrawals, and the exit mode (below) with what it paid.
 /// - **Deposits** (`deposit`, `depositNewAccount`) take the asset into
@@ -29,6 +30,8 @@ interface IZklanesPoseidon {
 ///   link costs about 2^112 keccak calls), which is what the queue's
 ///   binding needs: a batch, or a refund, matches the queue only with the
 ///   deposits L1 queued.
+/// - **Forced withdrawals** (`forceWithdraw`) are queue entries too, with
+///   amount 0 and the zero key's hash (below).
 /// - **Finalization:** a batch, or a bundle of consecutive batches proven
 ///   by one final proof, is posted with its public data `data` (the
 ///   transactions' elements, `zklanes_executor::commitments`) and accepted
@@ -36,12 +39,13 @@ interface IZklanesPoseidon {
 ///   canonical (below the BN254 scalar field modulus `R`, so a stored root
 ///   has one encoding only); it starts at the stored root; it proves
 ///   exactly the batch numbers it settles; every data word is below `R`;
-///   the data is the data the proof commits to (below); the deposits the
-///   data carries are the next queued ones, in order; and the final
+///   the data is the data the proof commits to (below); the deposits and
+///   forced withdrawals the data carries are the next queued entries, in
+///   order; and the final
 ///   aggregation proof verifies (generated verifier at `verifier`). Then
 ///   the root, the batch number and the queue head advance, and each
-///   withdrawal the data carries is claimable by its L1 address (`claim`
-///   pays it out).
+///   withdrawal the data carries (signed or forced) is claimable by its L1
+///   address (`claim` pays it out).
 ///
 /// **The data binding.** The proof's public inputs are 12 accumulator
 /// limbs, then `[prev_root, new_root, P, x, y, xn, first_batch,
@@ -61,17 +65,40 @@ interface IZklanesPoseidon {
 /// point-evaluation precompile at `x`.)
 ///
 /// **Deposits and withdrawals are read from the bound data.** A
-/// transaction's type is the top byte of its first element (`e1 >> 240`):
-/// a deposit has three elements (`account(3) asset(2) amount(12)
-/// sender(20)` over two, then its key hash), every other type two; an
-/// unknown type or a truncated transaction reverts. The deposits are
-/// chained from the link of `queueHash[depositHead]` as the queue chains
-/// them, and the result must be the queue's link after as many deposits
-/// (block bits ignored on both sides), so the batch
-/// consumed exactly the next queued deposits, in order, as L1 queued them
-/// (account, asset, amount, sender, key). A withdrawal `account(3)
-/// asset(2) amount(12) address(20)` is credited to `claimable[address]
-/// [asset]`.
+/// transaction's type is the top byte of its first element (`e1 >> 240`,
+/// types `1..=8`): a deposit has three elements (`account(3) asset(2)
+/// amount(12) sender(20)` over two, then its key hash), every other type
+/// two; an unknown type or a truncated transaction reverts. The deposits
+/// (type 1) and forced withdrawals (type 8, `account(3) asset(2)
+/// amount(14) owner(20)`, chained as the queue holds them: amount 0, the
+/// zero key's hash, the owner as sender) are chained from the link of
+/// `queueHash[depositHead]` as the queue chains them, and the result must
+/// be the queue's link after as many entries (block bits ignored on both
+/// sides), so the batch consumed exactly the next queued entries, in
+/// order, as L1 queued them (account, asset, amount, sender, key). A
+/// withdrawal (type 6) `account(3) asset(2) amount(12) address(20)` is
+/// credited to `claimable[address][asset]`, a forced withdrawal's amount
+/// to `claimable[owner][asset]`.
+///
+/// **Forced withdrawals: a censored user leaves through L1.** An operator
+/// may keep finalizing batches and ignore one user's signed transactions.
+/// That user, the L1 owner of an account (`accountOwner`: the sender of
+/// the `depositNewAccount` that created it, or named at a checkpoint
+/// genesis), calls `forceWithdraw(account, asset)` for a registered plain
+/// token (`1..=MAX_TOKEN`). It queues an entry like a deposit, but of
+/// amount 0 (a deposit's is at least 1, so the entry is unambiguous: the
+/// circuit refuses a deposit of 0) with the zero key's hash and the owner
+/// as sender, emitted as `DepositQueued` with amount 0. The batches must
+/// consume it in queue order, like every entry: the circuit proves a
+/// forced withdrawal (type 8) that moves the account's whole balance of
+/// the asset (possibly 0, below 2^112) out of the rollup, and its data
+/// names the account, the asset and the owner, which L1 chains against
+/// the queue, and the amount, which `finalize` credits to
+/// `claimable[owner][asset]` (`claim` pays it). The operator cannot skip
+/// it without freezing every later deposit, and cannot pay anyone but the
+/// owner. Left waiting past `exitDeadlineBlocks`, it lets anyone activate
+/// exit mode (below), as a waiting deposit does: a censored user always
+/// gets their balance, through a batch or through exit mode.
 ///
 /// **Deposits L1 accepts are deposits the rollup can process.** A deposit
 /// is consumed by the next batch, in queue order, with no skip, so a deposit
@@ -113,12 +140,12 @@ interface IZklanesPoseidon {
 /// its unclaimed withdrawals.
 ///
 /// **Exit mode: users can always leave.** An operator that stops
-/// processing the deposit queue freezes the rollup: once the oldest
-/// deposit no batch has consumed (`depositHead < depositCount`) was queued
-/// more than `exitDeadlineBlocks` blocks ago (days of blocks in
-/// production), anyone may call `activateExitMode`. From then on nothing
-/// is finalized and nothing is deposited: the last finalized `stateRoot`
-/// is the final state, and
+/// processing the queue freezes the rollup: once the oldest queue entry
+/// (deposit or forced withdrawal) no batch has consumed (`depositHead <
+/// depositCount`) was queued more than `exitDeadlineBlocks` blocks ago
+/// (days of blocks in production), anyone may call `activateExitMode`.
+/// From then on nothing is finalized, deposited or queued: the last
+/// finalized `stateRoot` is the final state, and
 /// - `exit` pays an account's balance of a plain asset (`1..=MAX_TOKEN`,
 ///   registered) to the account's L1 owner, once per (account, asset),
 ///   given the balance and its Merkle path against `stateRoot`: the leaf
@@ -136,25 +163,32 @@ interface IZklanesPoseidon {
 ///   and the rounding stay in the contract;
 /// - `refundDeposit` pays a deposit no batch consumed (`index ≥
 ///   depositHead`) back to its L1 sender, once, given its fields, which
-///   must chain from `link(index − 1)` to `link(index)`.
+///   must chain from `link(index − 1)` to `link(index)`; a forced
+///   withdrawal's entry (amount 0) paid nothing in and is refused (its
+///   account's balance exits with `exit`).
 /// The L1 owner of an account is the sender of the `depositNewAccount`
 /// that created it (recorded then): exits can be sent by anyone, the money
 /// goes to the owner. The owner is not the key: anyone may create an
 /// account with someone else's key, and its exit then pays them, so a
 /// wallet uses only accounts whose `accountOwner` is its own L1 address.
-/// (Accounts created before a checkpoint genesis have no recorded owner and
-/// cannot exit.) Claims of finalized withdrawals stay open. Since every balance, pool reserve and claim of the final state
-/// was paid into the contract by consumed deposits, and every unconsumed
-/// deposit is refunded at most once, the contract always holds what all of
-/// these pay out.
+/// (Accounts created before a checkpoint genesis have no recorded owner,
+/// unless the constructor names it, and without one cannot exit or force a
+/// withdrawal.) Claims of finalized withdrawals stay open. Since every
+/// balance, pool reserve and claim (signed or forced withdrawal) of the
+/// final state was paid into the contract by consumed deposits, and every
+/// unconsumed deposit is refunded at most once, the contract always holds
+/// what all of these pay out.
 ///
 /// An operator that stops entirely is always caught: anyone can queue a
-/// deposit (a top-up of the smallest amount) to start the clock. **Not
-/// covered yet:** an operator that keeps processing the queue but censors
-/// one user's transactions. A forced withdrawal through the priority queue
-/// needs a new circuit transaction type, so a censored user's withdrawal is
-/// not forced; only an operator that stops processing the queue triggers
-/// exit mode.
+/// deposit (a top-up of the smallest amount) to start the clock. An
+/// operator that keeps processing the queue but censors one user's
+/// transactions is caught by that user's forced withdrawal (above): it
+/// must process it, paying the user, or stop processing the queue, which
+/// opens exit mode once the deadline passes.
+///
+/// **Build.** Compiled with the optimizer (200 runs; `l1::rollup::
+/// creation_code`): unoptimized, its runtime code passes EIP-170's 24,576
+/// bytes.
 contract ZklanesRollup {
     uint256 private constant ACCUMULATOR = 12;
     /// The proof's public inputs: the accumulator limbs, then `[prev_root,
@@ -172,7 +206,8 @@ contract ZklanesRollup {
     // Transaction types (zklanes_executor::tx::TxType).
     uint256 private constant TX_DEPOSIT = 1;
     uint256 private constant TX_WITHDRAW = 6;
-    uint256 private constant TX_LAST = 7;
+    uint256 private constant TX_FORCED_WITHDRAW = 8;
+    uint256 private constant TX_LAST = 8;
 
     // Poseidon domain tags (zklanes_executor::poseidon::Tag).
     uint256 private constant TAG_NODE = 1;
@@ -222,17 +257,19 @@ contract ZklanesRollup {
     address public immutable governor;
     /// `Poseidon(PubKey, 0, 0)`: the key hash of a top-up's queue entry.
     uint256 public immutable zeroKeyHash;
-    /// How many blocks the oldest unconsumed deposit may wait before anyone
-    /// can switch the contract to exit mode.
+    /// How many blocks the oldest unconsumed queue entry (deposit or forced
+    /// withdrawal) may wait before anyone can switch the contract to exit
+    /// mode.
     uint64 public immutable exitDeadlineBlocks;
 
     uint256 public stateRoot;
     // One storage word: the counters every deposit reads and writes, the
     // reentrancy lock and the exit mode.
     uint64 public nextBatch;
-    /// Deposits queued so far (the next deposit's queue index).
+    /// Queue entries (deposits and forced withdrawals) queued so far (the
+    /// next one's queue index).
     uint64 public depositCount;
-    /// The first queued deposit that no batch has consumed yet.
+    /// The first queue entry that no batch has consumed yet.
     uint64 public depositHead;
     /// The id the next created account gets (ids below it are assigned).
     uint32 public nextAccount;
@@ -244,7 +281,9 @@ contract ZklanesRollup {
     /// The deposit queue before deposit `i`: `link(i − 1) ‖ block(i − 1)`
     /// (0 at the genesis one; see the contract's doc).
     mapping(uint64 => bytes32) public queueHash;
-    /// The L1 owner of each account `depositNewAccount` created: its sender.
+    /// The L1 owner of each account `depositNewAccount` created (its sender)
+    /// or the constructor named (a checkpoint's): it alone may force a
+    /// withdrawal, and exit mode pays it.
     mapping(uint32 => address) public accountOwner;
     /// Exit mode: the balance leaves (`account << 12 | asset`) paid out.
     mapping(uint256 => bool) public exited;
@@ -256,6 +295,9 @@ contract ZklanesRollup {
     mapping(address => mapping(uint32 => uint256)) public claimable;
 
     event AssetRegistered(uint32 indexed asset, address token);
+    /// A queue entry: a deposit, or with `amount` 0 (and a zero key) a
+    /// forced withdrawal of `account`'s whole balance of `asset` to its
+    /// owner `sender`.
     event DepositQueued(
         uint64 indexed queueIndex,
         address indexed sender,
@@ -293,11 +335,12 @@ contract ZklanesRollup {
     }
 
     /// A rollup whose history starts at `genesisRoot`, batch `firstBatch`,
-    /// deposit queue index `firstDeposit` and account id `firstAccount`
-    /// (0, 0, 1 for a new chain; a checkpoint otherwise: accounts
-    /// `1..firstAccount` exist, with no recorded L1 owner), exit mode
-    /// possible once a deposit waits more than `exitDeadlineBlocks_`
-    /// blocks. The deployer is the governor.
+    /// queue index `firstDeposit` and account id `firstAccount` (0, 0, 1
+    /// for a new chain; a checkpoint otherwise: accounts `1..firstAccount`
+    /// exist, with no recorded L1 owner but those `genesisAccounts` names,
+    /// whose owners are `genesisOwners`, in order), exit mode possible once
+    /// a queue entry waits more than `exitDeadlineBlocks_` blocks. The
+    /// deployer is the governor.
     constructor(
         address verifier_,
         address poseidon_,
@@ -305,11 +348,19 @@ contract ZklanesRollup {
         uint64 firstBatch,
         uint64 firstDeposit,
         uint32 firstAccount,
-        uint64 exitDeadlineBlocks_
+        uint64 exitDeadlineBlocks_,
+        uint32[] memory genesisAccounts,
+        address[] memory genesisOwners
     ) {
         require(verifier_.code.length > 0 && poseidon_.code.length > 0, "no contract code");
         require(firstAccount >= 1 && firstAccount <= MAX_ACCOUNT + 1, "first account");
         require(genesisRoot < R, "genesis root not canonical");
+        require(genesisAccounts.length == genesisOwners.length, "genesis owners");
+        for (uint256 i = 0; i < genesisAccounts.length; i++) {
+            uint32 account = genesisAccounts[i];
+            require(account >= 1 && account < firstAccount && genesisOwners[i] != address(0), "genesis owner");
+            accountOwner[account] = genesisOwners[i];
+        }
         verifier = verifier_;
         poseidon = IZklanesPoseidon(poseidon_);
         governor = msg.sender;
@@ -364,6 +415,26 @@ contract ZklanesRollup {
         _take(asset, amount);
         index = _queue(account, zeroKeyHash, asset, amount);
         emit DepositQueued(index, msg.sender, account, 0, 0, asset, amount);
+    }
+
+    /// Queues a forced withdrawal of `account`'s whole balance of the plain
+    /// token `asset` to the sender, who must be the account's L1 owner:
+    /// a queue entry of amount 0 (a deposit's is at least 1) with the zero
+    /// key's hash, emitted as `DepositQueued` with amount 0. The batches
+    /// must consume it in queue order like a deposit (see the contract's
+    /// doc); left waiting past the deadline, it opens exit mode. Returns
+    /// its queue index.
+    function forceWithdraw(uint32 account, uint32 asset) external returns (uint64 index) {
+        require(!locked, "reentrant call");
+        require(!exitMode, "exit mode");
+        // Only accounts L1 assigned have an owner (a creating deposit, or
+        // the genesis), and the owner is never the zero address.
+        require(msg.sender == accountOwner[account] && msg.sender != address(0), "not the account's owner");
+        // Only plain tokens (`1..=MAX_TOKEN`) are ever registered.
+        (, bool registered) = _asset(asset);
+        require(registered, "asset not registered");
+        index = _queue(account, zeroKeyHash, asset, 0);
+        emit DepositQueued(index, msg.sender, account, 0, 0, asset, 0);
     }
 
     /// Takes exactly `amount` of `asset` from the sender into custody. No
@@ -464,7 +535,7 @@ contract ZklanesRollup {
     /// (Hisil–Wong–Carter–Dawson 2008, dbl-2008-hwcd and madd-2008-hwcd
     /// with `a = 1`; complete on BabyJubJub, whose `d` is not a square, so
     /// there is no exceptional case and no inversion): 250 doublings and
-    /// 114 additions, about 125k gas (compiled without the optimizer).
+    /// 114 additions, about 125k gas.
     function _timesSubgroupOrderIsIdentity(uint256 x, uint256 y) private pure returns (bool identity) {
         assembly {
             let p := 21888242871839275222246405745257275088548364400416034343698204186575808495617 // R
@@ -565,13 +636,16 @@ contract ZklanesRollup {
             mstore(m, p)
             mstore(add(m, 32), dataHash)
             mstore(add(m, 64), n)
-            x := mod(keccak256(m, 96), R)
+            // R on the stack: the optimizer may build a constant from
+            // cheaper code than a PUSH32, which the loop would pay per word.
+            let r := R
+            x := mod(keccak256(m, 96), r)
             let end := add(data.offset, shl(5, n))
             for { let at := data.offset } lt(at, end) { at := add(at, 32) } {
                 let d := calldataload(at)
-                canonical := and(canonical, lt(d, R))
-                y := addmod(mulmod(y, x, R), d, R)
-                xn := mulmod(xn, x, R)
+                canonical := and(canonical, lt(d, r))
+                y := addmod(mulmod(y, x, r), d, r)
+                xn := mulmod(xn, x, r)
             }
         }
         require(canonical, "data not canonical");
@@ -580,14 +654,17 @@ contract ZklanesRollup {
         require(instances[CHALLENGE_POWER] == xn, "data length differs from the proof");
     }
 
-    /// Reads the data's transactions: chains its deposits from the queue
-    /// head and requires the queue's hash after them; credits its
-    /// withdrawals. Returns the new queue head.
+    /// Reads the data's transactions: chains its deposits and forced
+    /// withdrawals from the queue head and requires the queue's hash after
+    /// them; credits its withdrawals (signed and forced). Returns the new
+    /// queue head.
     function _settleData(uint256[] calldata data) private returns (uint64 head) {
         head = depositHead;
         // Links only: the block bits are masked off (see the contract's doc).
         bytes32 h = queueHash[head] & bytes32(LINK_MASK);
-        uint256 deposits = 0;
+        // An immutable cannot be read in assembly.
+        uint256 zeroKey = zeroKeyHash;
+        uint256 consumed = 0;
         // 0: parsed; 1: an unknown type; 2: a truncated transaction.
         uint256 failure = 0;
         assembly {
@@ -597,39 +674,52 @@ contract ZklanesRollup {
             for {} lt(at, end) {} {
                 let e1 := calldataload(at)
                 let kind := shr(240, e1)
-                if or(iszero(kind), gt(kind, 7)) {
+                if or(iszero(kind), gt(kind, TX_LAST)) {
                     failure := 1
                     break
                 }
                 // A deposit has 3 elements, every other type 2.
                 let size := 64
-                if eq(kind, 1) { size := 96 }
+                if eq(kind, TX_DEPOSIT) { size := 96 }
                 if gt(add(at, size), end) {
                     failure := 2
                     break
                 }
-                if or(eq(kind, 1), eq(kind, 6)) {
-                    // account(3) asset(2) amount(12) address(20): 13 bytes
-                    // of the address end e1 (31 bytes), 7 begin e2.
-                    let to := or(shl(56, and(e1, 0xffffffffffffffffffffffffff)), shr(192, calldataload(add(at, 32))))
+                if or(or(eq(kind, TX_DEPOSIT), eq(kind, TX_WITHDRAW)), eq(kind, TX_FORCED_WITHDRAW)) {
+                    let e2 := calldataload(add(at, 32))
                     let asset := and(shr(200, e1), 0xffff)
+                    // Deposit and withdrawal: account(3) asset(2)
+                    // amount(12) address(20), 13 bytes of the address end
+                    // e1 (31 bytes), 7 begin e2.
+                    let to := or(shl(56, and(e1, 0xffffffffffffffffffffffffff)), shr(192, e2))
                     let amount := and(shr(104, e1), 0xffffffffffffffffffffffff)
-                    switch kind
-                    case 1 {
-                        // The queue's link, as `_queue` makes it, the key
-                        // hash the deposit's third element.
+                    let keyHash := zeroKey
+                    if eq(kind, TX_FORCED_WITHDRAW) {
+                        // account(3) asset(2) amount(14) owner(20): 11
+                        // bytes of the owner end e1, 9 begin e2.
+                        to := or(shl(72, and(e1, 0xffffffffffffffffffffff)), shr(176, e2))
+                        amount := and(shr(88, e1), 0xffffffffffffffffffffffffffff)
+                    }
+                    if eq(kind, TX_DEPOSIT) { keyHash := calldataload(add(at, 64)) }
+                    if iszero(eq(kind, TX_WITHDRAW)) {
+                        // The queue's link, as `_queue` makes it: a deposit
+                        // with its amount and key hash (its third element),
+                        // a forced withdrawal with amount 0 and the zero
+                        // key's hash, its owner as the sender.
+                        let queued := amount
+                        if eq(kind, TX_FORCED_WITHDRAW) { queued := 0 }
                         mstore(m, h)
                         mstore(add(m, 32), shl(224, and(shr(216, e1), 0xffffff)))
                         mstore(add(m, 36), shl(224, asset))
-                        mstore(add(m, 40), shl(128, amount))
+                        mstore(add(m, 40), shl(128, queued))
                         mstore(add(m, 56), shl(96, to))
-                        mstore(add(m, 76), calldataload(add(at, 64)))
+                        mstore(add(m, 76), keyHash)
                         h := and(keccak256(m, 108), LINK_MASK)
-                        deposits := add(deposits, 1)
+                        consumed := add(consumed, 1)
                     }
-                    default {
+                    if iszero(eq(kind, TX_DEPOSIT)) {
                         // claimable[to][asset] += amount (each amount is
-                        // below 2^96: no overflow).
+                        // below 2^112: no overflow).
                         mstore(0, to)
                         mstore(0x20, claimable.slot)
                         mstore(0x20, keccak256(0, 0x40))
@@ -643,7 +733,7 @@ contract ZklanesRollup {
         }
         require(failure != 1, "unknown transaction type");
         require(failure != 2, "truncated transaction");
-        head += uint64(deposits);
+        head += uint64(consumed);
         require(head <= depositCount, "deposit not queued");
         require(h == queueHash[head] & bytes32(LINK_MASK), "deposits differ from the queue");
     }
@@ -660,7 +750,9 @@ contract ZklanesRollup {
     }
 
     /// Switches the contract to exit mode, for good: anyone may, once the
-    /// oldest deposit no batch has consumed was queued more than
+    /// oldest queue entry no batch has consumed (a deposit, or a forced
+    /// withdrawal the operator ignores: the censorship resistance) was
+    /// queued more than
     /// `exitDeadlineBlocks` blocks ago (its block is the low 32 bits of the
     /// queue word after it). Then `finalize` and deposits revert and
     /// `exit`, `exitLiquidity` and `refundDeposit` open.
@@ -739,6 +831,8 @@ contract ZklanesRollup {
         require(index >= depositHead, "deposit consumed");
         require(index < depositCount, "deposit not queued");
         require(!refunded[index], "deposit refunded");
+        // A forced withdrawal's entry (amount 0) has nothing to refund.
+        require(amount > 0, "not a deposit");
         bytes32 link = _link(queueHash[index], account, asset, amount, sender, keyHash);
         require(link == queueHash[index + 1] & bytes32(LINK_MASK), "not the queued deposit");
         refunded[index] = true;

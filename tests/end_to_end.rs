@@ -50,7 +50,7 @@ use zklanes_prover::srs::{SrsSet, SrsSource};
 /// for this test's tree, chunks of [`DEMO_CHUNK_CAPACITY`] slots, the default
 /// chain id and the development SRS: what `zklanes verify` reports as
 /// `vk_sha256`, and `sha256sum` of the key cache's `layer_1_22_….vk` entry.
-const GOLDEN_FINAL_VK: &str = "0xe0bcd319cbc447202cdbecceb0a496e7fa4b44c28cc0edd9c38727af1c6f9f94";
+const GOLDEN_FINAL_VK: &str = "0x9247ccc880e664d6bb47b9b801c3e4f9cd1a09ad78ff8285d8b13a69426ea3fd";
 
 fn cache_dir() -> PathBuf {
     std::env::var_os("ZKLANES_CACHE_DIR")

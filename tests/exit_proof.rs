@@ -1,7 +1,8 @@
 //! `zklanes exit-proof`: the proof of an account's balance (or LP shares)
 //! built from an L1 log alone, as the Rollup contract's `exit` (or
 //! `exitLiquidity`) takes it; refused for an account with nothing to exit
-//! and for a log whose data does not rebuild its roots.
+//! (a balance a forced withdrawal emptied included) and for a log whose
+//! data does not rebuild its roots.
 
 use std::process::Command;
 
@@ -10,7 +11,7 @@ use zklanes_executor::field::fr_to_hex;
 use zklanes_executor::genbatch::{generate, GenConfig, Workload};
 use zklanes_executor::l1::L1Batch;
 use zklanes_executor::params::{DEFAULT_CHAIN_ID, LP_ASSET_BASE, SLOT_BITS};
-use zklanes_executor::state::Leaf;
+use zklanes_executor::state::{Key, Leaf};
 use zklanes_executor::tx::TxBody;
 use zklanes_executor::{Batch, Rollup, RollupConfig};
 use zklanes_l1::exit::{state_tree, AnyExitProof};
@@ -20,9 +21,11 @@ fn zklanes() -> Command {
     Command::new(env!("CARGO_BIN_EXE_zklanes"))
 }
 
-/// Executes a compact workload (every transaction type) as batch 0 and
-/// writes its L1 log; returns the executor and the log's path.
-fn settled(dir: &std::path::Path) -> (Rollup, std::path::PathBuf) {
+/// Executes a compact workload (every transaction type, ending with a
+/// forced withdrawal of account 4's token 2) as batch 0 and writes its L1
+/// log (the L1 queue's events too); returns the executor and the log's
+/// path.
+fn settled(dir: &std::path::Path) -> (Rollup, std::path::PathBuf, L1Batch) {
     let all = generate(&GenConfig {
         workload: Workload::Compact,
         txs: 40,
@@ -47,14 +50,16 @@ fn settled(dir: &std::path::Path) -> (Rollup, std::path::PathBuf) {
         .expect("a valid batch");
     let l1 = L1Batch::from_padded(&out.chunks);
     for t in out.chunks.iter().flat_map(|c| &c.txs) {
-        if let TxBody::Deposit(d) = &t.tx.body {
-            log.record_deposit(DepositEvent::from_deposit(d));
+        match &t.tx.body {
+            TxBody::Deposit(d) => log.record_deposit(DepositEvent::from_deposit(d)),
+            TxBody::ForcedWithdraw(f) => log.record_deposit(DepositEvent::from_forced(f)),
+            _ => {}
         }
     }
     log.record_batch(FinalizedBatch::new(0, 1, &out.state_root, &l1.data));
     let path = dir.join("l1.json");
     log.write(&path).unwrap();
-    (rollup, path)
+    (rollup, path, l1)
 }
 
 fn exit_proof(log: &std::path::Path, account: u32, asset: u32) -> std::process::Output {
@@ -75,7 +80,7 @@ fn exit_proof(log: &std::path::Path, account: u32, asset: u32) -> std::process::
 #[test]
 fn exit_proof_builds_the_contracts_arguments_from_the_l1_log() {
     let dir = tempfile::tempdir().unwrap();
-    let (rollup, log) = settled(dir.path());
+    let (rollup, log, l1) = settled(dir.path());
     let state = rollup.state();
     let tree = state_tree(state);
     // One plain balance and one LP position of the final state.
@@ -126,6 +131,35 @@ fn exit_proof_builds_the_contracts_arguments_from_the_l1_log() {
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("account 999 does not exist"), "{err}");
+
+    // A balance a forced withdrawal emptied: nothing to exit, and the
+    // error says where the funds went (claimable on L1 by the owner).
+    let forced = l1.withdrawals.last().unwrap();
+    assert_eq!((forced.account, forced.asset), (4, 2));
+    assert!(forced.amount > 0);
+    let queue_index = forced.forced.expect("a forced withdrawal");
+    assert_eq!(state.get(Key::Balance(4, 2)), Leaf::Empty);
+    let out = exit_proof(&log, 4, 2);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("account 4 holds no asset 2"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "forced withdrawal, L1 queue index {}, moved {} to its L1 owner 0x{}",
+            queue_index,
+            forced.amount,
+            hex::encode(forced.l1_address)
+        )),
+        "{err}"
+    );
+    // Its other balances still exit.
+    let out = exit_proof(&log, 4, 1);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // A log whose data does not rebuild its root: refused.
     let mut tampered = L1Log::read(&log).unwrap();

@@ -1380,21 +1380,77 @@ fn queue_on_l1(addr: &str, d: &zklanes_executor::tx::Deposit) {
     assert_eq!(r["account"], d.account, "{r}");
 }
 
-/// `--l1 embedded`: the operator queues deposits on the embedded L1 chain
-/// (`POST /v1/l1/deposits`, L1's rules applied); a batch whose deposit
-/// differs from L1's is rejected with the field named, and a corrected one
-/// replaces it; a batch whose deposit L1 has not queued waits (its record
-/// says why) and executes once L1 queues it; the L1 journal survives a
-/// restart (a batch checks against deposits queued before it).
+/// The forced withdrawals of `batch`, in order.
+fn forced_of(batch: &Batch) -> Vec<zklanes_executor::tx::ForcedWithdraw> {
+    batch
+        .txs
+        .iter()
+        .filter_map(|t| match &t.body {
+            zklanes_executor::tx::TxBody::ForcedWithdraw(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Asks the service's embedded L1 for the forced withdrawal `f`
+/// (`POST /v1/l1/deposits` with amount 0, sent by `f`'s owner); returns
+/// the status and the answer.
+fn force_on_l1(addr: &str, f: &zklanes_executor::tx::ForcedWithdraw) -> (u16, String) {
+    let body = serde_json::json!({
+        "sender": format!("0x{}", hex::encode(f.l1_owner)),
+        "account": f.account,
+        "asset": f.asset,
+        "amount": "0",
+    });
+    request(
+        addr,
+        "POST",
+        "/v1/l1/deposits",
+        Some("application/json"),
+        body.to_string().as_bytes(),
+    )
+    .expect("response")
+}
+
+/// The lines of the embedded L1's journal in `data`.
+fn journal_lines(data: &Path) -> usize {
+    std::fs::read_to_string(data.join("l1").join("deposits.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+/// `--l1 embedded`: the operator queues deposits and forced withdrawals on
+/// the embedded L1 chain (`POST /v1/l1/deposits`, L1's rules applied: a
+/// forced withdrawal only from the account's owner); a batch whose deposit
+/// or forced withdrawal differs from L1's is rejected with the field named
+/// (`l1_deposit_mismatch`, `l1_forced_withdrawal_mismatch`), and a
+/// corrected one replaces it; a batch whose deposit or forced withdrawal
+/// L1 has not queued waits (its record says why) and executes once L1
+/// queues it; the L1 journal survives a restart (a batch checks against
+/// deposits queued before it).
 #[test]
 fn with_the_embedded_l1_deposits_are_checked_against_its_queue() {
     let dir = tempfile::tempdir().unwrap();
-    // Batch 0: deposits 0..=3; batch 1: deposits 4 and 5, then pools.
-    let bs = batches(6, 4);
+    // Batch 0: deposits 0..=3; batch 1: deposits 4 and 5, then pools;
+    // batch 3 ends with the forced withdrawal at queue index 6 (account
+    // 3's token 2, queued by its owner). (A workload of 5: with the forced
+    // withdrawal, the batches split as they did before it with 6.)
+    let bs = batches(5, 4);
     let ds: Vec<_> = bs.iter().map(deposits_of).collect();
     assert_eq!(
         (ds[0].len(), ds[1].len(), ds[2].len(), ds[3].len()),
         (4, 2, 0, 0)
+    );
+    let fs: Vec<_> = bs.iter().map(forced_of).collect();
+    assert_eq!(
+        (fs[0].len(), fs[1].len(), fs[2].len(), fs[3].len()),
+        (0, 0, 0, 1)
+    );
+    let forced = fs[3][0].clone();
+    assert_eq!(
+        (forced.queue_index, forced.account, forced.asset),
+        (6, 3, 2)
     );
     let server = Server::start(dir.path(), &["--l1", "embedded"], None);
     let a = server.addr.clone();
@@ -1416,6 +1472,40 @@ fn with_the_embedded_l1_deposits_are_checked_against_its_queue() {
     assert_eq!(s, 400, "{r}");
     let (s, _) = request(&a, "POST", "/v1/l1/deposits", None, &[b' '; 5000]).unwrap();
     assert_eq!(s, 413);
+    // Amount 0 is a forced withdrawal: L1 queues one only from the
+    // account's owner, naming its account (not a key); a refused one
+    // leaves nothing in the journal.
+    let mut stranger = forced.clone();
+    stranger.l1_owner[0] ^= 1;
+    let (s, r) = force_on_l1(&a, &stranger);
+    assert_eq!(s, 422, "{r}");
+    assert!(r.contains("not the account's owner"), "{r}");
+    let mut keyed = serde_json::json!({
+        "sender": format!("0x{}", hex::encode(forced.l1_owner)),
+        "pubkey": serde_json::to_value(ds[0][0].pubkey).unwrap(),
+        "asset": 1,
+        "amount": "0",
+    });
+    let (s, r) = request(
+        &a,
+        "POST",
+        "/v1/l1/deposits",
+        Some("application/json"),
+        keyed.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(s, 400, "{r}");
+    keyed["account"] = forced.account.into();
+    let (s, r) = request(
+        &a,
+        "POST",
+        "/v1/l1/deposits",
+        Some("application/json"),
+        keyed.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(s, 400, "{r}");
+    assert_eq!(journal_lines(dir.path()), ds[0].len());
 
     // An amount L1 did not queue: rejected, and replaceable.
     let mut forged = bs[0].clone();
@@ -1468,12 +1558,64 @@ fn with_the_embedded_l1_deposits_are_checked_against_its_queue() {
     queue_on_l1(&a, &ds[1][1]);
     let r = wait_for_any(&a, 1, &["executed", "proven"], Duration::from_secs(120));
     assert!(r.get("waiting").is_none(), "{r}");
-    for b in &bs[2..] {
-        assert_eq!(post(&a, b, Encoding::Json).unwrap().0, 202);
+    assert_eq!(post(&a, &bs[2], Encoding::Json).unwrap().0, 202);
+
+    // Batch 3's forced withdrawal, of another asset than the owner asks
+    // L1 for: it waits while L1 has queued nothing at its index, then is
+    // rejected with the field named once L1 queues the owner's.
+    let mut other_asset = bs[3].clone();
+    for t in &mut other_asset.txs {
+        if let zklanes_executor::tx::TxBody::ForcedWithdraw(f) = &mut t.body {
+            f.asset = 1;
+        }
     }
+    assert_eq!(post(&a, &other_asset, Encoding::Json).unwrap().0, 202);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = record(&a, 3);
+        if r["waiting"]
+            .as_str()
+            .is_some_and(|w| w.contains("forced withdrawal at queue index 6"))
+        {
+            assert_eq!(r["stage"], "accepted", "{r}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "batch 3 never waited: {r}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (s, r) = force_on_l1(&a, &forced);
+    assert_eq!(s, 200, "{r}");
+    let event: Value = serde_json::from_str(&r).unwrap();
+    assert_eq!(
+        (
+            &event["queue_index"],
+            &event["account"],
+            &event["asset"],
+            &event["amount"]
+        ),
+        (&6.into(), &3.into(), &2.into(), &"0".into()),
+        "{r}"
+    );
+    let r = wait_for(&a, 3, "rejected", Duration::from_secs(60));
+    let error = r["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("l1_forced_withdrawal_mismatch")
+            && error.contains("the forced withdrawal at queue index 6")
+            && error.contains("its asset: the batch has 1, L1 queued 2"),
+        "{r}"
+    );
+    let (_, m) = request(&a, "GET", "/metrics", None, b"").unwrap();
+    assert!(
+        m.contains("reason=\"l1_forced_withdrawal_mismatch\"")
+            && m.contains("zklanes_l1_forced_withdrawals_total"),
+        "{m}"
+    );
+    // The batch as L1 queued it replaces it.
+    assert_eq!(post(&a, &bs[3], Encoding::Json).unwrap().0, 202);
     for n in 0..4 {
         wait_for(&a, n, "proven", Duration::from_secs(600));
     }
     assert_eq!(record(&a, 3)["state_root"], reference_root(&bs));
+    assert_eq!(journal_lines(dir.path()), 7);
     assert!(server.terminate(), "clean shutdown");
 }

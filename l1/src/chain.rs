@@ -1,13 +1,15 @@
 //! An L1 chain in revm with the settlement contracts deployed: the final
 //! verifier, the Solidity Poseidon and the Rollup contract, plus the
 //! assets it holds (test ERC-20 tokens compiled by the pinned solc, or
-//! ETH). Deposits are paid and queued from their L1 senders, batches
-//! finalized with their data, withdrawals read and claimed, balances read;
+//! ETH). Deposits are paid and queued from their L1 senders, forced
+//! withdrawals queued by the accounts' owners, batches finalized with their
+//! data, withdrawals read and claimed, balances read;
 //! blocks advance on demand, and exit mode is activated, exited from
 //! ([`crate::exit`] proofs) and refunded.
 
 use revm::primitives::{Address, U256};
-use zklanes_executor::tx::Deposit;
+use zklanes_executor::l1::QueueOp;
+use zklanes_executor::tx::{Deposit, L1Address};
 
 use crate::error::EvmError;
 use crate::exit::{ExitProof, LiquidityExitProof};
@@ -16,8 +18,8 @@ use crate::poseidon;
 use crate::rollup::{
     account_owner_calldata, activate_exit_mode_calldata, assets_calldata, claim_calldata,
     claimable_calldata, creates_account, deployment, deposit_calldata, exited_calldata,
-    finalize_calldata, queue_hash_calldata, queue_word_block, queue_word_link,
-    refund_deposit_calldata, refunded_calldata, register_asset_calldata, Genesis,
+    finalize_calldata, force_withdraw_calldata, queue_hash_calldata, queue_word_block,
+    queue_word_link, refund_deposit_calldata, refunded_calldata, register_asset_calldata, Genesis,
 };
 use crate::solc::compile_solidity;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
@@ -130,7 +132,7 @@ impl L1Chain {
             &poseidon::source(),
             Some(poseidon::CONTRACT),
         )?)?;
-        let rollup = host.deploy(&deployment(verifier, poseidon, genesis_root, genesis)?)?;
+        let rollup = host.deploy(&deployment(verifier, poseidon, genesis_root, &genesis)?)?;
         Ok(Self {
             host,
             verifier,
@@ -282,6 +284,47 @@ impl L1Chain {
             )));
         }
         Ok((q.index, q.gas))
+    }
+
+    /// `owner` queues a forced withdrawal of `account`'s whole balance of
+    /// `asset` (`forceWithdraw`; refused unless `owner` is the account's L1
+    /// owner and `asset` a registered token); returns its queue index and
+    /// the transaction's gas.
+    pub fn force_withdraw(
+        &mut self,
+        owner: L1Address,
+        account: u32,
+        asset: u32,
+    ) -> Result<(u64, u64), EvmError> {
+        let out = self.call_from(
+            Address::from(owner),
+            force_withdraw_calldata(account, asset),
+        )?;
+        Ok((word_u128(&out.output)? as u64, out.gas))
+    }
+
+    /// Queues the L1 queue operation `op` as its sender would: a deposit
+    /// with [`Self::queue_deposit`] (the asset provided first), a forced
+    /// withdrawal with [`Self::force_withdraw`] from its owner (its asset
+    /// registered as a test token first if it is not yet). Returns the
+    /// queue index L1 assigned, which must be `op`'s, and the gas.
+    pub fn queue_op(&mut self, op: &QueueOp) -> Result<(u64, u64), EvmError> {
+        let (index, gas) = match op {
+            QueueOp::Deposit(d) => self.queue_deposit(d)?,
+            QueueOp::ForcedWithdraw(f) => {
+                if self.asset(f.asset)?.is_none() {
+                    self.register_test_token(f.asset)?;
+                }
+                self.force_withdraw(f.l1_owner, f.account, f.asset)?
+            }
+        };
+        if index != op.queue_index() {
+            return Err(EvmError::Reverted(format!(
+                "queued at {index}, the batch consumed it at {}",
+                op.queue_index()
+            )));
+        }
+        Ok((index, gas))
     }
 
     /// The deposit queue's word before deposit `index` as stored: its link

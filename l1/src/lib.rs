@@ -8,7 +8,8 @@
 //!   ([`solc`]) and run in revm.
 //! - [`rollup`]: the Rollup contract (`contracts/ZklanesRollup.sol`), its
 //!   constructor and the ABI of its functions; it settles batches, keeps
-//!   the L1 deposit queue, makes withdrawals claimable and runs exit mode.
+//!   the L1 queue (deposits and forced withdrawals), makes withdrawals
+//!   claimable and runs exit mode.
 //! - [`poseidon`]: the executor's Poseidon as a generated Solidity contract
 //!   (a new account's key hash, and the Merkle paths of exit mode).
 //! - [`log`]: the L1 record an indexer reads (deposit events, finalized
@@ -20,7 +21,7 @@
 //!   contracts deployed; [`settle`]: settling a final proof on a fresh one.
 //!
 //! What a batch settles besides its proof (its public data, which carries
-//! its deposits and withdrawals) is the executor's
+//! its deposits, withdrawals and forced withdrawals) is the executor's
 //! [`zklanes_executor::l1::L1Batch`].
 
 /// Digest of this crate's sources and every crate below it: the cached

@@ -1,7 +1,8 @@
 //! The executor's Poseidon compression as a Solidity contract, generated
-//! from the same constants (`zklanes_executor::poseidon::spec`), for the L1
-//! side of the commitments (deposits enqueued on L1, withdrawals made
-//! claimable): `compress(tag, a, b) = Poseidon([tag, a, b])[0]`, every
+//! from the same constants (`zklanes_executor::poseidon::spec`), for what
+//! L1 hashes itself (a new account's key hash, the zero key's hash of
+//! top-ups and forced withdrawals, exit mode's Merkle paths):
+//! `compress(tag, a, b) = Poseidon([tag, a, b])[0]`, every
 //! round unrolled in assembly, the MDS matrix in memory. Inputs at or above
 //! the field modulus revert (no aliasing).
 

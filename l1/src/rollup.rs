@@ -2,7 +2,8 @@
 //! constructor arguments, the calldata of its functions (ABI-encoded here;
 //! the contract's argument types are few and fixed), including exit mode's
 //! (`activateExitMode`, `exit`, `exitLiquidity`, `refundDeposit`), and its
-//! deposit queue's hash chain ([`queue_link`]), computed natively.
+//! queue's hash chain ([`queue_link`] for a deposit, [`forced_queue_link`]
+//! for a forced withdrawal), computed natively.
 
 use ark_ff::{BigInteger, PrimeField as _, Zero as _};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
@@ -10,13 +11,13 @@ use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use revm::primitives::{keccak256, Address};
 use zklanes_executor::field::Fr as NativeFr;
 use zklanes_executor::params::TREE_DEPTH;
-use zklanes_executor::tx::Deposit;
+use zklanes_executor::tx::{Deposit, ForcedWithdraw, L1Address};
 
 use crate::error::EvmError;
 use crate::host::selector;
-use crate::solc::compile_solidity;
+use crate::solc::compile_solidity_with;
 use zklanes_aggregator::node::NODE_INSTANCES;
-use zklanes_executor::l1::L1Batch;
+use zklanes_executor::l1::{L1Batch, QueueOp};
 
 /// The contract's Solidity source.
 pub const SOURCE: &str = include_str!("../../contracts/ZklanesRollup.sol");
@@ -109,19 +110,24 @@ fn call(signature: &str, args: Vec<Arg>) -> Vec<u8> {
 /// Where the contract's history starts: a new chain (`Default`) or a
 /// checkpoint (used to settle one batch of a longer history on a fresh
 /// chain, as `zklanes verify` does).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Genesis {
     /// The number of the first batch it accepts.
     pub first_batch: u64,
-    /// The queue index of the first deposit it queues.
+    /// The queue index of the first deposit (or forced withdrawal) it queues.
     pub first_deposit: u64,
     /// The id of the first account it creates (accounts `1..first_account`
     /// exist already; 1 on a new chain).
     pub first_account: u32,
-    /// Blocks the oldest unconsumed deposit may wait before anyone can
+    /// Blocks the oldest unconsumed queue entry may wait before anyone can
     /// switch the contract to exit mode ([`DEFAULT_EXIT_DEADLINE_BLOCKS`]
     /// by default; a few blocks in tests).
     pub exit_deadline_blocks: u64,
+    /// The L1 owners of accounts that exist at the checkpoint
+    /// (`1..first_account`), for those that need one (a forced withdrawal
+    /// is queued by its account's owner; exit mode pays the owner). Empty
+    /// on a new chain.
+    pub owners: Vec<(u32, L1Address)>,
 }
 
 /// The default exit deadline: 7 days of 12-second L1 blocks.
@@ -134,29 +140,50 @@ impl Default for Genesis {
             first_deposit: 0,
             first_account: 1,
             exit_deadline_blocks: DEFAULT_EXIT_DEADLINE_BLOCKS,
+            owners: Vec::new(),
         }
     }
 }
 
 impl Genesis {
     /// The checkpoint right before the batch (or bundle) numbered
-    /// `first_batch` that consumed `deposits` (in queue order): its first
-    /// deposit's queue index, and as the first account the one its first
-    /// creating deposit creates, or else one past the highest account it
-    /// tops up (the lowest checkpoint that accepts every top-up).
-    pub fn checkpoint(first_batch: u64, deposits: &[Deposit]) -> Self {
-        let first_account = match deposits.iter().find(|d| creates_account(d)) {
-            Some(d) => d.account,
-            None => deposits
+    /// `first_batch` that consumed the L1 queue operations `queue` (in
+    /// queue order, [`L1Batch::queue`]): the first one's queue index; as
+    /// the first account the one its first creating deposit creates, or
+    /// else one past the highest account it tops up or withdraws from (the
+    /// lowest checkpoint that knows every account); and as the genesis
+    /// owners the owners of its forced withdrawals from accounts that exist
+    /// before it (a batch's own creating deposits record the owners of the
+    /// accounts they create).
+    pub fn checkpoint(first_batch: u64, queue: &[QueueOp]) -> Self {
+        let created = queue.iter().find_map(|op| match op {
+            QueueOp::Deposit(d) if creates_account(d) => Some(d.account),
+            _ => None,
+        });
+        let first_account = created.unwrap_or_else(|| {
+            queue
                 .iter()
-                .map(|d| d.account.saturating_add(1))
+                .map(|op| match op {
+                    QueueOp::Deposit(d) => d.account,
+                    QueueOp::ForcedWithdraw(f) => f.account,
+                })
+                .map(|a| a.saturating_add(1))
                 .max()
-                .unwrap_or(1),
-        };
+                .unwrap_or(1)
+        });
+        let mut owners: Vec<(u32, L1Address)> = Vec::new();
+        for op in queue {
+            if let QueueOp::ForcedWithdraw(f) = op {
+                if f.account < first_account && !owners.iter().any(|(a, _)| *a == f.account) {
+                    owners.push((f.account, f.l1_owner));
+                }
+            }
+        }
         Self {
             first_batch,
-            first_deposit: deposits.first().map_or(0, |d| d.queue_index),
+            first_deposit: queue.first().map_or(0, QueueOp::queue_index),
             first_account: first_account.max(1),
+            owners,
             ..Self::default()
         }
     }
@@ -171,17 +198,24 @@ pub fn creates_account(d: &Deposit) -> bool {
     !(d.pubkey.x.is_zero() && d.pubkey.y.is_zero())
 }
 
+/// The contract's creation bytecode, compiled with the optimizer: its
+/// runtime code must fit EIP-170's 24,576 bytes, which it only does
+/// optimized.
+pub fn creation_code() -> Result<Vec<u8>, EvmError> {
+    compile_solidity_with(SOURCE, Some("ZklanesRollup"), true)
+}
+
 /// Creation bytecode with `constructor(verifier, poseidon, genesis_root,
-/// first_batch, first_deposit, first_account, exit_deadline_blocks)`
-/// appended. The deployer is the contract's governor (it registers the
-/// assets).
+/// first_batch, first_deposit, first_account, exit_deadline_blocks,
+/// genesisAccounts, genesisOwners)` appended. The deployer is the
+/// contract's governor (it registers the assets).
 pub fn deployment(
     verifier: Address,
     poseidon: Address,
     genesis_root: &Fr,
-    genesis: Genesis,
+    genesis: &Genesis,
 ) -> Result<Vec<u8>, EvmError> {
-    let mut code = compile_solidity(SOURCE, Some("ZklanesRollup"))?;
+    let mut code = creation_code()?;
     code.extend(encode(vec![
         Arg::Static(vec![word_address(&verifier.0 .0)]),
         Arg::Static(vec![word_address(&poseidon.0 .0)]),
@@ -190,6 +224,20 @@ pub fn deployment(
         Arg::Static(vec![word_u128(genesis.first_deposit as u128)]),
         Arg::Static(vec![word_u128(genesis.first_account as u128)]),
         Arg::Static(vec![word_u128(genesis.exit_deadline_blocks as u128)]),
+        array(
+            genesis
+                .owners
+                .iter()
+                .map(|(a, _)| vec![word_u128(*a as u128)])
+                .collect(),
+        ),
+        array(
+            genesis
+                .owners
+                .iter()
+                .map(|(_, o)| vec![word_address(o)])
+                .collect(),
+        ),
     ]));
     Ok(code)
 }
@@ -261,6 +309,19 @@ pub fn deposit_new_account_calldata(
     )
 }
 
+/// Calldata of `forceWithdraw(account, asset)`: queues a forced
+/// withdrawal of `account`'s whole balance of `asset` to the sender (who
+/// must be the account's L1 owner).
+pub fn force_withdraw_calldata(account: u32, asset: u32) -> Vec<u8> {
+    call(
+        "forceWithdraw(uint32,uint32)",
+        vec![
+            Arg::Static(vec![word_u128(account as u128)]),
+            Arg::Static(vec![word_u128(asset as u128)]),
+        ],
+    )
+}
+
 /// Calldata of the getter `queueHash(index)`: the queue word before
 /// deposit `index` (the link in its high 224 bits, the block that queued
 /// deposit `index − 1` in its low 32: [`queue_word_link`],
@@ -300,13 +361,50 @@ pub fn queue_word_block(word: &[u8; 32]) -> u64 {
 /// collision resistance; the contract stores the link with the queuing
 /// block in the low 32 bits.
 pub fn queue_link(prev: &[u8; 32], d: &Deposit) -> [u8; 32] {
+    link(
+        prev,
+        d.account,
+        d.asset,
+        d.amount,
+        &d.l1_sender,
+        &word_native(&d.pubkey.hash()),
+    )
+}
+
+/// The queue's next link after `prev` when the forced withdrawal `f` is
+/// queued: as [`queue_link`] for an entry of amount 0, the zero key's hash
+/// and the owner as the sender.
+pub fn forced_queue_link(prev: &[u8; 32], f: &ForcedWithdraw) -> [u8; 32] {
+    let zero_key = zklanes_executor::signature::PublicKey {
+        x: NativeFr::zero(),
+        y: NativeFr::zero(),
+    };
+    link(
+        prev,
+        f.account,
+        f.asset,
+        0,
+        &f.l1_owner,
+        &word_native(&zero_key.hash()),
+    )
+}
+
+/// The queue's next link after `prev` for an entry with these fields.
+fn link(
+    prev: &[u8; 32],
+    account: u32,
+    asset: u32,
+    amount: u128,
+    sender: &L1Address,
+    key_hash: &Word,
+) -> [u8; 32] {
     let mut packed = Vec::with_capacity(108);
     packed.extend_from_slice(&queue_word_link(prev));
-    packed.extend_from_slice(&d.account.to_be_bytes());
-    packed.extend_from_slice(&d.asset.to_be_bytes());
-    packed.extend_from_slice(&d.amount.to_be_bytes());
-    packed.extend_from_slice(&d.l1_sender);
-    packed.extend_from_slice(&word_native(&d.pubkey.hash()));
+    packed.extend_from_slice(&account.to_be_bytes());
+    packed.extend_from_slice(&asset.to_be_bytes());
+    packed.extend_from_slice(&amount.to_be_bytes());
+    packed.extend_from_slice(sender);
+    packed.extend_from_slice(key_hash);
     queue_word_link(&keccak256(&packed).0)
 }
 

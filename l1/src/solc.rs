@@ -37,18 +37,31 @@ fn ensure_installed(dir: &std::path::Path) -> Result<(), String> {
     }
 }
 
-/// Compiles `source` with the pinned solcjs; returns the deployment bytecode
-/// of `contract` (the last contract of the source when `None`). The result
-/// is kept for the process (a chain deploys the same contracts again).
+/// Compiles `source` with the pinned solcjs, the optimizer off; returns the
+/// deployment bytecode of `contract` (the last contract of the source when
+/// `None`). The result is kept for the process (a chain deploys the same
+/// contracts again).
 pub fn compile_solidity(source: &str, contract: Option<&str>) -> Result<Vec<u8>, EvmError> {
-    type Compiled = HashMap<(String, Option<String>), Vec<u8>>;
+    compile_solidity_with(source, contract, false)
+}
+
+/// [`compile_solidity`], with the optimizer (200 runs) when `optimize`: the
+/// Rollup contract's runtime code only fits EIP-170's 24,576 bytes
+/// optimized (the generated verifier is compiled without: solcjs runs out
+/// of memory optimizing it).
+pub fn compile_solidity_with(
+    source: &str,
+    contract: Option<&str>,
+    optimize: bool,
+) -> Result<Vec<u8>, EvmError> {
+    type Compiled = HashMap<(String, Option<String>, bool), Vec<u8>>;
     static COMPILED: OnceLock<Mutex<Compiled>> = OnceLock::new();
-    let key = (source.to_string(), contract.map(str::to_string));
+    let key = (source.to_string(), contract.map(str::to_string), optimize);
     let cache = COMPILED.get_or_init(Default::default);
     if let Some(code) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return Ok(code.clone());
     }
-    let code = compile_uncached(source, contract)?;
+    let code = compile_uncached(source, contract, optimize)?;
     cache
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -56,7 +69,11 @@ pub fn compile_solidity(source: &str, contract: Option<&str>) -> Result<Vec<u8>,
     Ok(code)
 }
 
-fn compile_uncached(source: &str, contract: Option<&str>) -> Result<Vec<u8>, EvmError> {
+fn compile_uncached(
+    source: &str,
+    contract: Option<&str>,
+    optimize: bool,
+) -> Result<Vec<u8>, EvmError> {
     let dir = solc_dir();
     let fail = |reason: String| EvmError::Solc {
         dir: dir.display().to_string(),
@@ -65,6 +82,9 @@ fn compile_uncached(source: &str, contract: Option<&str>) -> Result<Vec<u8>, Evm
     ensure_installed(&dir).map_err(fail)?;
     let mut cmd = Command::new("node");
     cmd.arg(dir.join("compile.js"));
+    if optimize {
+        cmd.arg("--optimize");
+    }
     if let Some(c) = contract {
         cmd.arg(c);
     }

@@ -2,7 +2,8 @@
 //!
 //! The executor runs real signed batches (every transaction type: new-account
 //! and top-up deposits, transfers, pool creation, first and later liquidity,
-//! swaps both ways, liquidity removal, withdrawals, balances emptied); its
+//! swaps both ways, liquidity removal, withdrawals, forced withdrawals
+//! through the L1 queue, balances emptied); its
 //! data elements go into an [`L1Log`] as L1 would record them, and
 //! [`reconstruct`] must rebuild the executor's root after every finalized
 //! entry, and its whole state. Tampered, truncated and foreign data fail
@@ -173,6 +174,23 @@ impl Sim {
         }));
     }
 
+    /// A forced withdrawal of `account`'s whole balance of `asset`, queued
+    /// on L1 by its owner (the sender of its creating deposit).
+    fn force_withdraw(&mut self, account: u32, asset: u32) {
+        let mut l1_owner = [0x11; 20];
+        l1_owner[16..].copy_from_slice(&account.to_be_bytes());
+        self.txs.push(SignedTx {
+            body: TxBody::ForcedWithdraw(ForcedWithdraw {
+                queue_index: self.queue,
+                account,
+                asset,
+                l1_owner,
+            }),
+            signature: None,
+        });
+        self.queue += 1;
+    }
+
     fn withdraw(&mut self, account: u32, asset: u32, amount: u128) {
         let nonce = self.nonce(account);
         self.signed(TxBody::Withdraw(Withdraw {
@@ -191,7 +209,8 @@ impl Sim {
         }
     }
 
-    /// Executes `txs` as the next batch; L1 records its deposit events.
+    /// Executes `txs` as the next batch; L1 records its queue events
+    /// (deposits and forced withdrawals).
     fn execute(&mut self, txs: Vec<SignedTx>) {
         let number = self.rollup.height();
         let out = self
@@ -207,8 +226,12 @@ impl Sim {
         for chunk in &out.chunks {
             for t in &chunk.txs {
                 data.extend(data_elements(&t.tx.body, &t.receipt));
-                if let TxBody::Deposit(d) = &t.tx.body {
-                    self.log.record_deposit(DepositEvent::from_deposit(d));
+                match &t.tx.body {
+                    TxBody::Deposit(d) => self.log.record_deposit(DepositEvent::from_deposit(d)),
+                    TxBody::ForcedWithdraw(f) => {
+                        self.log.record_deposit(DepositEvent::from_forced(f))
+                    }
+                    _ => {}
                 }
             }
             assert_eq!(
@@ -264,12 +287,17 @@ fn scenario() -> Sim {
         chain_id: CHAIN,
         sign: true,
     });
-    sim.queue = gen
-        .genesis
-        .iter()
-        .filter(|t| matches!(t.body, TxBody::Deposit(_)))
-        .count() as u64;
     let batch = gen.into_batch(CHAIN);
+    // Its L1 queue: the deposits, and the forced withdrawal it ends with.
+    sim.queue = batch
+        .txs
+        .iter()
+        .filter(|t| t.body.queue_index().is_some())
+        .count() as u64;
+    assert!(matches!(
+        batch.txs.last().unwrap().body,
+        TxBody::ForcedWithdraw(_)
+    ));
     sim.execute(batch.txs);
     sim.finalize();
     sim.check();
@@ -301,8 +329,11 @@ fn scenario() -> Sim {
     // Batches 2 and 3, settled as one bundle: a removal, withdrawals (one
     // of a whole balance), a second new account, transfers.
     sim.remove(5, 3, lp5 / 3);
-    let all = sim.balance(4, 2);
-    sim.withdraw(4, 2, all);
+    // (Account 4's token 2 went out by the workload's forced withdrawal.)
+    assert_eq!(sim.balance(4, 2), 0);
+    let all = sim.balance(3, 2);
+    assert!(all > 0);
+    sim.withdraw(3, 2, all);
     sim.create(6, 2, 1_000_042);
     sim.end_batch();
     sim.transfer(6, 1, 2, 40);
@@ -313,16 +344,46 @@ fn scenario() -> Sim {
     sim.end_batch();
     sim.finalize();
     sim.check();
-    assert_eq!(sim.balance(4, 2), 0);
+    assert_eq!(sim.balance(3, 2), 0);
+
+    // Batch 4: forced withdrawals between deposits in the queue: of a
+    // whole balance, of a balance of zero (an asset the account never
+    // held), then a deposit, a forced withdrawal of what it credited.
+    assert!(sim.balance(6, 1) > 0);
+    sim.force_withdraw(6, 1);
+    sim.force_withdraw(5, 7);
+    sim.top_up(3, 7, 555);
+    sim.transfer(3, 5, 7, 55);
+    sim.force_withdraw(5, 7);
+    sim.end_batch();
+    sim.finalize();
+    sim.check();
+    assert_eq!(sim.balance(6, 1), 0);
+    assert_eq!(sim.balance(5, 7), 0);
+    assert_eq!(sim.balance(3, 7), 500);
     sim
 }
+
+/// The index in the log of the entry holding the forced withdrawals of
+/// accounts 6 and 5 (the scenario's last).
+const FORCED_ENTRY: usize = 3;
 
 #[test]
 fn every_entry_rebuilds_the_executor_root_and_state() {
     let sim = scenario();
     let rec = reconstruct(&sim.log).unwrap();
-    assert_eq!(rec.checks.len(), 3);
-    assert_eq!(rec.batches(), 4);
+    assert_eq!(rec.checks.len(), 4);
+    assert_eq!(rec.batches(), 5);
+    // The compact workload's forced withdrawal, and batch 4's three.
+    assert_eq!(rec.forced_withdrawals(), 4);
+    assert_eq!(
+        (
+            rec.checks[FORCED_ENTRY].deposits,
+            rec.checks[FORCED_ENTRY].forced_withdrawals
+        ),
+        (1, 3)
+    );
+    assert_eq!(rec.deposits_consumed(), sim.log.deposits.len() as u64);
     assert_eq!(rec.pools(), 3);
     assert_eq!(rec.accounts(), 6);
     // Every transaction type is in the data.
@@ -335,13 +396,15 @@ fn every_entry_rebuilds_the_executor_root_and_state() {
         .collect();
     kinds.sort_unstable();
     kinds.dedup();
-    assert_eq!(kinds.len(), 7, "{kinds:?}");
+    assert_eq!(kinds.len(), 8, "{kinds:?}");
     // Full keys from the deposit events.
     for a in 1..=6 {
         assert_eq!(rec.public_key(a), Some(sim.keys.public(a)), "account {a}");
     }
-    // The emptied balance is an empty leaf.
+    // The emptied balances are empty leaves.
+    assert_eq!(rec.state.get(Key::Balance(3, 2)), Leaf::Empty);
     assert_eq!(rec.state.get(Key::Balance(4, 2)), Leaf::Empty);
+    assert_eq!(rec.state.get(Key::Balance(6, 1)), Leaf::Empty);
     // Every leaf opens against the root, and so does an empty one.
     for idx in rec.state.leaves.keys() {
         let key = key_of(*idx);
@@ -416,6 +479,13 @@ fn the_log_roundtrips_through_files_and_merges() {
     let rec = reconstruct(&d).unwrap();
     let consumed = rec.deposits_consumed() as usize;
     assert_eq!(rec.pending_deposits, sim.log.deposits[consumed..]);
+    // Exit mode refunds the deposits among them, not the three forced
+    // withdrawals of the last entry.
+    assert_eq!(
+        rec.pending_refunds().count(),
+        rec.pending_deposits.len() - 3
+    );
+    assert!(rec.pending_refunds().all(|e| e.amount > 0));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -532,15 +602,15 @@ fn truncated_extra_and_unknown_data_fail() {
             ..
         })
     ));
-    // Unknown type 8 on the first transaction.
+    // Unknown type 9 on the first transaction.
     let mut log = sim.log.clone();
-    log.batches[0].data[0][1] = 8;
+    log.batches[0].data[0][1] = 9;
     assert!(matches!(
         reconstruct(&log),
         Err(ReconstructError::Decode {
             source: DecodeError::UnknownType {
                 word: 0,
-                tx_type: 8
+                tx_type: 9
             },
             ..
         })
@@ -637,6 +707,161 @@ fn genesis_gaps_and_deposit_events_are_checked() {
     ));
 }
 
+/// The first words of the forced withdrawals in `data`, in order.
+fn forced_words(data: &[[u8; 32]]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < data.len() {
+        let t = data[i][1];
+        if t == 8 {
+            out.push(i);
+        }
+        i += if t == 1 { 3 } else { 2 };
+    }
+    out
+}
+
+/// The result of reconstructing `log`'s forced-withdrawal entry, the
+/// entries before it applied.
+fn apply_forced_entry(
+    log: &L1Log,
+) -> Result<zklanes_l1::reconstruct::BatchCheck, ReconstructError> {
+    let mut r = Reconstructor::from_log(log)?;
+    for (i, b) in log.batches[..FORCED_ENTRY].iter().enumerate() {
+        r.apply(i, b).unwrap();
+    }
+    r.apply(FORCED_ENTRY, &log.batches[FORCED_ENTRY])
+}
+
+/// The apply error of `r`, which must be one.
+fn apply_error(r: Result<zklanes_l1::reconstruct::BatchCheck, ReconstructError>) -> ApplyError {
+    match r {
+        Err(ReconstructError::Apply { source, kind, .. }) => {
+            assert!(kind == "forced withdrawal" || kind == "deposit", "{kind}");
+            source
+        }
+        other => panic!("expected an apply error, got {other:?}"),
+    }
+}
+
+#[test]
+fn forced_withdrawals_are_checked_against_the_balance_and_the_l1_queue() {
+    let sim = scenario();
+    let data = &sim.log.batches[FORCED_ENTRY].data;
+    let forced = forced_words(data);
+    assert_eq!(forced.len(), 3);
+    let (whole, zero) = (forced[0], forced[1]);
+    // Bytes of the first word (after its zero top byte): type(1) account(3)
+    // asset(2) amount(14) l1_owner(20, its first 11 here).
+    let (amount_last, owner_first) = (1 + 1 + 3 + 2 + 13, 1 + 1 + 3 + 2 + 14);
+
+    // The amount is not the whole balance: of a balance, and of nothing.
+    for (w, account, asset) in [(whole, 6, 1), (zero, 5, 7)] {
+        let mut log = sim.log.clone();
+        log.batches[FORCED_ENTRY].data[w][amount_last] ^= 1;
+        match apply_error(apply_forced_entry(&log)) {
+            ApplyError::ForcedAmountMismatch {
+                account: a,
+                asset: s,
+                balance,
+                amount,
+            } => {
+                assert_eq!((a, s), (account, asset));
+                assert_ne!(balance, amount);
+                assert_eq!(balance ^ amount, 1);
+            }
+            other => panic!("{other}"),
+        }
+        // Without the L1 events too: the state alone refuses it.
+        log.deposits.clear();
+        assert!(matches!(
+            apply_error(apply_forced_entry(&log)),
+            ApplyError::ForcedAmountMismatch { .. }
+        ));
+    }
+
+    // Another owner than the one who queued it on L1.
+    let mut log = sim.log.clone();
+    log.batches[FORCED_ENTRY].data[whole][owner_first] ^= 1;
+    let e = apply_forced_entry(&log).unwrap_err();
+    assert!(
+        e.to_string().contains("forced withdrawal at queue index"),
+        "{e}"
+    );
+    let queue_index = match apply_error(Err(e)) {
+        ApplyError::ForcedWithdrawalMismatch { queue_index, field } => {
+            assert_eq!(field, "owner");
+            queue_index
+        }
+        other => panic!("{other}"),
+    };
+    let event = sim.log.deposits[queue_index as usize].clone();
+    assert!(event.is_forced_withdrawal());
+    assert_eq!((event.account, event.asset), (6, 1));
+
+    // L1 queued it for another asset, or for another account.
+    for (field, tamper) in [
+        (
+            "asset",
+            (|e: &mut DepositEvent| e.asset = 2) as fn(&mut DepositEvent),
+        ),
+        ("account", |e| e.account = 5),
+    ] {
+        let mut log = sim.log.clone();
+        tamper(&mut log.deposits[queue_index as usize]);
+        assert_eq!(
+            apply_error(apply_forced_entry(&log)),
+            ApplyError::ForcedWithdrawalMismatch { queue_index, field }
+        );
+    }
+
+    // L1 queued a deposit where the data has a forced withdrawal, and a
+    // forced withdrawal where the data has a deposit.
+    let mut log = sim.log.clone();
+    log.deposits[queue_index as usize].amount = 1;
+    assert_eq!(
+        apply_error(apply_forced_entry(&log)),
+        ApplyError::QueueKindMismatch {
+            queue_index,
+            data: "forced withdrawal",
+            l1: "deposit"
+        }
+    );
+    let deposit_index = queue_index + 2;
+    let mut log = sim.log.clone();
+    assert!(!log.deposits[deposit_index as usize].is_forced_withdrawal());
+    log.deposits[deposit_index as usize].amount = 0;
+    assert_eq!(
+        apply_error(apply_forced_entry(&log)),
+        ApplyError::QueueKindMismatch {
+            queue_index: deposit_index,
+            data: "deposit",
+            l1: "forced withdrawal"
+        }
+    );
+
+    // An account that does not exist (no L1 events to compare with).
+    let mut log = sim.log.clone();
+    log.deposits.clear();
+    log.batches[FORCED_ENTRY].data[whole][4] = 60;
+    assert_eq!(
+        apply_error(apply_forced_entry(&log)),
+        ApplyError::UnknownAccount { account: 60 }
+    );
+
+    // Dropped from the data: the next operations take its queue index,
+    // and L1's event there is not theirs.
+    let mut log = sim.log.clone();
+    log.batches[FORCED_ENTRY].data.drain(whole..whole + 2);
+    assert!(matches!(
+        apply_error(apply_forced_entry(&log)),
+        ApplyError::ForcedWithdrawalMismatch {
+            field: "account",
+            ..
+        }
+    ));
+}
+
 #[test]
 fn a_failed_entry_changes_nothing() {
     let sim = scenario();
@@ -650,8 +875,9 @@ fn a_failed_entry_changes_nothing() {
     let mut bad = sim.log.batches[1].clone();
     bad.data.pop();
     assert!(r.apply(1, &bad).is_err());
-    r.apply(1, &sim.log.batches[1]).unwrap();
-    r.apply(2, &sim.log.batches[2]).unwrap();
+    for entry in 1..sim.log.batches.len() {
+        r.apply(entry, &sim.log.batches[entry]).unwrap();
+    }
     let rec = r.finish();
     assert_eq!(rec.root, sim.rollup.root());
     assert_eq!(rec.state.leaves, sim.rollup.state().leaves);

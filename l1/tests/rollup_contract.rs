@@ -162,8 +162,9 @@ fn tampered_data_makes_finalize_revert() {
     );
 }
 
-/// The data is parsed strictly: an unknown transaction type (0, 8, 255),
-/// a deposit or a two-element transaction cut short, and a word at or
+/// The data is parsed strictly: an unknown transaction type (0, 9, 255),
+/// a deposit, a forced withdrawal or another two-element transaction cut
+/// short, and a word at or
 /// above r revert, each with instances consistent with the data; data
 /// without transactions settles.
 #[test]
@@ -172,7 +173,7 @@ fn malformed_data_reverts() {
     let ty = |t: u64| NativeFr::from(t) * NativeFr::from(2u64).pow([240u64]);
     let cases = [
         (vec![ty(0), ty(0)], "unknown transaction type"),
-        (vec![ty(8), ty(0)], "unknown transaction type"),
+        (vec![ty(9), ty(0)], "unknown transaction type"),
         (vec![ty(255), ty(0)], "unknown transaction type"),
         (
             [txs[2].clone(), vec![ty(0), ty(0)]].concat(),
@@ -181,6 +182,7 @@ fn malformed_data_reverts() {
         (txs[0][..2].to_vec(), "truncated transaction"),
         (txs[0][..1].to_vec(), "truncated transaction"),
         (txs[2][..1].to_vec(), "truncated transaction"),
+        (vec![ty(8)], "truncated transaction"),
         (
             [txs[0].clone(), txs[1][..2].to_vec()].concat(),
             "truncated transaction",
@@ -450,14 +452,12 @@ fn chain_at(root: &NativeFr, genesis: Genesis) -> L1Chain {
     stub_chain_at(&h2(root), genesis)
 }
 
+/// Queues the batch's L1 queue operations in order (deposits from their
+/// senders, forced withdrawals from their owners); returns their gas.
 fn queue_all(l1: &mut L1Chain, s: &Settle) -> Vec<u64> {
-    s.l1.deposits
+    s.l1.queue()
         .iter()
-        .map(|d| {
-            let (index, gas) = l1.queue_deposit(d).expect("queued");
-            assert_eq!(index, d.queue_index, "queue position");
-            gas
-        })
+        .map(|op| l1.queue_op(op).expect("queued").1)
         .collect()
 }
 
@@ -469,8 +469,9 @@ fn finalize(l1: &mut L1Chain, s: &Settle) -> Result<u64, String> {
 
 /// Two executor batches settle in order with their data: the contract
 /// reads the executor's deposits and withdrawals out of the data (every
-/// transaction type is parsed), checks the deposits against the queue and
-/// makes every withdrawal claimable by its L1 address, once.
+/// transaction type is parsed), checks the deposits and the forced
+/// withdrawal against the queue and makes every withdrawal (signed or
+/// forced) claimable by its L1 address, once.
 #[test]
 fn executor_batches_settle_with_their_data() {
     let traces = executed(None);
@@ -485,6 +486,10 @@ fn executor_batches_settle_with_their_data() {
         batches.iter().any(|b| !b.l1.withdrawals.is_empty()),
         "the workload withdraws"
     );
+    assert!(
+        b1.l1.withdrawals.iter().any(|w| w.forced.is_some()),
+        "batch 1 ends with a forced withdrawal"
+    );
     let mut l1 = chain_at(&traces[0][0].prev_root, Genesis::default());
     // Nothing queued yet.
     assert_eq!(finalize(&mut l1, b0), Err("deposit not queued".into()));
@@ -494,7 +499,7 @@ fn executor_batches_settle_with_their_data() {
     assert_eq!(l1.state_root().unwrap(), b0.new_root);
     assert_eq!(
         l1.counter("depositHead").unwrap(),
-        b0.l1.deposits.len() as u64
+        b0.l1.queue().len() as u64
     );
     assert_eq!(finalize(&mut l1, b0), Err("batch out of order".into()));
     queue_all(&mut l1, b1);
@@ -502,7 +507,7 @@ fn executor_batches_settle_with_their_data() {
     assert_eq!(l1.state_root().unwrap(), b1.new_root);
     assert_eq!(
         l1.counter("depositHead").unwrap(),
-        (b0.l1.deposits.len() + b1.l1.deposits.len()) as u64
+        (b0.l1.queue().len() + b1.l1.queue().len()) as u64
     );
     let mut owed: HashMap<([u8; 20], u32), u128> = HashMap::new();
     for w in batches.iter().flat_map(|b| &b.l1.withdrawals) {
@@ -561,7 +566,10 @@ fn a_later_batch_settles_alone_at_its_checkpoint() {
         .map(|d| (d.account, creates_account(d)))
         .collect();
     assert_eq!(kinds, [(2, false), (3, true), (3, false)]);
-    let genesis = Genesis::checkpoint(1, &b1.l1.deposits);
+    // Its forced withdrawal (the workload's last transaction) is from
+    // account 3, which the batch creates: no genesis owner is needed.
+    assert!(b1.l1.withdrawals.iter().any(|w| w.forced.is_some()));
+    let genesis = Genesis::checkpoint(1, &b1.l1.queue());
     assert_eq!(
         genesis,
         Genesis {
@@ -596,6 +604,7 @@ fn a_later_batch_settles_alone_at_its_checkpoint() {
     assert_eq!(s.state_root, format!("0x{}", hex::encode(b1.new_root)));
     assert!(s.withdrawals_claimable);
     assert_eq!(s.deposits, b1.l1.deposits.len());
+    assert_eq!(s.forced_withdrawals, 1);
     assert_eq!(s.deposit_gas_each.len(), s.deposits);
     assert_eq!(s.deposit_gas, s.deposit_gas_each.iter().sum::<u64>());
     assert_eq!(s.l1_data_bytes, 32 * b1.l1.data.len());
@@ -641,7 +650,7 @@ fn a_bundle_settles_two_batches_with_one_proof() {
     assert_eq!(l1.counter("nextBatch").unwrap(), 2, "both batches settled");
     assert_eq!(
         l1.counter("depositHead").unwrap(),
-        bundle.l1.deposits.len() as u64
+        bundle.l1.queue().len() as u64
     );
     assert_eq!(finalize(&mut l1, &bundle), Err("batch out of order".into()));
 }

@@ -22,7 +22,7 @@ pub enum ProofLevel {
 }
 
 /// Where the service reads L1 from (`--l1`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum L1Source {
     /// Nowhere: a batch's deposits are not checked against L1 before
     /// execution (a warning at start says so).
@@ -32,6 +32,9 @@ pub enum L1Source {
     /// ([`crate::embedded_l1`]); deposits enter it through
     /// `POST /v1/l1/deposits`.
     Embedded,
+    /// The Rollup contract's `DepositQueued` events, read from an Ethereum
+    /// node over JSON-RPC ([`crate::json_rpc_l1`]).
+    JsonRpc(crate::json_rpc_l1::JsonRpcL1Config),
 }
 
 /// The service's configuration.

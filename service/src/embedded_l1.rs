@@ -5,7 +5,11 @@
 //! (`POST /v1/l1/deposits`) by calling its `depositNewAccount` or
 //! `deposit`: L1's own rules apply (account ids assigned by L1, the key
 //! checked, the asset and amount in range), and what L1 queued is what the
-//! driver checks batches against ([`L1View`]).
+//! driver checks batches against ([`L1View`]). A request of amount 0 is a
+//! forced withdrawal: `forceWithdraw(account, asset)` sent by the request's
+//! sender, which the contract refuses unless it is the account's L1 owner
+//! (and the asset registered), queued in the same queue as an event of
+//! amount 0.
 //!
 //! What it is not: a settlement layer or a custody. Its verifier
 //! ([`REFUSING_VERIFIER`]) refuses every proof, so nothing is finalized on
@@ -13,7 +17,8 @@
 //! the deposit is made (a faucet), registered on first use.
 //!
 //! Persistence: the record of the chain is its deposit journal,
-//! `DATA/l1/deposits.jsonl`, one `DepositEvent` per line as L1 queued it,
+//! `DATA/l1/deposits.jsonl`, one `DepositEvent` per line as L1 queued it
+//! (a forced withdrawal's with amount 0),
 //! appended and fsynced before the deposit is acknowledged. At start the
 //! chain is deployed afresh and every journaled deposit is queued again
 //! through the contract (the chain is deterministic): each must get the
@@ -29,7 +34,7 @@ use serde::Deserialize;
 use zklanes_executor::field::{fr_to_hex, Fr};
 use zklanes_executor::params::TREE_DEPTH;
 use zklanes_executor::signature::PublicKey;
-use zklanes_executor::tx::{hex_addr, Deposit, L1Address};
+use zklanes_executor::tx::{hex_addr, Deposit, ForcedWithdraw, L1Address};
 use zklanes_l1::chain::{revert_reason, L1Chain};
 use zklanes_l1::error::EvmError;
 use zklanes_l1::log::{dec_u128, DepositEvent};
@@ -92,9 +97,12 @@ pub enum EmbeddedL1Error {
         /// Why.
         reason: String,
     },
-    /// L1 refused the deposit (its `require` reason; not retryable).
-    #[error("L1 refused the deposit: {reason}")]
+    /// L1 refused the deposit or forced withdrawal (its `require` reason;
+    /// not retryable).
+    #[error("L1 refused the {what}: {reason}")]
     Refused {
+        /// `deposit` or `forced withdrawal`.
+        what: &'static str,
         /// The contract's reason.
         reason: String,
     },
@@ -142,7 +150,10 @@ impl EmbeddedL1Error {
 /// names the new account's key (L1 assigns the account id), a top-up names
 /// an account L1 assigned. JSON: `{"sender": "0x…", "pubkey": {"x":
 /// "0x…", "y": "0x…"}, "asset": 1, "amount": "1000"}`, or `"account": 3`
-/// instead of `"pubkey"`.
+/// instead of `"pubkey"`. Amount `"0"` (a deposit's is at least 1) asks
+/// for a forced withdrawal instead: `{"sender": OWNER, "account": 3,
+/// "asset": 2, "amount": "0"}`, sent by the account's L1 owner, queued as
+/// L1 queues it (an event of amount 0).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DepositRequest {
@@ -162,7 +173,41 @@ pub struct DepositRequest {
     pub amount: u128,
 }
 
+/// What a request asks L1 to queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum QueueRequest {
+    /// A deposit.
+    Deposit(Deposit),
+    /// A forced withdrawal.
+    Forced(ForcedWithdraw),
+}
+
 impl DepositRequest {
+    /// Whether it asks for a forced withdrawal (amount 0).
+    pub fn is_forced_withdrawal(&self) -> bool {
+        self.amount == 0
+    }
+
+    /// What it asks L1 to queue at `queue_index`.
+    fn op(&self, queue_index: u64) -> Result<QueueRequest, EmbeddedL1Error> {
+        if !self.is_forced_withdrawal() {
+            return self.deposit(queue_index).map(QueueRequest::Deposit);
+        }
+        match (self.account, self.pubkey) {
+            (Some(account), None) => Ok(QueueRequest::Forced(ForcedWithdraw {
+                queue_index,
+                account,
+                asset: self.asset,
+                l1_owner: self.sender,
+            })),
+            _ => Err(EmbeddedL1Error::Invalid {
+                reason: "amount 0 asks for a forced withdrawal: it names the `account` (its \
+                         owner sends it), never a `pubkey`"
+                    .into(),
+            }),
+        }
+    }
+
     /// The deposit as the chain's helpers take it (`queue_index` and a
     /// creating deposit's `account` are L1's to assign).
     fn deposit(&self, queue_index: u64) -> Result<Deposit, EmbeddedL1Error> {
@@ -196,15 +241,61 @@ impl DepositRequest {
     }
 }
 
-/// The deposit that queues `event` again.
-fn deposit_of(event: &DepositEvent) -> Deposit {
-    Deposit {
+/// The operation that queues `event` again.
+fn op_of(event: &DepositEvent) -> QueueRequest {
+    if event.is_forced_withdrawal() {
+        return QueueRequest::Forced(ForcedWithdraw {
+            queue_index: event.queue_index,
+            account: event.account,
+            asset: event.asset,
+            l1_owner: event.sender,
+        });
+    }
+    QueueRequest::Deposit(Deposit {
         queue_index: event.queue_index,
         l1_sender: event.sender,
         account: event.account,
         pubkey: event.pubkey(),
         asset: event.asset,
         amount: event.amount,
+    })
+}
+
+/// Queues `op` on `chain` as L1 takes it (a deposit's sender is given the
+/// asset first); returns the queue index and account L1 gave it.
+fn queue_op(chain: &mut L1Chain, op: &QueueRequest) -> Result<(u64, u32), EvmError> {
+    match op {
+        QueueRequest::Deposit(d) => {
+            chain.provide(d)?;
+            let q = chain.queue(d)?;
+            debug_assert_eq!(q.creates, creates_account(d));
+            Ok((q.index, q.account))
+        }
+        // `forceWithdraw` from the owner: the contract refuses anyone else,
+        // and an asset it has not registered (nothing to withdraw).
+        QueueRequest::Forced(f) => Ok((
+            chain.force_withdraw(f.l1_owner, f.account, f.asset)?.0,
+            f.account,
+        )),
+    }
+}
+
+/// The event L1 emits for `op`, queued at `queue_index` for `account`.
+fn event_of(op: &QueueRequest, queue_index: u64, account: u32) -> DepositEvent {
+    match op {
+        QueueRequest::Deposit(d) => DepositEvent {
+            queue_index,
+            sender: d.l1_sender,
+            account,
+            pubkey_x: d.pubkey.x,
+            pubkey_y: d.pubkey.y,
+            asset: d.asset,
+            amount: d.amount,
+        },
+        QueueRequest::Forced(f) => DepositEvent::from_forced(&ForcedWithdraw {
+            queue_index,
+            ..f.clone()
+        }),
     }
 }
 
@@ -251,15 +342,12 @@ fn replay(events: &[DepositEvent]) -> Result<L1Chain, EmbeddedL1Error> {
         if event.queue_index != i as u64 {
             return Err(replay(format!("journaled as line {}", i + 1)));
         }
-        let d = deposit_of(event);
-        let q = chain
-            .provide(&d)
-            .and_then(|()| chain.queue(&d))
+        let (index, account) = queue_op(&mut chain, &op_of(event))
             .map_err(|e| replay(revert_reason(&e).unwrap_or_else(|| e.to_string())))?;
-        if q.index != event.queue_index || q.account != event.account {
+        if index != event.queue_index || account != event.account {
             return Err(replay(format!(
-                "queued again at index {} for account {}, journaled for account {}",
-                q.index, q.account, event.account
+                "queued again at index {index} for account {account}, journaled for account {}",
+                event.account
             )));
         }
     }
@@ -408,28 +496,22 @@ impl Worker {
         }
         let events = self.events.clone();
         let index = events.read().unwrap_or_else(|e| e.into_inner()).len() as u64;
-        let d = request.deposit(index)?;
-        let queued = self.chain.provide(&d).and_then(|()| self.chain.queue(&d));
-        let result = match queued {
-            Ok(q) if q.index == index => {
-                let event = DepositEvent {
-                    queue_index: q.index,
-                    sender: d.l1_sender,
-                    account: q.account,
-                    pubkey_x: d.pubkey.x,
-                    pubkey_y: d.pubkey.y,
-                    asset: d.asset,
-                    amount: d.amount,
-                };
-                debug_assert_eq!(q.creates, creates_account(&d));
+        let op = request.op(index)?;
+        let result = match queue_op(&mut self.chain, &op) {
+            Ok((queued, account)) if queued == index => {
+                let event = event_of(&op, queued, account);
                 self.append(&event).map(|()| event)
             }
-            Ok(q) => Err(EmbeddedL1Error::Replay {
-                queue_index: q.index,
-                reason: format!("queued at index {}, {index} expected", q.index),
+            Ok((queued, _)) => Err(EmbeddedL1Error::Replay {
+                queue_index: queued,
+                reason: format!("queued at index {queued}, {index} expected"),
             }),
             Err(e @ EvmError::Solc { .. }) => Err(EmbeddedL1Error::Evm(e)),
             Err(e) => Err(EmbeddedL1Error::Refused {
+                what: match op {
+                    QueueRequest::Deposit(_) => "deposit",
+                    QueueRequest::Forced(_) => "forced withdrawal",
+                },
                 reason: revert_reason(&e).unwrap_or_else(|| e.to_string()),
             }),
         };
@@ -546,6 +628,86 @@ mod tests {
         assert_eq!((d.queue_index, d.account), (3, 3));
         let text = std::fs::read_to_string(&journal).unwrap();
         assert_eq!(text.lines().count(), 4, "{text}");
+    }
+
+    fn force(account: u32, sender: u8, asset: u32) -> DepositRequest {
+        DepositRequest {
+            sender: [sender; 20],
+            account: Some(account),
+            pubkey: None,
+            asset,
+            amount: 0,
+        }
+    }
+
+    #[test]
+    fn forced_withdrawals_are_queued_from_the_owner_and_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join(JOURNAL);
+        let lines = || {
+            std::fs::read_to_string(&journal)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        let l1 = EmbeddedL1::open(dir.path()).unwrap();
+        let a = l1.queue(&create(1)).unwrap();
+        assert_eq!((a.queue_index, a.account), (0, 1));
+        // Amount 0 with a key: malformed (a forced withdrawal names its
+        // account), nothing queued.
+        let mut bad = create(2);
+        bad.amount = 0;
+        let e = l1.queue(&bad).unwrap_err();
+        assert!(matches!(e, EmbeddedL1Error::Invalid { .. }), "{e}");
+        assert_eq!(e.status(), 400);
+        // Not sent by the account's owner, or of an account L1 never
+        // assigned: refused, nothing journaled.
+        for (request, why) in [
+            (force(1, 9, 1), "not the account's owner"),
+            (force(5, 1, 1), "not the account's owner"),
+            (force(1, 1, 2), "asset not registered"),
+        ] {
+            let e = l1.queue(&request).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    EmbeddedL1Error::Refused {
+                        what: "forced withdrawal",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+            assert_eq!(e.status(), 422);
+            assert!(e.to_string().contains(why), "{e}");
+            assert_eq!(l1.queued(), 1);
+            assert_eq!(lines(), 1);
+        }
+        // From the owner: queued in the deposits' queue, amount 0.
+        let f = l1.queue(&force(1, 1, 1)).unwrap();
+        assert_eq!((f.queue_index, f.account, f.asset), (1, 1, 1));
+        assert!(f.is_forced_withdrawal());
+        assert_eq!(
+            f,
+            DepositEvent::from_forced(&ForcedWithdraw {
+                queue_index: 1,
+                account: 1,
+                asset: 1,
+                l1_owner: [1; 20],
+            })
+        );
+        let b = l1.queue(&top_up(1)).unwrap();
+        assert_eq!(b.queue_index, 2);
+        assert_eq!(l1.deposit(1).unwrap(), Some(f.clone()));
+        drop(l1);
+        // Replayed from the journal at start, in the same queue order.
+        let l1 = EmbeddedL1::open(dir.path()).unwrap();
+        assert_eq!(l1.queued(), 3);
+        assert_eq!(l1.deposit(1).unwrap(), Some(f));
+        // The top-up registered asset 2: it can be forced out now.
+        let c = l1.queue(&force(1, 1, 2)).unwrap();
+        assert_eq!((c.queue_index, c.asset), (3, 2));
+        assert_eq!(lines(), 4);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! `Zklanes-Signature`), `POST /v1/batches/{n}/retry` (the operator resumes
 //! a parked batch), `GET /v1/batches/{n}`, `GET /healthz`, `GET /readyz`
 //! and `GET /metrics` (Prometheus text); with `--l1 embedded`, `POST
-//! /v1/l1/deposits` (the operator queues a deposit on the embedded L1
-//! chain; body at most [`MAX_REQUEST_BYTES`]).
+//! /v1/l1/deposits` (the operator queues a deposit, or with amount 0 a
+//! forced withdrawal, on the embedded L1 chain; body at most
+//! [`MAX_REQUEST_BYTES`]).
 //!
 //! Every request passes [`guard`] first: a loopback listener serves only
 //! requests naming a loopback host; at most [`MAX_IN_FLIGHT`] requests run
@@ -313,7 +314,10 @@ async fn status(State(api): State<Api>, Path(n): Path<String>) -> Response {
 /// deposit event as L1 queued it (its `queue_index`, and its `account`,
 /// assigned by L1 for a new account); 400 for a malformed request, 413
 /// past [`MAX_REQUEST_BYTES`], 422 when L1 refuses it (the contract's
-/// reason), 503 when the journal cannot be written (retry).
+/// reason), 503 when the journal cannot be written (retry). Amount `"0"`
+/// queues a forced withdrawal of `account`'s `asset` instead, sent by
+/// `sender`, which must be the account's L1 owner (else 422); the answer
+/// is its event (amount 0). Nothing is journaled for a refused request.
 async fn l1_deposit(State(api): State<Api>, body: Result<Bytes, BytesRejection>) -> Response {
     let Some(chain) = api.l1.as_ref().and_then(|c| c.get()).cloned() else {
         return refuse(
@@ -361,13 +365,24 @@ async fn l1_deposit(State(api): State<Api>, body: Result<Bytes, BytesRejection>)
     let m = &api.shared.metrics;
     match queued {
         Ok(Ok(event)) => {
-            m.add("zklanes_l1_deposits_total", "", 1);
+            let forced = event.is_forced_withdrawal();
+            if forced {
+                m.add("zklanes_l1_forced_withdrawals_total", "", 1);
+            } else {
+                m.add("zklanes_l1_deposits_total", "", 1);
+            }
             tracing::info!(
                 stage = "l1",
                 queue_index = event.queue_index,
                 account = event.account,
                 asset = event.asset,
-                "deposit queued on the embedded L1"
+                forced,
+                "{} queued on the embedded L1",
+                if forced {
+                    "forced withdrawal"
+                } else {
+                    "deposit"
+                }
             );
             Json(event).into_response()
         }

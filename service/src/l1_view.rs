@@ -1,12 +1,12 @@
-//! The pipeline's view of L1: where the service reads the deposits L1
-//! queued, to check a batch's deposits against them before executing it
-//! ([`crate::deposit_check`]).
+//! The pipeline's view of L1: where the service reads the operations L1
+//! queued (deposits and forced withdrawals share one queue), to check a
+//! batch's against them before executing it ([`crate::deposit_check`]).
 //!
-//! One implementation is built: [`crate::embedded_l1::EmbeddedL1`], the
-//! project's own L1 chain in revm, persisted in the data directory
-//! (`zklanes serve --l1 embedded`). An Ethereum JSON-RPC implementation
-//! (reading the Rollup contract's deposit events from a node) is the
-//! production one; it is not built yet, and this trait is where it goes.
+//! Two implementations: [`crate::embedded_l1::EmbeddedL1`], the project's
+//! own L1 chain in revm, persisted in the data directory (`zklanes serve
+//! --l1 embedded`), and [`crate::json_rpc_l1::JsonRpcL1`], the production
+//! one, reading the Rollup contract's `DepositQueued` events from an
+//! Ethereum node (`--l1 json-rpc`).
 
 use zklanes_l1::log::DepositEvent;
 
@@ -38,11 +38,13 @@ impl L1ViewError {
     }
 }
 
-/// A source of L1 deposit events.
+/// A source of L1 queue events.
 pub trait L1View: Send + Sync {
-    /// The deposit L1 queued at `queue_index`, as L1 queued it (its
-    /// account as L1 assigned it; the zero key for a top-up), or `None`
-    /// if L1 has not queued it yet.
+    /// The operation L1 queued at `queue_index`, as L1 queued it: a deposit
+    /// (its account as L1 assigned it; the zero key for a top-up) or a
+    /// forced withdrawal (amount 0, the zero key, its owner as the sender:
+    /// [`DepositEvent::is_forced_withdrawal`]); `None` if L1 has not queued
+    /// it yet.
     fn deposit(&self, queue_index: u64) -> Result<Option<DepositEvent>, L1ViewError>;
 
     /// A short name for logs (`embedded`, `json-rpc`).

@@ -27,6 +27,7 @@ pub mod event_log;
 pub mod failpoint;
 pub mod http;
 pub mod ingest;
+pub mod json_rpc_l1;
 pub mod l1_view;
 pub mod listener;
 pub mod metrics;

@@ -53,11 +53,14 @@ fn help(name: &str) -> &'static str {
         "zklanes_batches_retried_total" => "Parked batches resumed by the operator.",
         "zklanes_proof_deadline_exceeded_total" => "Proof steps that ran past their deadline.",
         "zklanes_l1_waits_total" => {
-            "Checks that found the next batch waiting for L1 (a deposit not queued yet)."
+            "Checks that found the next batch waiting for L1 (a deposit or forced withdrawal not queued yet)."
         }
         "zklanes_l1_deposits_total" => "Deposits queued on the embedded L1 chain.",
+        "zklanes_l1_forced_withdrawals_total" => {
+            "Forced withdrawals queued on the embedded L1 chain."
+        }
         "zklanes_l1_deposits_refused_total" => {
-            "Deposit requests the embedded L1 chain refused, by reason."
+            "Deposit and forced-withdrawal requests the embedded L1 chain refused, by reason."
         }
         "zklanes_process_resident_memory_bytes" => "Resident memory of the process.",
         "zklanes_process_open_fds" => "Open file descriptors of the process.",

@@ -26,6 +26,7 @@ use crate::error::{DriverError, ServiceError};
 use crate::event_log::EventLog;
 use crate::http::{router, Api, MAX_IN_FLIGHT};
 use crate::ingest::IngestRules;
+use crate::json_rpc_l1::JsonRpcL1;
 use crate::l1_view::L1View;
 use crate::listener::{Bounded, Limits};
 use crate::state::{Health, Shared};
@@ -78,7 +79,7 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
             "no --sequencer-key: the bearer token alone admits a batch"
         ),
     }
-    match cfg.l1 {
+    match &cfg.l1 {
         L1Source::None => tracing::warn!(
             stage = "l1",
             "no --l1: a batch's deposits are not checked against L1 before execution"
@@ -87,7 +88,21 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
             stage = "l1",
             "deposits are checked against the embedded L1 chain (DATA_DIR/l1)"
         ),
+        L1Source::JsonRpc(c) => tracing::info!(
+            stage = "l1",
+            url = %c.url,
+            rollup = %format!("0x{}", hex::encode(c.rollup_address)),
+            from_block = c.from_block,
+            block_tag = %c.block_tag,
+            "deposits are checked against the Rollup contract's events over JSON-RPC"
+        ),
     }
+    let json_rpc: Option<Arc<dyn L1View>> = match &cfg.l1 {
+        L1Source::JsonRpc(c) => Some(Arc::new(
+            JsonRpcL1::new(c.clone()).map_err(|e| ServiceError::Failed(e.to_string()))?,
+        )),
+        _ => None,
+    };
     let embedded = (cfg.l1 == L1Source::Embedded).then(|| Arc::new(std::sync::OnceLock::new()));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -127,7 +142,7 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
         }
     };
     let l1: Option<Arc<dyn L1View>> = match embedded {
-        None => None,
+        None => json_rpc,
         Some(cell) => {
             let dir = cfg.data_dir.root().join("l1");
             match tokio::task::spawn_blocking(move || EmbeddedL1::open(&dir)).await {

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use serde_json::{json, Value};
 use zklanes_executor::field::fr_to_hex;
-use zklanes_l1::exit::AnyExitProof;
+use zklanes_l1::exit::{AnyExitProof, ExitError};
 use zklanes_l1::log::L1Log;
 use zklanes_l1::reconstruct::reconstruct;
 
@@ -45,8 +45,33 @@ pub fn run(a: ExitProofArgs) -> Result<()> {
         .context("merging the L1 logs")?
         .ok_or_else(|| anyhow!("no L1 log given"))?;
     let rebuilt = reconstruct(&log).context("the L1 data does not rebuild the roots L1 holds")?;
-    let proof = AnyExitProof::new(&rebuilt.state, &rebuilt.tree, a.account, a.asset)
-        .with_context(|| format!("account {} asset {}", a.account, a.asset))?;
+    let proof = match AnyExitProof::new(&rebuilt.state, &rebuilt.tree, a.account, a.asset) {
+        Ok(p) => p,
+        Err(e @ ExitError::NoBalance { .. }) => {
+            // Say so when a forced withdrawal emptied it: the funds wait
+            // on L1 for the owner's claim, not in the rollup.
+            let hint = rebuilt
+                .forced_withdrawal(a.account, a.asset)
+                .map(|f| {
+                    format!(
+                        " (its last forced withdrawal, L1 queue index {}, moved {} to its L1 owner 0x{}: `claim({})` on L1 pays it)",
+                        f.queue_index,
+                        f.amount,
+                        hex::encode(f.l1_owner),
+                        f.asset
+                    )
+                })
+                .unwrap_or_default();
+            return Err(anyhow!(
+                "account {} asset {}: {e}{hint}",
+                a.account,
+                a.asset
+            ));
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("account {} asset {}", a.account, a.asset))
+        }
+    };
     proof.verify().context("the proof does not verify")?;
     let (function, root) = match &proof {
         AnyExitProof::Balance(p) => ("exit", p.root),

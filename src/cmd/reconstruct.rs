@@ -40,6 +40,7 @@ fn check_json(c: &BatchCheck) -> Value {
         "txs": c.txs,
         "words": c.words,
         "deposits": c.deposits,
+        "forced_withdrawals": c.forced_withdrawals,
         "root": fr_to_hex(&c.root),
         "matches": true,
     })
@@ -99,6 +100,7 @@ pub fn run(a: ReconstructArgs) -> Result<()> {
         "entries": log.batches.len(),
         "txs": rec.as_ref().map_or(0, Reconstructed::txs),
         "deposits_consumed": rec.as_ref().map_or(0, Reconstructed::deposits_consumed),
+        "forced_withdrawals": rec.as_ref().map_or(0, Reconstructed::forced_withdrawals),
         "deposits_pending": rec.as_ref().map_or(0, |r| r.pending_deposits.len()),
         "roots_match": roots_match,
         "checks": checked.values().map(|c| check_json(c)).collect::<Vec<_>>(),
@@ -140,17 +142,18 @@ fn print_text(
 ) {
     for c in checked.values() {
         println!(
-            "{}: {} txs, {} deposits, root {} matches",
+            "{}: {} txs, {} deposits, {} forced withdrawals, root {} matches",
             c.batches,
             c.txs,
             c.deposits,
+            c.forced_withdrawals,
             fr_to_hex(&c.root)
         );
     }
     for f in files {
         let matched = f.entries.iter().filter(|b| checked.contains_key(b)).count();
         println!(
-            "{}: {} deposit events, {}/{} finalized entries match",
+            "{}: {} L1 queue events (deposits, forced withdrawals), {}/{} finalized entries match",
             f.path.display(),
             f.deposits,
             matched,
@@ -159,7 +162,7 @@ fn print_text(
     }
     if let Some(r) = rec {
         println!(
-            "root {} after {} batches ({} txs): {} accounts, {} balances, {} pools, {} deposits consumed, {} pending",
+            "root {} after {} batches ({} txs): {} accounts, {} balances, {} pools, {} L1 queue operations consumed ({} forced withdrawals), {} pending",
             fr_to_hex(&r.root),
             r.batches(),
             r.txs(),
@@ -167,6 +170,7 @@ fn print_text(
             r.balances(),
             r.pools(),
             r.deposits_consumed(),
+            r.forced_withdrawals(),
             r.pending_deposits.len()
         );
     }

@@ -11,6 +11,7 @@ use zklanes_pipeline::data_dir::DataDir;
 use zklanes_pipeline::setup::ProverSetup;
 use zklanes_service::config::{L1Source, ProofLevel, ServiceConfig};
 use zklanes_service::error::ServiceError;
+use zklanes_service::json_rpc_l1::{self, JsonRpcL1, JsonRpcL1Config};
 use zklanes_service::listener::Limits;
 use zklanes_service::sequencer::SequencerKey;
 use zklanes_service::serve::{run as serve, EXIT_ABANDONED};
@@ -41,15 +42,9 @@ pub enum L1 {
     /// The embedded L1 chain in revm, persisted in `DATA_DIR/l1`; the
     /// operator queues deposits with `POST /v1/l1/deposits`.
     Embedded,
-}
-
-impl From<L1> for L1Source {
-    fn from(l: L1) -> Self {
-        match l {
-            L1::None => L1Source::None,
-            L1::Embedded => L1Source::Embedded,
-        }
-    }
+    /// The Rollup contract's `DepositQueued` events, read from an Ethereum
+    /// node over JSON-RPC (`--l1-rpc-url`, `--rollup-address`).
+    JsonRpc,
 }
 
 /// Arguments of `serve`.
@@ -123,13 +118,59 @@ pub struct ServeArgs {
     /// Where L1 is read from: before executing a batch, its deposits are
     /// checked against the deposits L1 queued (a batch waits for one not
     /// queued yet and is rejected for one that differs). `embedded`: the
-    /// project's own L1 chain in revm, in `DATA_DIR/l1`.
+    /// project's own L1 chain in revm, in `DATA_DIR/l1`. `json-rpc`: the
+    /// Rollup contract's deposit events, read from an Ethereum node.
     #[arg(long, value_enum, default_value_t = L1::None)]
     l1: L1,
+    /// `--l1 json-rpc`: the node's JSON-RPC endpoint, `http://HOST:PORT[/PATH]`
+    /// (plain HTTP: a local node, or a TLS-terminating proxy on loopback).
+    #[arg(long, required_if_eq("l1", "json-rpc"))]
+    l1_rpc_url: Option<String>,
+    /// `--l1 json-rpc`: the Rollup contract's address (0x and 40 hex digits).
+    #[arg(long, required_if_eq("l1", "json-rpc"), value_parser = parse_address)]
+    rollup_address: Option<[u8; 20]>,
+    /// `--l1 json-rpc`: the block the Rollup contract was deployed in (its
+    /// events are searched from it).
+    #[arg(long, default_value_t = 0)]
+    l1_from_block: u64,
+    /// `--l1 json-rpc`: the newest block read: `finalized` (only deposits
+    /// no reorg can undo are acted on), or for devnets and tests `safe`,
+    /// `latest` or a 0x block number.
+    #[arg(long, default_value = json_rpc_l1::DEFAULT_BLOCK_TAG)]
+    l1_block_tag: String,
+}
+
+fn parse_address(s: &str) -> std::result::Result<[u8; 20], String> {
+    json_rpc_l1::parse_address(s)
+}
+
+/// The L1 source `a` names.
+fn l1_source(a: &ServeArgs) -> Result<L1Source> {
+    if a.l1 != L1::JsonRpc && (a.l1_rpc_url.is_some() || a.rollup_address.is_some()) {
+        anyhow::bail!("--l1-rpc-url and --rollup-address need --l1 json-rpc");
+    }
+    Ok(match a.l1 {
+        L1::None => L1Source::None,
+        L1::Embedded => L1Source::Embedded,
+        L1::JsonRpc => {
+            let (Some(url), Some(rollup)) = (&a.l1_rpc_url, a.rollup_address) else {
+                anyhow::bail!("--l1 json-rpc needs --l1-rpc-url and --rollup-address");
+            };
+            let cfg = JsonRpcL1Config {
+                from_block: a.l1_from_block,
+                block_tag: a.l1_block_tag.clone(),
+                ..JsonRpcL1Config::new(url.clone(), rollup)
+            };
+            // Checked here, before anything starts.
+            JsonRpcL1::new(cfg.clone())?;
+            L1Source::JsonRpc(cfg)
+        }
+    })
 }
 
 /// Runs `serve`.
 pub fn run(a: ServeArgs) -> Result<()> {
+    let l1 = l1_source(&a)?;
     let data = DataDir::new(&a.data_dir);
     let mut setup = ProverSetup::with_workers(Some(data.keys(a.cache_dir.as_deref())), a.workers);
     setup.params_dir = a.params_dir.clone();
@@ -153,7 +194,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         sequencer: a.sequencer_key,
         proof_deadline: seconds(a.proof_deadline, "--proof-deadline")?,
         drain: seconds(a.drain_secs, "--drain-secs")?,
-        l1: a.l1.into(),
+        l1,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -20,7 +20,15 @@
 //! - removing liquidity burns the shares, pays both outputs and shrinks the
 //!   reserves and the supply by them;
 //! - a withdrawal debits the balance;
-//! - creating a pool needs a free pool id and writes an empty pool.
+//! - creating a pool needs a free pool id and writes an empty pool;
+//! - a forced withdrawal (unsigned: no nonce) needs the account, states
+//!   the account's whole balance of the asset as its amount, and empties
+//!   it.
+//!
+//! Deposits and forced withdrawals share the L1 queue: each consumes the
+//! next queue index, and where the log holds the L1 event at that index
+//! it must be of the same kind (a forced withdrawal's has amount 0) with
+//! the same fields (a forced withdrawal's sender is its owner).
 //!
 //! Balances, reserves and the LP supply stay in `0..=MAX_BALANCE`; a zero
 //! balance is an empty leaf. Anything that breaks a rule is a typed error:
@@ -119,6 +127,38 @@ pub enum ApplyError {
         /// The first differing field.
         field: &'static str,
     },
+    /// A forced withdrawal in the data differs from the L1 event at its
+    /// queue index.
+    #[error("forced withdrawal at queue index {queue_index}: {field} differs from the L1 event")]
+    ForcedWithdrawalMismatch {
+        /// The queue index.
+        queue_index: u64,
+        /// The first differing field (`account`, `asset`, `owner`).
+        field: &'static str,
+    },
+    /// The data consumes a queue index as one kind of operation (deposit
+    /// or forced withdrawal) where L1 queued the other.
+    #[error("queue index {queue_index}: the data has a {data}, L1 queued a {l1}")]
+    QueueKindMismatch {
+        /// The queue index.
+        queue_index: u64,
+        /// What the data has there.
+        data: &'static str,
+        /// What L1 queued there.
+        l1: &'static str,
+    },
+    /// A forced withdrawal's amount is not the account's whole balance.
+    #[error("forced withdrawal of account {account}'s asset {asset}: the data moves {amount}, the balance is {balance}")]
+    ForcedAmountMismatch {
+        /// The account.
+        account: u32,
+        /// The asset.
+        asset: u32,
+        /// The account's balance.
+        balance: u128,
+        /// The amount in the data.
+        amount: u128,
+    },
 }
 
 /// The state plus the writes of the entry being applied.
@@ -126,8 +166,25 @@ pub(super) struct Overlay<'a> {
     base: &'a State,
     /// Written leaves by key.
     pub writes: BTreeMap<Key, Leaf>,
-    /// Next deposit queue index.
+    /// Next L1 queue index (deposits and forced withdrawals).
     pub next_deposit: u64,
+    /// The forced withdrawals applied, in order.
+    pub forced: Vec<ForcedWithdrawal>,
+}
+
+/// A forced withdrawal the data settled: what L1 credits its owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForcedWithdrawal {
+    /// Its L1 queue index.
+    pub queue_index: u64,
+    /// The account emptied.
+    pub account: u32,
+    /// The token.
+    pub asset: u32,
+    /// The amount moved (the whole balance; may be 0).
+    pub amount: u128,
+    /// The account's L1 owner, who claims it.
+    pub l1_owner: [u8; 20],
 }
 
 impl<'a> Overlay<'a> {
@@ -136,6 +193,7 @@ impl<'a> Overlay<'a> {
             base,
             writes: BTreeMap::new(),
             next_deposit: base.next_deposit,
+            forced: Vec::new(),
         }
     }
 
@@ -272,6 +330,46 @@ fn zero_key_hash() -> Fr {
     .hash()
 }
 
+/// What an L1 queue event is, for [`ApplyError::QueueKindMismatch`].
+fn event_kind(e: &DepositEvent) -> &'static str {
+    if e.is_forced_withdrawal() {
+        "forced withdrawal"
+    } else {
+        "deposit"
+    }
+}
+
+/// Checks a forced withdrawal of the data against the L1 event at its
+/// queue index: a forced withdrawal (amount 0) of the same account and
+/// asset, sent by the same owner.
+fn check_forced_event(
+    e: &DepositEvent,
+    account: u32,
+    asset: u32,
+    l1_owner: &[u8; 20],
+) -> Result<(), ApplyError> {
+    if !e.is_forced_withdrawal() {
+        return Err(ApplyError::QueueKindMismatch {
+            queue_index: e.queue_index,
+            data: "forced withdrawal",
+            l1: event_kind(e),
+        });
+    }
+    let field = if e.account != account {
+        "account"
+    } else if e.asset != asset {
+        "asset"
+    } else if e.sender != *l1_owner {
+        "owner"
+    } else {
+        return Ok(());
+    };
+    Err(ApplyError::ForcedWithdrawalMismatch {
+        queue_index: e.queue_index,
+        field,
+    })
+}
+
 /// Checks a deposit of the data against the L1 event at its queue index.
 fn check_event(
     e: &DepositEvent,
@@ -281,6 +379,13 @@ fn check_event(
     l1_sender: &[u8; 20],
     key_hash: Fr,
 ) -> Result<(), ApplyError> {
+    if e.is_forced_withdrawal() {
+        return Err(ApplyError::QueueKindMismatch {
+            queue_index: e.queue_index,
+            data: "deposit",
+            l1: event_kind(e),
+        });
+    }
     let field = if e.account != account {
         "account"
     } else if e.asset != asset {
@@ -300,8 +405,9 @@ fn check_event(
     })
 }
 
-/// Applies one operation to the overlay. `events` are the L1 deposit
-/// events by queue index (checked and used for the keys where present).
+/// Applies one operation to the overlay. `events` are the L1 queue's
+/// events by queue index (checked where present, and the keys of new
+/// accounts read from them).
 /// On an error the overlay may hold part of the operation's writes.
 pub(super) fn apply_op(
     o: &mut Overlay<'_>,
@@ -453,6 +559,38 @@ pub(super) fn apply_op(
                 lp_supply: 0,
             };
             o.set(Key::Pool(id), Leaf::Pool(p));
+        }
+        Op::ForcedWithdraw {
+            account,
+            asset,
+            amount,
+            ref l1_owner,
+        } => {
+            let queue_index = o.next_deposit;
+            if let Some(e) = events.get(&queue_index) {
+                check_forced_event(e, account, asset, l1_owner)?;
+            }
+            if o.account(account)?.is_none() {
+                return Err(ApplyError::UnknownAccount { account });
+            }
+            let balance = o.balance(account, asset)?;
+            if balance != amount {
+                return Err(ApplyError::ForcedAmountMismatch {
+                    account,
+                    asset,
+                    balance,
+                    amount,
+                });
+            }
+            o.set(Key::Balance(account, asset), Leaf::Balance(0));
+            o.forced.push(ForcedWithdrawal {
+                queue_index,
+                account,
+                asset,
+                amount,
+                l1_owner: *l1_owner,
+            });
+            o.next_deposit += 1;
         }
     }
     Ok(())

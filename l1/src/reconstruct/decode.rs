@@ -6,13 +6,17 @@
 //! zeros to 62 bytes and split into two 31-byte words `e1 = bytes[0..31]`,
 //! `e2 = bytes[31..62]`; a deposit has a third word, its key hash. So the
 //! type is the top byte of `e1`'s 31 bytes, and a transaction takes 3 words
-//! if it is a deposit, 2 otherwise. The decoder refuses anything the
+//! if it is a deposit, 2 otherwise (a forced withdrawal, type 8, too: its
+//! `account(3) asset(2) amount(14) l1_owner(20)` fit two words). The
+//! decoder refuses anything the
 //! executor never writes: a word that is not a field element, a 31-byte
 //! word with a non-zero top byte, an unknown type (0, the circuit's padding,
 //! never appears in the data), a transaction cut short by the end of the
 //! data, non-zero padding after the fields, and a field out of its range
 //! (account 0 or above 2^20, an asset, pool or fee out of range, a zero
 //! amount, a swap direction other than 0 or 1, pool tokens not ordered).
+//! A forced withdrawal's amount may be zero: it moves the whole balance,
+//! whatever it is.
 
 use zklanes_executor::field::{fr_from_bytes, Fr};
 use zklanes_executor::params::*;
@@ -115,6 +119,18 @@ pub enum Op {
         /// Fee in basis points.
         fee_bps: u16,
     },
+    /// Type 8: a forced withdrawal, queued on L1 by the account's owner:
+    /// the account's whole balance of the asset goes to the owner.
+    ForcedWithdraw {
+        /// The account emptied.
+        account: u32,
+        /// A plain token.
+        asset: u32,
+        /// The amount moved: the account's whole balance (may be 0).
+        amount: u128,
+        /// The account's L1 owner, who queued it and is paid.
+        l1_owner: L1Address,
+    },
 }
 
 impl Op {
@@ -128,6 +144,7 @@ impl Op {
             Op::RemoveLiquidity { .. } => "remove liquidity",
             Op::Withdraw { .. } => "withdraw",
             Op::CreatePool { .. } => "create pool",
+            Op::ForcedWithdraw { .. } => "forced withdrawal",
         }
     }
 }
@@ -158,7 +175,7 @@ pub enum DecodeError {
         /// The top byte.
         byte: u8,
     },
-    /// The type byte is not 1 to 7.
+    /// The type byte is not 1 to 8.
     #[error("word {word}: unknown transaction type {tx_type}")]
     UnknownType {
         /// Word index.
@@ -301,6 +318,7 @@ fn kind(tx_type: u8) -> Option<&'static str> {
         5 => "remove liquidity",
         6 => "withdraw",
         7 => "create pool",
+        8 => "forced withdrawal",
         _ => return None,
     })
 }
@@ -366,6 +384,13 @@ fn fields(f: &mut Fields, key_hash: Option<Fr>) -> Result<Op, DecodeError> {
                 fee_bps,
             }
         }
+        8 => Op::ForcedWithdraw {
+            account: f.account("account")?,
+            asset: f.id("asset", 1, MAX_TOKEN)?,
+            // The whole balance, zero included (14 bytes: below 2^112).
+            amount: f.uint(14),
+            l1_owner: f.address(),
+        },
         _ => unreachable!("the type was checked"),
     };
     Ok(op)
@@ -479,8 +504,8 @@ mod tests {
     #[test]
     fn errors_are_typed() {
         let ok = words(&transfer(), None);
-        // Type 0 and 8 are unknown.
-        for t in [0u8, 8] {
+        // Type 0 (padding) and 9 are unknown.
+        for t in [0u8, 9] {
             let mut w = ok.clone();
             w[0][1] = t;
             assert_eq!(
@@ -553,6 +578,60 @@ mod tests {
                 l1_sender: [0xaa; 20],
                 key_hash: Fr::from(0u64),
             }
+        );
+    }
+
+    fn forced(amount: u128, asset: u16) -> Vec<u8> {
+        let mut b = vec![8, 0, 0, 3];
+        b.extend(asset.to_be_bytes());
+        b.extend(amount.to_be_bytes()[2..].iter());
+        b.extend([0xbb; 20]);
+        b
+    }
+
+    #[test]
+    fn forced_withdrawal_decodes_with_any_amount() {
+        for amount in [0, 1, (1u128 << 112) - 1] {
+            let b = forced(amount, 2);
+            assert_eq!(b.len(), 40);
+            assert_eq!(
+                decode(&words(&b, None)).unwrap(),
+                vec![DecodedTx {
+                    word: 0,
+                    op: Op::ForcedWithdraw {
+                        account: 3,
+                        asset: 2,
+                        amount,
+                        l1_owner: [0xbb; 20],
+                    }
+                }]
+            );
+        }
+        // Two words, no key hash: a third word is the next transaction.
+        let mut w = words(&forced(5, 2), None);
+        w.extend(words(&transfer(), None));
+        let d = decode(&w).unwrap();
+        assert_eq!((d.len(), d[1].word), (2, 2));
+        // A plain token only: asset 0 and LP shares are out of range.
+        for asset in [0u16, (MAX_TOKEN + 1) as u16] {
+            assert!(matches!(
+                decode(&words(&forced(5, asset), None)),
+                Err(DecodeError::OutOfRange {
+                    kind: "forced withdrawal",
+                    field: "asset",
+                    ..
+                })
+            ));
+        }
+        let mut w = words(&forced(5, 2), None);
+        w[1][31] = 1;
+        assert_eq!(
+            decode(&w),
+            Err(DecodeError::NonZeroPadding {
+                word: 0,
+                kind: "forced withdrawal",
+                byte: 61
+            })
         );
     }
 }

@@ -9,9 +9,11 @@
 //! tree's), each finalized entry's data words are decoded into typed
 //! operations ([`decode`]) and applied by this module's own rules
 //! ([`apply`]); the touched leaves are hashed into the tree and the root
-//! compared with the entry's `new_root`. Deposits in the data are matched,
-//! in queue order, against the L1 deposit events the log holds (which also
-//! give new accounts their full keys). Nothing here runs the executor's
+//! compared with the entry's `new_root`. Deposits and forced withdrawals
+//! in the data share the L1 queue: they are matched, in queue order,
+//! against the L1 queue's events the log holds (a forced withdrawal's is
+//! an event of amount 0; deposit events also give new accounts their full
+//! keys). Nothing here runs the executor's
 //! batch application or its public-data encoder: only the state types, the
 //! leaf hash and the tree are shared, so a match shows the posted data
 //! suffices to rebuild the state.
@@ -32,7 +34,7 @@ use zklanes_executor::smt::{empty_hashes, Tree};
 use zklanes_executor::state::State;
 
 use crate::log::{DepositEvent, FinalizedBatch, L1Log, Word};
-pub use apply::ApplyError;
+pub use apply::{ApplyError, ForcedWithdrawal};
 pub use decode::{decode, DecodeError, DecodedTx, Op};
 pub use result::{MerkleProof, Reconstructed};
 
@@ -75,8 +77,9 @@ pub enum ReconstructError {
         /// The empty tree's root.
         empty: Fr,
     },
-    /// Two different deposit events at one queue index.
-    #[error("two different deposit events at queue index {queue_index}")]
+    /// Two different L1 queue events (deposits or forced withdrawals) at
+    /// one queue index.
+    #[error("two different L1 queue events at queue index {queue_index}")]
     ConflictingDepositEvent {
         /// The queue index.
         queue_index: u64,
@@ -150,6 +153,8 @@ pub struct BatchCheck {
     pub words: usize,
     /// Deposits it consumed.
     pub deposits: usize,
+    /// Forced withdrawals it consumed (from the same L1 queue).
+    pub forced_withdrawals: usize,
     /// The root (rebuilt, equal to the contract's).
     pub root: Fr,
 }
@@ -163,11 +168,13 @@ pub struct Reconstructor {
     next_batch: u64,
     events: BTreeMap<u64, DepositEvent>,
     checks: Vec<BatchCheck>,
+    forced: Vec<ForcedWithdrawal>,
 }
 
 impl Reconstructor {
     /// An empty state for chain `chain_id`, given its genesis root (which
-    /// must be the empty tree's) and the L1 deposit events known so far.
+    /// must be the empty tree's) and the L1 queue's events (deposits and
+    /// forced withdrawals) known so far.
     pub fn new(
         chain_id: u32,
         genesis_root: &Word,
@@ -187,6 +194,7 @@ impl Reconstructor {
             next_batch: 0,
             events: BTreeMap::new(),
             checks: Vec::new(),
+            forced: Vec::new(),
         };
         r.add_deposit_events(deposits)?;
         Ok(r)
@@ -197,7 +205,8 @@ impl Reconstructor {
         Self::new(log.chain_id, &log.genesis_root, &log.deposits)
     }
 
-    /// Adds L1 deposit events (identical repeats are ignored).
+    /// Adds L1 queue events, deposits and forced withdrawals (identical
+    /// repeats are ignored).
     pub fn add_deposit_events(&mut self, events: &[DepositEvent]) -> Result<(), ReconstructError> {
         for e in events {
             if let Some(old) = self.events.get(&e.queue_index) {
@@ -257,9 +266,10 @@ impl Reconstructor {
                 }
             })?;
         }
-        let deposits = (o.next_deposit - self.state.next_deposit) as usize;
+        let forced_withdrawals = o.forced.len();
+        let deposits = (o.next_deposit - self.state.next_deposit) as usize - forced_withdrawals;
         let next_deposit = o.next_deposit;
-        let writes = o.writes;
+        let (writes, forced) = (o.writes, o.forced);
         let updates: Vec<(u64, Fr)> = writes.iter().map(|(k, l)| (k.index(), l.hash())).collect();
         let (_, _, undo, _) = self.tree.apply(&updates);
         let computed = self.tree.root();
@@ -275,12 +285,14 @@ impl Reconstructor {
             self.state.set(k, l);
         }
         self.state.next_deposit = next_deposit;
+        self.forced.extend(forced);
         self.next_batch = next_batch.expect("checked above");
         let check = BatchCheck {
             batches,
             txs: txs.len(),
             words: b.data.len(),
             deposits,
+            forced_withdrawals,
             root: computed,
         };
         self.checks.push(check);
@@ -301,6 +313,7 @@ impl Reconstructor {
             state: self.state,
             tree: self.tree,
             checks: self.checks,
+            forced: self.forced,
             pending_deposits: pending,
         }
     }

@@ -7,7 +7,7 @@ use zklanes_executor::signature::PublicKey;
 use zklanes_executor::smt::{root_from_path, Tree};
 use zklanes_executor::state::{Account, Key, Leaf, Pool, State};
 
-use super::BatchCheck;
+use super::{BatchCheck, ForcedWithdrawal};
 use crate::log::DepositEvent;
 
 /// The state rebuilt from an L1 log.
@@ -19,14 +19,18 @@ pub struct Reconstructed {
     pub root: Fr,
     /// The next batch number the contract expects.
     pub next_batch: u64,
-    /// Every nonempty leaf; `next_deposit` is the number of deposits consumed.
+    /// Every nonempty leaf; `next_deposit` is the number of L1 queue
+    /// operations (deposits and forced withdrawals) consumed.
     pub state: State,
     /// The tree over `state`, for Merkle paths.
     pub tree: Tree,
     /// One check per finalized entry, in order.
     pub checks: Vec<BatchCheck>,
-    /// Deposit events the log holds that no settled batch consumed yet
-    /// (what exit mode refunds).
+    /// The forced withdrawals the settled data made, in queue order.
+    pub forced: Vec<ForcedWithdrawal>,
+    /// L1 queue events the log holds that no settled batch consumed yet
+    /// (exit mode refunds the deposits among them; a forced withdrawal,
+    /// amount 0, has nothing to refund).
     pub pending_deposits: Vec<DepositEvent>,
 }
 
@@ -88,9 +92,33 @@ impl Reconstructed {
         self.checks.iter().map(|c| c.txs).sum()
     }
 
-    /// Deposits consumed by settled batches.
+    /// L1 queue operations (deposits and forced withdrawals) consumed by
+    /// settled batches: the next queue index.
     pub fn deposits_consumed(&self) -> u64 {
         self.state.next_deposit
+    }
+
+    /// The pending queue events exit mode refunds (`refundDeposit`): the
+    /// deposits among them (a pending forced withdrawal, amount 0, has
+    /// nothing to refund).
+    pub fn pending_refunds(&self) -> impl Iterator<Item = &DepositEvent> {
+        self.pending_deposits
+            .iter()
+            .filter(|e| !e.is_forced_withdrawal())
+    }
+
+    /// Forced withdrawals in the settled data.
+    pub fn forced_withdrawals(&self) -> usize {
+        self.forced.len()
+    }
+
+    /// The last settled forced withdrawal of `account`'s `asset`, if any
+    /// (what emptied the balance, when it is empty).
+    pub fn forced_withdrawal(&self, account: u32, asset: u32) -> Option<&ForcedWithdrawal> {
+        self.forced
+            .iter()
+            .rev()
+            .find(|f| f.account == account && f.asset == asset)
     }
 
     /// An account, if it exists.

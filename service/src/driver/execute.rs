@@ -1,9 +1,10 @@
 //! The execute stage: the next batch, once its event is in the log, is
 //! applied to the executor's state; its chunk traces are persisted with its
 //! `Executed` record, or it is recorded `Rejected` with the executor's
-//! reason. With an L1 view, its deposits are checked against L1 first
-//! ([`super::l1_gate`]): it may wait for L1, or be rejected for a deposit
-//! L1 did not queue as the batch has it.
+//! reason. With an L1 view, its deposits and forced withdrawals are
+//! checked against L1's queue first ([`super::l1_gate`]): it may wait for
+//! L1, or be rejected for an operation L1 did not queue as the batch has
+//! it.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -11,14 +12,14 @@ use std::time::Instant;
 use zklanes_executor::{BatchError, Rollup, StoreError};
 
 use super::l1_gate::{Gate, L1Gate};
-use crate::deposit_check::MISMATCH_REASON;
 use crate::error::DriverError;
 use crate::event_log::Stage;
 use crate::failpoint::failpoint;
 use crate::state::Shared;
 
 /// Executes the next batch if its event is there (and, with an L1 `gate`,
-/// once L1 has queued its deposits as the batch has them); returns
+/// once L1 has queued its deposits and forced withdrawals as the batch has
+/// them); returns
 /// whether it did (a batch rejected counts; one waiting for L1 does not).
 pub fn execute_next(
     shared: &Shared,
@@ -44,17 +45,18 @@ pub fn execute_next(
         match gate.check(shared, &mut record, &batch, next_deposit)? {
             Gate::Go => record.waiting = None,
             Gate::Wait => return Ok(false),
-            Gate::Refuse(reason) => {
+            Gate::Refuse(mismatch) => {
+                let error = mismatch.to_string();
                 record.stage = Stage::Rejected;
                 record.waiting = None;
-                record.error = Some(reason.clone());
+                record.error = Some(error.clone());
                 shared.log.put(&record)?;
                 shared.metrics.add(
                     "zklanes_failures_total",
-                    &format!("reason=\"{MISMATCH_REASON}\""),
+                    &format!("reason=\"{}\"", mismatch.reason()),
                     1,
                 );
-                tracing::warn!(batch = next, stage = "l1", error = %reason, "batch refused: its deposits are not L1's");
+                tracing::warn!(batch = next, stage = "l1", error = %error, "batch refused: its L1 queue operations are not L1's");
                 return Ok(true);
             }
         }

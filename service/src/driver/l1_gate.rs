@@ -1,17 +1,20 @@
 //! The L1 gate of the execute stage (`--l1 embedded`): before the next
-//! batch is executed, its deposits are checked against the L1 view
+//! batch is executed, its L1 queue operations (deposits and forced
+//! withdrawals, one queue) are checked against the L1 view
 //! ([`crate::deposit_check`]).
 //!
 //! - All match: the batch goes on to the executor.
-//! - A deposit L1 has not queued yet, or L1 cannot be read now (a
+//! - An operation L1 has not queued yet, or L1 cannot be read now (a
 //!   retryable view error): the batch waits, accepted, its record's
 //!   `waiting` saying why (`GET /v1/batches/{n}`), counted in
 //!   `zklanes_l1_waits_total`; the check is retried with backoff (from
 //!   250 ms, doubling, at most [`MAX_WAIT`]). Waiting is no failure: it
 //!   never parks the batch, and executed batches are proven meanwhile.
-//! - A deposit that differs: the batch is refused (`Rejected`, its error
-//!   starting with [`crate::deposit_check::MISMATCH_REASON`]), so the
-//!   sequencer can replace it.
+//! - An operation that differs: the batch is refused (`Rejected`, its
+//!   error starting with [`crate::deposit_check::MISMATCH_REASON`] for a
+//!   deposit, [`crate::deposit_check::FORCED_MISMATCH_REASON`] for a forced
+//!   withdrawal), so the sequencer can replace it. Not retryable: the
+//!   same batch never matches.
 //! - L1's record is corrupt (a view error that is not retryable): fatal.
 
 use std::sync::Arc;
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use zklanes_executor::Batch;
 
-use crate::deposit_check::{check_deposits, deposits, Verdict};
+use crate::deposit_check::{check_queue, queue_ops, Mismatch, Verdict};
 use crate::error::DriverError;
 use crate::event_log::BatchRecord;
 use crate::l1_view::L1View;
@@ -35,8 +38,10 @@ pub enum Gate {
     Go,
     /// Not yet: it waits for L1.
     Wait,
-    /// Refuse it, for this reason.
-    Refuse(String),
+    /// Refuse it: an operation differs from L1's (its
+    /// [`Mismatch::reason`] is the failure's label, its text the batch's
+    /// error).
+    Refuse(Mismatch),
 }
 
 /// The batch waiting for L1, if any.
@@ -62,8 +67,9 @@ impl L1Gate {
         }
     }
 
-    /// Checks `batch` (its record `record`, stage accepted) against L1,
-    /// from queue index `next_deposit`; records why it waits.
+    /// Checks `batch`'s deposits and forced withdrawals (its record
+    /// `record`, stage accepted) against L1, from queue index
+    /// `next_deposit`; records why it waits.
     pub fn check(
         &mut self,
         shared: &Shared,
@@ -76,17 +82,17 @@ impl L1Gate {
         if held.is_some_and(|w| Instant::now() < w.next) {
             return Ok(Gate::Wait);
         }
-        let reason = match check_deposits(self.view.as_ref(), deposits(batch), next_deposit) {
+        let reason = match check_queue(self.view.as_ref(), queue_ops(batch), next_deposit) {
             Ok(Verdict::Matches) => {
                 self.waiting = None;
                 return Ok(Gate::Go);
             }
             Ok(Verdict::Mismatch(m)) => {
                 self.waiting = None;
-                return Ok(Gate::Refuse(m.to_string()));
+                return Ok(Gate::Refuse(m));
             }
-            Ok(Verdict::NotQueued { queue_index }) => format!(
-                "waiting for L1 ({}) to queue the deposit at queue index {queue_index}",
+            Ok(Verdict::NotQueued { queue_index, kind }) => format!(
+                "waiting for L1 ({}) to queue the {kind} at queue index {queue_index}",
                 self.view.name()
             ),
             Err(e) if e.is_retryable() => format!("waiting for L1 ({}): {e}", self.view.name()),

@@ -234,8 +234,10 @@ pub fn park(shared: &Shared, mut record: BatchRecord) -> Result<(), DriverError>
         .unwrap_or_else(|| "failed".into());
     record.parked_from = Some(record.stage);
     record.stage = Stage::Parked;
-    shared.log.put(&record)?;
+    // Health first: whoever reads the record as parked then finds
+    // `/healthz` saying so too (a failed write stops the service anyway).
     shared.set_parked(record.batch, Some(reason.clone()));
+    shared.log.put(&record)?;
     shared.metrics.add("zklanes_batches_parked_total", "", 1);
     tracing::error!(
         alert = true,
