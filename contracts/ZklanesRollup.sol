@@ -13,8 +13,10 @@ interface IZklanesPoseidon {
 ///   (a keccak chain, `queueHash[i]` its value before entry `i`: deposits
 ///   and forced withdrawals, below), the position of the first entry no
 ///   batch has consumed yet, the next
-///   account id and each account's L1 owner, the asset registry, the
-///   claimable withdrawals, and the exit mode (below) with what it paid.
+///   account id and each account's L1 owner, the asset registry, one
+///   word per finalize that made withdrawals (the root of its withdrawal
+///   tree and their count, below) and a bitmap of the claimed ones, and the
+///   exit mode (below) with what it paid.
 /// - **Deposits** (`deposit`, `depositNewAccount`) take the asset into
 ///   custody (ETH by `msg.value`, an ERC-20 by `transferFrom`) and extend
 ///   the queue, one new storage word per deposit: `queueHash[i + 1] =
@@ -43,9 +45,9 @@ interface IZklanesPoseidon {
 ///   forced withdrawals the data carries are the next queued entries, in
 ///   order; and the final
 ///   aggregation proof verifies (generated verifier at `verifier`). Then
-///   the root, the batch number and the queue head advance, and each
-///   withdrawal the data carries (signed or forced) is claimable by its L1
-///   address (`claim` pays it out).
+///   the root, the batch number and the queue head advance, and the
+///   withdrawals the data carries (signed or forced) are committed to by
+///   one withdrawal root (below), against which `claim` pays each out.
 ///
 /// **The data binding.** The proof's public inputs are 12 accumulator
 /// limbs, then `[prev_root, new_root, P, x, y, xn, first_batch,
@@ -76,9 +78,33 @@ interface IZklanesPoseidon {
 /// be the queue's link after as many entries (block bits ignored on both
 /// sides), so the batch consumed exactly the next queued entries, in
 /// order, as L1 queued them (account, asset, amount, sender, key). A
-/// withdrawal (type 6) `account(3) asset(2) amount(12) address(20)` is
-/// credited to `claimable[address][asset]`, a forced withdrawal's amount
-/// to `claimable[owner][asset]`.
+/// withdrawal (type 6) `account(3) asset(2) amount(12) address(20)` and a
+/// forced withdrawal (its `owner` as the address) become leaves of the
+/// finalize's withdrawal tree (below).
+///
+/// **Withdrawals: one root per finalize, one claim per leaf.** Each
+/// withdrawal of the data, signed or forced, in data order, is a leaf
+/// `keccak256(address(20) ‖ asset(4) ‖ amount(16))` (40 bytes: an internal
+/// node hashes 64, so no node is a leaf); the leaves are hashed pairwise,
+/// level by level, `node = keccak256(left ‖ right)`, an odd last node
+/// paired with `bytes32(0)`, up to a root (the leaf itself for one
+/// withdrawal; the tree of `n` leaves has depth `⌈log₂ n⌉`). Pairs are not
+/// sorted: the path's direction bits are the leaf's index, so each leaf
+/// has one index. A finalize with withdrawals stores, in one storage word,
+/// `withdrawalRoot[firstBatch] = (root, count)`: the root's top 224 bits
+/// (as the queue's links: 2^112 collision resistance, and forging a leaf
+/// into a stored root is a 2^224 second preimage) and the number of
+/// leaves; one with none stores nothing. `claim(firstBatch, index, to,
+/// asset, amount, proof)`, sent by `to`, pays the leaf at `index` once:
+/// `index < count`, `proof` exactly the tree's depth long (so `index >>
+/// proof.length == 0`), the leaf hashed up through `proof` (bit `l` of the
+/// index puts the running node left (0) or right (1) of `proof[l]`) to the
+/// stored root, and the index's bit clear in the claimed bitmap of
+/// `firstBatch`, which the claim then sets. A forced withdrawal of an
+/// empty balance (amount 0) is a leaf like any other, but its claim is
+/// refused ("nothing to claim"): it would pay nothing. The proof comes
+/// from the finalized data alone (`zklanes claim-proof`,
+/// `l1::withdrawals`), so a user claims without the operator.
 ///
 /// **Forced withdrawals: a censored user leaves through L1.** An operator
 /// may keep finalizing batches and ignore one user's signed transactions.
@@ -93,8 +119,8 @@ interface IZklanesPoseidon {
 /// forced withdrawal (type 8) that moves the account's whole balance of
 /// the asset (possibly 0, below 2^112) out of the rollup, and its data
 /// names the account, the asset and the owner, which L1 chains against
-/// the queue, and the amount, which `finalize` credits to
-/// `claimable[owner][asset]` (`claim` pays it). The operator cannot skip
+/// the queue, and the amount: a leaf of the finalize's withdrawal tree,
+/// paying the owner (`claim`). The operator cannot skip
 /// it without freezing every later deposit, and cannot pay anyone but the
 /// owner. Left waiting past `exitDeadlineBlocks`, it lets anyone activate
 /// exit mode (below), as a waiting deposit does: a censored user always
@@ -110,9 +136,20 @@ interface IZklanesPoseidon {
 /// coordinates below `R`, on BabyJubJub (twisted Edwards `x² + y² = 1 +
 /// d·x²·y²`, `a = 1`, `d = 168696/168700`, as ark-ed-on-bn254 and the
 /// circuit), in the prime-order subgroup (`l·K = O`) and not the identity
-/// (`x ≠ 0`). (A credit that would push a balance past 2^112 − 1 is
-/// refused by the executor but cannot be seen here; reaching it takes about
-/// 2^16 maximal deposits to one account.)
+/// (`x ≠ 0`). One more rule makes the executor's last refusal of a
+/// deposit, a credit that would push a balance past `MAX_BALANCE = 2^112 −
+/// 1` (`BALANCE_BITS = 112`, `zklanes_executor::params`), impossible
+/// rather than unseen: after a deposit's transfer, the contract's custody
+/// of the asset (its token balance, or its ETH balance) must stay below
+/// 2^112 ("custody over the balance bound"). Every balance, pool reserve
+/// and unclaimed withdrawal of an asset, and every queued deposit of it,
+/// was paid into that custody and is still held (a claim pays out only
+/// what a batch withdrew first), so when the batches process a deposit,
+/// the rollup's whole holding of its asset is at most the custody right
+/// after that deposit, below 2^112, and so is every balance: L1 never
+/// queues a deposit the batches cannot process. (Tokens sent to the
+/// contract outside a deposit count too: they can stop deposits of that
+/// asset, never the queue.)
 ///
 /// **L1 assigns account ids.** Accounts are only created by deposits, and
 /// only `depositNewAccount` creates one: it names a key but no id, and gets
@@ -130,8 +167,8 @@ interface IZklanesPoseidon {
 /// an ERC-20 token, or `address(0)` for ETH. A deposit pulls exactly
 /// `amount` (an ERC-20 whose balance here grows by anything else, such as a
 /// fee-on-transfer token, is refused; a token that returns no value is
-/// accepted when the call succeeds), `claim` pays out after zeroing the
-/// claim (checks, effects, interactions). A reentrancy lock is held during
+/// accepted when the call succeeds), `claim` pays a leaf out after
+/// marking it claimed (checks, effects, interactions). A reentrancy lock is held during
 /// a claim and a deposit's token transfer, and every deposit and claim
 /// checks it, so no token (or ETH recipient) can run one inside another; a
 /// creating deposit takes its account id after its transfer, so ids follow
@@ -174,8 +211,8 @@ interface IZklanesPoseidon {
 /// (Accounts created before a checkpoint genesis have no recorded owner,
 /// unless the constructor names it, and without one cannot exit or force a
 /// withdrawal.) Claims of finalized withdrawals stay open. Since every
-/// balance, pool reserve and claim (signed or forced withdrawal) of the
-/// final state was paid into the contract by consumed deposits, and every
+/// balance, pool reserve and unclaimed withdrawal leaf (signed or forced)
+/// of the final state was paid into the contract by consumed deposits, and every
 /// unconsumed deposit is refunded at most once, the contract always holds
 /// what all of these pay out.
 ///
@@ -250,6 +287,13 @@ contract ZklanesRollup {
         bool registered;
     }
 
+    /// A finalize's withdrawals: the top 224 bits of their tree's root and
+    /// the number of leaves (one storage word).
+    struct WithdrawalTree {
+        bytes28 root;
+        uint32 count;
+    }
+
 
     address public immutable verifier;
     IZklanesPoseidon public immutable poseidon;
@@ -291,8 +335,13 @@ contract ZklanesRollup {
     mapping(uint64 => bool) public refunded;
     /// Asset id => its token.
     mapping(uint32 => Asset) public assets;
-    /// Finalized withdrawals not yet claimed: L1 address => asset => amount.
-    mapping(address => mapping(uint32 => uint256)) public claimable;
+    /// The withdrawals a finalize made, by its first batch: the top 224
+    /// bits of their tree's root and how many leaves it has (one storage
+    /// word; absent when it made none).
+    mapping(uint64 => WithdrawalTree) public withdrawalRoot;
+    /// The claimed leaves of each finalize's withdrawal tree, by its first
+    /// batch: bit `index & 255` of word `index >> 8`.
+    mapping(uint64 => mapping(uint256 => uint256)) private claimedBits;
 
     event AssetRegistered(uint32 indexed asset, address token);
     /// A queue entry: a deposit, or with `amount` 0 (and a zero key) a
@@ -313,7 +362,13 @@ contract ZklanesRollup {
     event BatchesFinalized(
         uint64 indexed firstBatch, uint64 batches, uint256 newRoot, uint256 dataCommitment, uint64 depositHead
     );
-    event WithdrawalClaimed(address indexed to, uint32 asset, uint256 amount);
+    /// The withdrawals of the finalize from `firstBatch` on: `count` leaves
+    /// under `root` (the full root; L1 keeps its top 224 bits).
+    event WithdrawalsFinalized(uint64 indexed firstBatch, bytes32 root, uint256 count);
+    /// Leaf `index` of the withdrawal tree of `firstBatch` was paid to `to`.
+    event WithdrawalClaimed(
+        uint64 indexed firstBatch, uint256 index, address indexed to, uint32 asset, uint256 amount
+    );
     /// Exit mode started: deposit `depositHead` was queued at block
     /// `queuedAt`; `stateRoot` is the final state.
     event ExitModeActivated(uint64 depositHead, uint256 queuedAt, uint256 stateRoot);
@@ -437,9 +492,11 @@ contract ZklanesRollup {
         emit DepositQueued(index, msg.sender, account, 0, 0, asset, 0);
     }
 
-    /// Takes exactly `amount` of `asset` from the sender into custody. No
-    /// deposit or claim can run inside another's token transfer (the lock);
-    /// an ETH deposit makes no call, so it only checks the lock.
+    /// Takes exactly `amount` of `asset` from the sender into custody, which
+    /// must stay below 2^112 (the executor's balance bound: see the
+    /// contract's doc). No deposit or claim can run inside another's token
+    /// transfer (the lock); an ETH deposit makes no call, so it only checks
+    /// the lock.
     function _take(uint32 asset, uint128 amount) private {
         require(!locked, "reentrant call");
         require(!exitMode, "exit mode");
@@ -448,13 +505,16 @@ contract ZklanesRollup {
         require(registered, "asset not registered");
         if (token == address(0)) {
             require(msg.value == amount, "wrong ETH value");
+            require(address(this).balance >> BALANCE_BITS == 0, "custody over the balance bound");
             return;
         }
         require(msg.value == 0, "ETH sent with a token");
         locked = true;
         uint256 before = _balance(token);
         _call(token, abi.encodeWithSelector(0x23b872dd, msg.sender, address(this), uint256(amount)));
-        require(_balance(token) - before == amount, "token took a fee");
+        uint256 held = _balance(token);
+        require(held - before == amount, "token took a fee");
+        require(held >> BALANCE_BITS == 0, "custody over the balance bound");
         locked = false;
     }
 
@@ -609,13 +669,19 @@ contract ZklanesRollup {
         require(instances[FIRST_BATCH] == firstBatch, "first batch not proven");
         require(instances[LAST_BATCH] == uint256(firstBatch) + batches - 1, "batch count not proven");
         _checkEvaluation(instances, data);
-        uint64 head = _settleData(data);
+        (uint64 head, bytes32 root, uint256 withdrawals) = _settleData(data);
         (bool ok,) = verifier.staticcall(abi.encodePacked(instances, proof));
         require(ok, "invalid proof");
 
         stateRoot = instances[NEW_ROOT];
         depositHead = head;
         nextBatch = firstBatch + batches;
+        if (withdrawals > 0) {
+            // One storage word. The count fits 32 bits: each withdrawal
+            // takes 64 bytes of calldata.
+            withdrawalRoot[firstBatch] = WithdrawalTree(bytes28(root), uint32(withdrawals));
+            emit WithdrawalsFinalized(firstBatch, root, withdrawals);
+        }
         emit BatchesFinalized(firstBatch, batches, instances[NEW_ROOT], instances[DATA_COMMITMENT], head);
     }
 
@@ -656,9 +722,11 @@ contract ZklanesRollup {
 
     /// Reads the data's transactions: chains its deposits and forced
     /// withdrawals from the queue head and requires the queue's hash after
-    /// them; credits its withdrawals (signed and forced). Returns the new
-    /// queue head.
-    function _settleData(uint256[] calldata data) private returns (uint64 head) {
+    /// them; hashes its withdrawals (signed and forced), in data order, into
+    /// the leaves of a withdrawal tree (see the contract's doc). Returns the
+    /// new queue head, the tree's root and its number of leaves (0, and a
+    /// zero root, when there is no withdrawal).
+    function _settleData(uint256[] calldata data) private view returns (uint64 head, bytes32 root, uint256 count) {
         head = depositHead;
         // Links only: the block bits are masked off (see the contract's doc).
         bytes32 h = queueHash[head] & bytes32(LINK_MASK);
@@ -670,6 +738,7 @@ contract ZklanesRollup {
         assembly {
             let at := data.offset
             let end := add(at, shl(5, data.length))
+            // m: 108 bytes of scratch for the hashes; the leaves from m + 128.
             let m := mload(0x40)
             for {} lt(at, end) {} {
                 let e1 := calldataload(at)
@@ -718,17 +787,31 @@ contract ZklanesRollup {
                         consumed := add(consumed, 1)
                     }
                     if iszero(eq(kind, TX_DEPOSIT)) {
-                        // claimable[to][asset] += amount (each amount is
-                        // below 2^112: no overflow).
-                        mstore(0, to)
-                        mstore(0x20, claimable.slot)
-                        mstore(0x20, keccak256(0, 0x40))
-                        mstore(0, asset)
-                        let slot := keccak256(0, 0x40)
-                        sstore(slot, add(sload(slot), amount))
+                        // The next leaf: keccak256(to(20) ‖ asset(4) ‖
+                        // amount(16)).
+                        mstore(m, shl(96, to))
+                        mstore(add(m, 20), shl(224, asset))
+                        mstore(add(m, 24), shl(128, amount))
+                        mstore(add(add(m, 128), shl(5, count)), keccak256(m, 40))
+                        count := add(count, 1)
                     }
                 }
                 at := add(at, size)
+            }
+            // The tree, level by level in place: node i of the next level
+            // overwrites slot i, whose pair (2i, 2i + 1) is read first; an
+            // odd last node is paired with the zero word written after it.
+            if count {
+                let leaves := add(m, 128)
+                for { let n := count } gt(n, 1) {} {
+                    mstore(add(leaves, shl(5, n)), 0)
+                    let half := shr(1, add(n, 1))
+                    for { let i := 0 } lt(i, half) { i := add(i, 1) } {
+                        mstore(add(leaves, shl(5, i)), keccak256(add(leaves, shl(6, i)), 64))
+                    }
+                    n := half
+                }
+                root := mload(leaves)
             }
         }
         require(failure != 1, "unknown transaction type");
@@ -738,15 +821,73 @@ contract ZklanesRollup {
         require(h == queueHash[head] & bytes32(LINK_MASK), "deposits differ from the queue");
     }
 
-    /// Pays out the sender's finalized withdrawals of `asset`.
-    function claim(uint32 asset) external nonReentrant returns (uint256 amount) {
-        amount = claimable[msg.sender][asset];
+    /// Pays leaf `index` of the withdrawal tree of the finalize from
+    /// `firstBatch` on, `amount` of `asset` to `to` (the sender), once,
+    /// given the leaf's path `proof` (leaf level first, exactly the tree's
+    /// depth; see the contract's doc). Open in exit mode too. A leaf of
+    /// amount 0 (a forced withdrawal of an empty balance) is refused:
+    /// nothing to claim.
+    function claim(
+        uint64 firstBatch,
+        uint256 index,
+        address to,
+        uint32 asset,
+        uint128 amount,
+        bytes32[] calldata proof
+    ) external nonReentrant {
+        require(msg.sender == to, "not the recipient");
         require(amount > 0, "nothing to claim");
+        WithdrawalTree memory tree = withdrawalRoot[firstBatch];
+        require(index < tree.count, "no such withdrawal");
+        require(proof.length == _treeDepth(tree.count) && index >> proof.length == 0, "wrong proof length");
+        require(bytes28(_leafRoot(index, to, asset, amount, proof)) == tree.root, "not a finalized withdrawal");
+        uint256 bits = claimedBits[firstBatch][index >> 8];
+        uint256 bit = 1 << (index & 0xff);
+        require(bits & bit == 0, "withdrawal claimed");
         (address token, bool registered) = _asset(asset);
         require(registered, "asset not registered");
-        claimable[msg.sender][asset] = 0;
-        emit WithdrawalClaimed(msg.sender, asset, amount);
-        _pay(token, msg.sender, amount);
+        claimedBits[firstBatch][index >> 8] = bits | bit;
+        emit WithdrawalClaimed(firstBatch, index, to, asset, amount);
+        _pay(token, to, amount);
+    }
+
+    /// Whether leaf `index` of the withdrawal tree of `firstBatch` was claimed.
+    function isClaimed(uint64 firstBatch, uint256 index) external view returns (bool) {
+        return (claimedBits[firstBatch][index >> 8] >> (index & 0xff)) & 1 == 1;
+    }
+
+    /// The depth of a withdrawal tree of `count` leaves: `⌈log₂ count⌉`.
+    function _treeDepth(uint256 count) private pure returns (uint256 depth) {
+        while ((1 << depth) < count) {
+            depth++;
+        }
+    }
+
+    /// The root the leaf `keccak256(to ‖ asset ‖ amount)` at `index` hashes
+    /// up to through `proof` (leaf level first): at level `l`,
+    /// `keccak256(node ‖ proof[l])` when bit `l` of the index is 0, else
+    /// `keccak256(proof[l] ‖ node)`.
+    function _leafRoot(uint256 index, address to, uint32 asset, uint128 amount, bytes32[] calldata proof)
+        private
+        pure
+        returns (bytes32 node)
+    {
+        node = keccak256(abi.encodePacked(to, asset, amount));
+        assembly {
+            for { let l := 0 } lt(l, proof.length) { l := add(l, 1) } {
+                let s := calldataload(add(proof.offset, shl(5, l)))
+                switch and(shr(l, index), 1)
+                case 0 {
+                    mstore(0, node)
+                    mstore(0x20, s)
+                }
+                default {
+                    mstore(0, s)
+                    mstore(0x20, node)
+                }
+                node := keccak256(0, 0x40)
+            }
+        }
     }
 
     /// Switches the contract to exit mode, for good: anyone may, once the

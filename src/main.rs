@@ -42,6 +42,9 @@ enum Command {
     /// last finalized root, rebuilt from the L1 record: what `exit` (or
     /// `exitLiquidity`) takes in the Rollup contract's exit mode.
     ExitProof(cmd::exit_proof::ExitProofArgs),
+    /// The proof of a finalized withdrawal (its leaf and path in the
+    /// finalize's withdrawal tree), from the L1 record: what `claim` takes.
+    ClaimProof(cmd::claim_proof::ClaimProofArgs),
     /// Benchmarks.
     Bench(bench::BenchArgs),
 }
@@ -73,6 +76,7 @@ fn main() -> Result<()> {
         Command::Status(a) => cmd::status::run(a),
         Command::Reconstruct(a) => cmd::reconstruct::run(a),
         Command::ExitProof(a) => cmd::exit_proof::run(a),
+        Command::ClaimProof(a) => cmd::claim_proof::run(a),
         Command::CircuitStats(a) => cmd::circuit_stats::run(a),
         Command::Bench(a) => bench::run(a),
     }

@@ -36,7 +36,9 @@ use zklanes_executor::params::DEMO_CHUNK_CAPACITY;
 use zklanes_executor::{Rollup, RollupConfig};
 use zklanes_l1::chain::L1Chain;
 use zklanes_l1::rollup::Genesis;
+use zklanes_l1::settle::claim_all;
 use zklanes_l1::verifier::verifier_bytecode;
+use zklanes_l1::withdrawals::WithdrawalTree;
 use zklanes_pipeline::batch_prover::BatchProver;
 use zklanes_pipeline::config::ProofConfig;
 use zklanes_pipeline::hex::fr_hex;
@@ -370,7 +372,8 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
 /// are queued on L1, and with a tampered proof, a tampered public input, a
 /// tampered data, a skipped batch or a wrong previous root, `finalize`
 /// reverts; then the batch finalizes once, advances the stored root and the
-/// deposit queue, and its withdrawals are claimable; a replay reverts.
+/// deposit queue, and its withdrawals are claimed against its withdrawal
+/// root; a replay reverts.
 fn settle_through_the_rollup_contract(
     verifier_code: &[u8],
     file: &FinalProof,
@@ -437,8 +440,25 @@ fn settle_through_the_rollup_contract(
         l1.counter("depositHead").unwrap(),
         l1_data.deposits.len() as u64
     );
-    let w = &l1_data.withdrawals[0];
-    assert!(l1.claimable(&w.l1_address, w.asset).unwrap() >= w.amount);
+    // The withdrawal root is the data's, the contract holds what its
+    // leaves pay, and each leaf is claimed with its proof, paying exactly
+    // its amount to its recipient.
+    let tree = WithdrawalTree::from_data(&l1_data.data).expect("the data decodes");
+    let mut owed = std::collections::BTreeMap::new();
+    for w in tree.withdrawals() {
+        *owed.entry(w.asset).or_insert(0u128) += w.amount;
+    }
+    for (asset, amount) in owed {
+        let token = l1.asset(asset).unwrap().expect("a deposited asset");
+        assert!(l1.balance(token, l1.rollup).unwrap() >= amount);
+    }
+    let claims = claim_all(&mut l1, 0, &tree)
+        .expect("reads")
+        .expect("every withdrawal claimed with its proof");
+    assert_eq!(
+        claims.len(),
+        tree.withdrawals().iter().filter(|w| w.amount > 0).count()
+    );
     // Both batches are settled; a replay, under the same or the next number, reverts.
     assert_eq!(l1.counter("nextBatch").unwrap(), 2);
     assert!(l1.finalize(0, 2, instances, l1_data, proof).is_err());

@@ -49,15 +49,16 @@ fn fnv(data: &[u8], state: &mut [u64; 2]) {
     }
 }
 
-/// The `[[package]]` blocks of `Cargo.lock` reachable from package `own`
+/// The `[[package]]` entries of `Cargo.lock` reachable from package `own`
 /// through `dependencies` (dev-dependencies included, as the lock file
-/// lists them), in file order.
+/// lists them), in file order, each in a canonical form (see the end).
 fn reachable_lock_entries(lock: &str, own: &str) -> Vec<String> {
     struct Entry {
         name: String,
         version: String,
+        source: String,
+        checksum: String,
         deps: Vec<String>,
-        text: String,
     }
     let mut entries: Vec<Entry> = vec![];
     for block in lock.split("[[package]]").skip(1) {
@@ -83,8 +84,9 @@ fn reachable_lock_entries(lock: &str, own: &str) -> Vec<String> {
         entries.push(Entry {
             name: field("name"),
             version: field("version"),
+            source: field("source"),
+            checksum: field("checksum"),
             deps,
-            text: block.to_string(),
         });
     }
     // A dependency is "name", or "name version" when several versions exist
@@ -105,11 +107,32 @@ fn reachable_lock_entries(lock: &str, own: &str) -> Vec<String> {
         }
         todo.extend(entries[i].deps.iter().filter_map(|d| find(d)));
     }
+    // Canonical lines, not the lock's text: a dependency is written "name"
+    // or "name version" depending on whether another version of it exists
+    // anywhere in the lock, so a crate added far above the tower would
+    // otherwise rename every key. Each entry is its identity and its
+    // dependencies resolved to "name version".
     entries
-        .into_iter()
-        .zip(seen)
-        .filter(|(_, s)| *s)
-        .map(|(e, _)| e.text)
+        .iter()
+        .zip(&seen)
+        .filter(|(_, s)| **s)
+        .map(|(e, _)| {
+            let mut deps: Vec<String> = e
+                .deps
+                .iter()
+                .filter_map(|d| find(d))
+                .map(|j| format!("{} {}", entries[j].name, entries[j].version))
+                .collect();
+            deps.sort();
+            format!(
+                "{} {} {} {}\n{}\n",
+                e.name,
+                e.version,
+                e.source,
+                e.checksum,
+                deps.join("\n")
+            )
+        })
         .collect()
 }
 

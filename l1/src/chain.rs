@@ -3,7 +3,8 @@
 //! assets it holds (test ERC-20 tokens compiled by the pinned solc, or
 //! ETH). Deposits are paid and queued from their L1 senders, forced
 //! withdrawals queued by the accounts' owners, batches finalized with their
-//! data, withdrawals read and claimed, balances read;
+//! data, withdrawal roots read and withdrawals claimed with their proofs
+//! ([`crate::withdrawals`]), balances read;
 //! blocks advance on demand, and exit mode is activated, exited from
 //! ([`crate::exit`] proofs) and refunded.
 
@@ -14,14 +15,17 @@ use zklanes_executor::tx::{Deposit, L1Address};
 use crate::error::EvmError;
 use crate::exit::{ExitProof, LiquidityExitProof};
 use crate::host::{selector, CallOutcome, EvmHost};
+use crate::log::Word;
 use crate::poseidon;
 use crate::rollup::{
     account_owner_calldata, activate_exit_mode_calldata, assets_calldata, claim_calldata,
-    claimable_calldata, creates_account, deployment, deposit_calldata, exited_calldata,
-    finalize_calldata, force_withdraw_calldata, queue_hash_calldata, queue_word_block,
-    queue_word_link, refund_deposit_calldata, refunded_calldata, register_asset_calldata, Genesis,
+    creates_account, deployment, deposit_calldata, exited_calldata, finalize_calldata,
+    force_withdraw_calldata, is_claimed_calldata, queue_hash_calldata, queue_word_block,
+    queue_word_link, refund_deposit_calldata, refunded_calldata, register_asset_calldata,
+    withdrawal_root_calldata, Genesis,
 };
 use crate::solc::compile_solidity;
+use crate::withdrawals::{WithdrawalProof, STORED_ROOT_BYTES};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zklanes_executor::l1::L1Batch;
 
@@ -475,16 +479,36 @@ impl L1Chain {
         Ok(word_u128(&out.output)? as u64)
     }
 
-    /// The finalized, unclaimed withdrawals of `asset` to `to`.
-    pub fn claimable(&mut self, to: &[u8; 20], asset: u32) -> Result<u128, EvmError> {
-        let out = self.call(claimable_calldata(to, asset))?;
-        word_u128(&out.output)
+    /// What `finalize` stored for the withdrawals of the entry from
+    /// `first_batch` on: the top 224 bits of their tree's root (the last 4
+    /// bytes zero, as [`crate::withdrawals::WithdrawalTree::stored_root`])
+    /// and their number; zeros when it made none.
+    pub fn withdrawal_root(&mut self, first_batch: u64) -> Result<(Word, u32), EvmError> {
+        let out = self.call(withdrawal_root_calldata(first_batch))?.output;
+        // `(bytes28 root, uint32 count)`: the root left-aligned in its word.
+        if out.len() != 64 || out[STORED_ROOT_BYTES..32].iter().any(|b| *b != 0) {
+            return Err(EvmError::Reverted(format!(
+                "withdrawalRoot returned 0x{}",
+                hex::encode(&out)
+            )));
+        }
+        let root: Word = out[..32].try_into().expect("32 bytes");
+        let count = u32::try_from(word_u128(&out[32..])?)
+            .map_err(|_| EvmError::Reverted("withdrawal count past 32 bits".into()))?;
+        Ok((root, count))
     }
 
-    /// Claims `to`'s withdrawals of `asset` (sent from `to`); returns the
-    /// amount paid out and the transaction's gas.
-    pub fn claim(&mut self, to: &[u8; 20], asset: u32) -> Result<(u128, u64), EvmError> {
-        let out = self.call_from(Address::from(*to), claim_calldata(asset))?;
-        Ok((word_u128(&out.output)?, out.gas))
+    /// Whether leaf `index` of the withdrawal tree of the entry from
+    /// `first_batch` on was claimed.
+    pub fn is_claimed(&mut self, first_batch: u64, index: u64) -> Result<bool, EvmError> {
+        Ok(word_u128(&self.call(is_claimed_calldata(first_batch, index))?.output)? == 1)
+    }
+
+    /// Claims the withdrawal `proof` proves in the tree of the entry from
+    /// `first_batch` on, sent from its recipient (`claim` pays only the
+    /// sender); returns the transaction's gas.
+    pub fn claim(&mut self, first_batch: u64, proof: &WithdrawalProof) -> Result<u64, EvmError> {
+        let to = Address::from(proof.withdrawal.to);
+        Ok(self.call_from(to, claim_calldata(first_batch, proof))?.gas)
     }
 }

@@ -8,8 +8,11 @@
 //!   ([`solc`]) and run in revm.
 //! - [`rollup`]: the Rollup contract (`contracts/ZklanesRollup.sol`), its
 //!   constructor and the ABI of its functions; it settles batches, keeps
-//!   the L1 queue (deposits and forced withdrawals), makes withdrawals
-//!   claimable and runs exit mode.
+//!   the L1 queue (deposits and forced withdrawals), commits to each
+//!   finalize's withdrawals by a keccak root, pays claims against it and
+//!   runs exit mode.
+//! - [`withdrawals`]: those withdrawal trees, from a finalized entry's
+//!   data alone, and the proofs `claim` takes.
 //! - [`poseidon`]: the executor's Poseidon as a generated Solidity contract
 //!   (a new account's key hash, and the Merkle paths of exit mode).
 //! - [`log`]: the L1 record an indexer reads (deposit events, finalized
@@ -39,3 +42,4 @@ pub mod rollup;
 pub mod settle;
 pub mod solc;
 pub mod verifier;
+pub mod withdrawals;

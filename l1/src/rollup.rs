@@ -16,6 +16,7 @@ use zklanes_executor::tx::{Deposit, ForcedWithdraw, L1Address};
 use crate::error::EvmError;
 use crate::host::selector;
 use crate::solc::compile_solidity_with;
+use crate::withdrawals::WithdrawalProof;
 use zklanes_aggregator::node::NODE_INSTANCES;
 use zklanes_executor::l1::{L1Batch, QueueOp};
 
@@ -432,22 +433,42 @@ pub fn finalize_calldata(
     )
 }
 
-/// Calldata of the getter `claimable(to, asset)`.
-pub fn claimable_calldata(to: &[u8; 20], asset: u32) -> Vec<u8> {
+/// Calldata of `claim(firstBatch, index, to, asset, amount, proof)`: the
+/// leaf `proof.index` of the withdrawal tree of the finalize from
+/// `first_batch` on, with its path ([`crate::withdrawals`]). The contract
+/// pays it once, to `to`, who must send it.
+pub fn claim_calldata(first_batch: u64, proof: &WithdrawalProof) -> Vec<u8> {
     call(
-        "claimable(address,uint32)",
+        "claim(uint64,uint256,address,uint32,uint128,bytes32[])",
         vec![
-            Arg::Static(vec![word_address(to)]),
-            Arg::Static(vec![word_u128(asset as u128)]),
+            Arg::Static(vec![word_u128(first_batch as u128)]),
+            Arg::Static(vec![word_u128(proof.index as u128)]),
+            Arg::Static(vec![word_address(&proof.withdrawal.to)]),
+            Arg::Static(vec![word_u128(proof.withdrawal.asset as u128)]),
+            Arg::Static(vec![word_u128(proof.withdrawal.amount)]),
+            array(proof.siblings.iter().map(|s| vec![*s]).collect()),
         ],
     )
 }
 
-/// Calldata of `claim(asset)`.
-pub fn claim_calldata(asset: u32) -> Vec<u8> {
+/// Calldata of the getter `withdrawalRoot(firstBatch)`: `(root, count)`,
+/// the top 224 bits of the withdrawal tree's root (`bytes28`) and its
+/// number of leaves, zeros when that finalize made no withdrawal.
+pub fn withdrawal_root_calldata(first_batch: u64) -> Vec<u8> {
     call(
-        "claim(uint32)",
-        vec![Arg::Static(vec![word_u128(asset as u128)])],
+        "withdrawalRoot(uint64)",
+        vec![Arg::Static(vec![word_u128(first_batch as u128)])],
+    )
+}
+
+/// Calldata of `isClaimed(firstBatch, index)`.
+pub fn is_claimed_calldata(first_batch: u64, index: u64) -> Vec<u8> {
+    call(
+        "isClaimed(uint64,uint256)",
+        vec![
+            Arg::Static(vec![word_u128(first_batch as u128)]),
+            Arg::Static(vec![word_u128(index as u128)]),
+        ],
     )
 }
 

@@ -559,9 +559,13 @@ fn operator_stops_users_exit_and_unprocessed_deposits_are_refunded() {
         );
     }
 
-    // Claims of finalized withdrawals stay open in exit mode.
+    // Claims of finalized withdrawals stay open in exit mode, with their
+    // proofs from the L1 log alone.
     let before = w.holding(ALICE, ETH);
-    assert_eq!(w.l1.claim(&ALICE, ETH).unwrap().0, ETHER / 2);
+    let (first_batch, alices) = withdrawal_proof(&w.log, ALICE, ETH);
+    assert_eq!(alices.withdrawal.amount, ETHER / 2);
+    w.l1.claim(first_batch, &alices)
+        .expect("claims in exit mode");
     assert_eq!(w.holding(ALICE, ETH), before + ETHER / 2);
 
     // Wrong proofs fail, natively and on L1.
@@ -735,10 +739,12 @@ fn operator_stops_users_exit_and_unprocessed_deposits_are_refunded() {
     let remainder = [pool.reserve_a - lp_paid[0], pool.reserve_b - lp_paid[1]];
     assert_eq!(w.held(ETH), remainder[0]);
     assert_eq!(w.held(TOKEN), remainder[1] + 500);
-    assert_eq!(w.l1.claim(&ERIN, TOKEN).unwrap().0, 500);
+    let (first_batch, erins) = withdrawal_proof(&w.log, ERIN, TOKEN);
+    assert_eq!(erins.withdrawal.amount, 500);
+    w.l1.claim(first_batch, &erins).expect("Erin claims");
     assert_eq!(
-        reverted(w.l1.call_from(addr(ERIN), claim_calldata(TOKEN))),
-        "nothing to claim"
+        reverted(w.l1.call_from(addr(ERIN), claim_calldata(first_batch, &erins))),
+        "withdrawal claimed"
     );
     assert_eq!(w.held(TOKEN), remainder[1]);
     // The locked liquidity's share, at most (rounding down only keeps more).

@@ -33,9 +33,10 @@ use zklanes_l1::chain::L1Chain;
 use zklanes_l1::exit::{state_tree, ExitProof};
 use zklanes_l1::log::{DepositEvent, FinalizedBatch, L1Log};
 use zklanes_l1::reconstruct::reconstruct;
-use zklanes_l1::rollup::{forced_queue_link, Genesis};
+use zklanes_l1::rollup::{claim_calldata, forced_queue_link, Genesis};
 use zklanes_l1::settle::settle;
 use zklanes_l1::solc::compile_solidity;
+use zklanes_l1::withdrawals::{Withdrawal, WithdrawalTree};
 
 const CHAIN: u32 = DEFAULT_CHAIN_ID;
 const DEADLINE: u64 = 10;
@@ -453,9 +454,10 @@ fn no_forced_withdrawal_inside_a_deposit() {
 /// A censored user forces their withdrawal; the operator's next batch
 /// (the real executor) must carry it in queue order: data that skips it
 /// (consuming the deposit after it) or names another owner, account or
-/// asset does not match the queue; the batch as executed settles, credits
-/// the owner with the account's whole balance (and a forced withdrawal of
-/// a zero balance with nothing), and `claim` pays the ERC-20 out. The
+/// asset does not match the queue; the batch as executed settles, its
+/// withdrawal tree holds the owner's leaf for the account's whole balance
+/// (and a forced withdrawal of a zero balance a leaf of 0, which `claim`
+/// refuses: nothing to claim), and `claim` pays the ERC-20 out, once. The
 /// state rebuilt from the L1 log matches, and the batch settles alone at
 /// its checkpoint (`settle`), whose genesis names the owners.
 #[test]
@@ -536,21 +538,37 @@ fn a_batch_pays_the_forced_withdrawal_to_the_owner() {
     let held = w.holding(w.l1.rollup, TOKEN);
     let finalize_gas = w.finalize(&b1).expect("batch 1 settles");
     assert_eq!(w.l1.counter("depositHead").unwrap(), 7);
-    assert_eq!(w.l1.claimable(&BOB, TOKEN).unwrap(), bob_balance);
-    assert_eq!(w.l1.claimable(&CAROL, TOKEN).unwrap(), 0);
-    assert_eq!(reverted(w.l1.claim(&CAROL, TOKEN)), "nothing to claim");
+    let tree = WithdrawalTree::from_data(&b1.l1.data).unwrap();
     assert_eq!(
-        reverted(w.l1.call_from(mallory, zklanes_l1::rollup::claim_calldata(TOKEN))),
-        "nothing to claim"
+        tree.withdrawals(),
+        [
+            Withdrawal {
+                to: BOB,
+                asset: TOKEN,
+                amount: bob_balance
+            },
+            Withdrawal {
+                to: CAROL,
+                asset: TOKEN,
+                amount: 0
+            }
+        ]
+    );
+    assert_eq!(w.l1.withdrawal_root(1).unwrap(), tree.stored_root());
+    let (bobs, carols) = (tree.proof(0).unwrap(), tree.proof(1).unwrap());
+    assert_eq!(reverted(w.l1.claim(1, &carols)), "nothing to claim");
+    assert_eq!(
+        reverted(w.l1.call_from(mallory, claim_calldata(1, &bobs))),
+        "not the recipient"
     );
     let before = w.l1.balance(token, addr(BOB)).unwrap();
-    assert_eq!(w.l1.claim(&BOB, TOKEN).unwrap().0, bob_balance);
+    w.l1.claim(1, &bobs).expect("Bob claims");
     assert_eq!(
         w.l1.balance(token, addr(BOB)).unwrap(),
         before + bob_balance
     );
     assert_eq!(w.holding(w.l1.rollup, TOKEN), held - bob_balance);
-    assert_eq!(reverted(w.l1.claim(&BOB, TOKEN)), "nothing to claim");
+    assert_eq!(reverted(w.l1.claim(1, &bobs)), "withdrawal claimed");
     // What the contract holds of the token is the rollup's balances of it.
     let in_state: u128 = (1..=3).map(|a| w.balance(a, TOKEN)).sum();
     assert_eq!(w.holding(w.l1.rollup, TOKEN), in_state);
@@ -589,6 +607,11 @@ fn a_batch_pays_the_forced_withdrawal_to_the_owner() {
     assert_eq!((s.deposits, s.forced_withdrawals), (1, 2));
     assert_eq!(s.withdrawals, 2);
     assert!(s.withdrawals_claimable);
+    assert_eq!(
+        s.claim_gas_each.len(),
+        1,
+        "Bob's leaf; Carol's pays nothing"
+    );
     assert_eq!(s.log.deposits.len(), 3);
     assert!(s.log.deposits[0].is_forced_withdrawal());
     eprintln!(

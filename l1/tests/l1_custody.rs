@@ -1,11 +1,15 @@
 //! Custody of the rollup's assets in revm, with real ERC-20 contracts
 //! compiled by the pinned solc (`contracts/test/`) and ETH: balances of the
 //! users and the contract before and after deposit, finalization and
-//! claim; a double claim, a claim by the wrong address and a reentrant
-//! token's second claim get nothing; fee-on-transfer tokens are refused;
-//! what the contract holds always equals what was deposited minus what was
-//! claimed. Also the asset registry's rules and the gas of deposits and of
-//! `finalize` (over the STUB verifier, see `common`).
+//! claim (each withdrawal with its proof against the finalize's withdrawal
+//! root); a double claim, a claim by the wrong address and a reentrant
+//! token's second claim get nothing; fee-on-transfer tokens are refused,
+//! and so is a deposit that would take the contract's custody of an asset
+//! to the executor's balance bound (2^112); what the contract holds always
+//! equals what was deposited minus what was claimed, which is what the
+//! rollup owes: its balances plus the unclaimed withdrawal leaves. Also the
+//! asset registry's rules and the gas of deposits, of `finalize` and of
+//! `claim` (over the STUB verifier, see `common`).
 
 mod common;
 
@@ -18,6 +22,7 @@ use zklanes_executor::tx::Deposit;
 use zklanes_l1::chain::L1Chain;
 use zklanes_l1::rollup::{claim_calldata, deposit_calldata, register_asset_calldata};
 use zklanes_l1::solc::compile_solidity;
+use zklanes_l1::withdrawals::{Withdrawal, WithdrawalProof, WithdrawalTree};
 
 const ETHER: u128 = 1_000_000_000_000_000_000;
 
@@ -35,21 +40,33 @@ fn sender(d: &Deposit) -> Address {
 struct Books {
     tokens: BTreeMap<u32, Address>,
     deposited: BTreeMap<u32, u128>,
+    /// Withdrawn from the rollup's balances by finalized batches.
+    withdrawn: BTreeMap<u32, u128>,
     claimed: BTreeMap<u32, u128>,
-    /// Finalized withdrawals not claimed yet, per asset.
-    claimable: BTreeMap<u32, u128>,
+    /// Finalized withdrawal leaves not claimed yet, per asset.
+    unclaimed: BTreeMap<u32, u128>,
 }
 
 impl Books {
     /// The contract holds, of every asset, what was deposited minus what
-    /// was claimed, and at least its unclaimed withdrawals.
+    /// was claimed, which is what the rollup owes: its balances (deposited
+    /// minus withdrawn) plus the unclaimed leaves.
     fn check(&self, l1: &mut L1Chain) {
+        let get = |m: &BTreeMap<u32, u128>, asset| m.get(asset).copied().unwrap_or(0);
         for (asset, token) in &self.tokens {
             let held = l1.balance(*token, l1.rollup).unwrap();
-            let owed = self.deposited.get(asset).copied().unwrap_or(0)
-                - self.claimed.get(asset).copied().unwrap_or(0);
-            assert_eq!(held, owed, "custody of asset {asset}");
-            assert!(held >= self.claimable.get(asset).copied().unwrap_or(0));
+            let deposited = get(&self.deposited, asset);
+            assert_eq!(
+                held,
+                deposited - get(&self.claimed, asset),
+                "custody of asset {asset}"
+            );
+            let balances = deposited - get(&self.withdrawn, asset);
+            assert_eq!(
+                held,
+                balances + get(&self.unclaimed, asset),
+                "what the rollup owes of asset {asset}"
+            );
         }
     }
 }
@@ -114,45 +131,65 @@ fn custody_follows_deposits_finalization_and_claims() {
         .map(|t| l1.balance(*t, l1.rollup).unwrap())
         .collect();
     assert_eq!(held, after, "finalizing moves no asset");
-    let mut owed: BTreeMap<([u8; 20], u32), u128> = BTreeMap::new();
+    // One leaf per withdrawal, in data order, under the root L1 stored.
+    let tree = WithdrawalTree::from_data(&data).unwrap();
+    let leaves: Vec<Withdrawal> = withdrawals
+        .iter()
+        .map(|w| Withdrawal {
+            to: w.l1_address,
+            asset: w.asset,
+            amount: w.amount,
+        })
+        .collect();
+    assert_eq!(tree.withdrawals(), leaves);
+    assert_eq!(l1.withdrawal_root(0).unwrap(), tree.stored_root());
     for w in &withdrawals {
-        *owed.entry((w.l1_address, w.asset)).or_default() += w.amount;
-        *books.claimable.entry(w.asset).or_default() += w.amount;
-    }
-    for ((to, asset), amount) in &owed {
-        assert_eq!(l1.claimable(to, *asset).unwrap(), *amount);
+        *books.withdrawn.entry(w.asset).or_default() += w.amount;
+        *books.unclaimed.entry(w.asset).or_default() += w.amount;
     }
     books.check(&mut l1);
 
-    // Dave is owed nothing: his claims pay nothing and move nothing.
+    // Dave is owed nothing: sending Carol's proof, or claiming her leaf
+    // for himself, pays nothing and moves nothing.
     let dave = Address::from([0xd4; 20]);
+    let carols = tree.proof(0).unwrap();
+    assert_eq!(
+        reverted(l1.call_from(dave, claim_calldata(0, &carols))),
+        "not the recipient"
+    );
+    let mut to_dave = carols.clone();
+    to_dave.withdrawal.to = dave.0 .0;
+    assert_eq!(
+        reverted(l1.claim(0, &to_dave)),
+        "not a finalized withdrawal"
+    );
     for asset in [ETH, TOKEN, NO_RETURN] {
-        assert_eq!(
-            reverted(l1.call_from(dave, claim_calldata(asset))),
-            "nothing to claim"
-        );
         assert_eq!(l1.balance(books.tokens[&asset], dave).unwrap(), 0);
     }
-    // Carol has no NO_RETURN withdrawal.
-    assert_eq!(reverted(l1.claim(&carol, NO_RETURN)), "nothing to claim");
+    // Carol has no NO_RETURN withdrawal: Alice's leaf does not pay her.
+    let mut alices = tree.proof(4).unwrap();
+    assert_eq!(alices.withdrawal.asset, NO_RETURN);
+    alices.withdrawal.to = carol;
+    assert_eq!(reverted(l1.claim(0, &alices)), "not a finalized withdrawal");
+    books.check(&mut l1);
 
-    for ((to, asset), amount) in &owed {
-        let t = books.tokens[asset];
-        let who = Address::from(*to);
+    for (index, w) in tree.withdrawals().iter().enumerate() {
+        let t = books.tokens[&w.asset];
+        let who = Address::from(w.to);
         let before = (
             l1.balance(t, who).unwrap(),
             l1.balance(t, l1.rollup).unwrap(),
         );
-        let (paid, _) = l1.claim(to, *asset).expect("claims");
-        assert_eq!(paid, *amount);
-        assert_eq!(l1.balance(t, who).unwrap(), before.0 + amount);
-        assert_eq!(l1.balance(t, l1.rollup).unwrap(), before.1 - amount);
-        *books.claimed.entry(*asset).or_default() += amount;
-        *books.claimable.get_mut(asset).unwrap() -= amount;
+        let proof = tree.proof(index).unwrap();
+        l1.claim(0, &proof).expect("claims");
+        assert_eq!(l1.balance(t, who).unwrap(), before.0 + w.amount);
+        assert_eq!(l1.balance(t, l1.rollup).unwrap(), before.1 - w.amount);
+        *books.claimed.entry(w.asset).or_default() += w.amount;
+        *books.unclaimed.get_mut(&w.asset).unwrap() -= w.amount;
         books.check(&mut l1);
         // Claimed twice: nothing more.
-        assert_eq!(reverted(l1.claim(to, *asset)), "nothing to claim");
-        assert_eq!(l1.balance(t, who).unwrap(), before.0 + amount);
+        assert_eq!(reverted(l1.claim(0, &proof)), "withdrawal claimed");
+        assert_eq!(l1.balance(t, who).unwrap(), before.0 + w.amount);
     }
     // What stays is what the rollup's balances hold: deposits minus withdrawals.
     assert_eq!(l1.balance(token, l1.rollup).unwrap(), 1000 - 550);
@@ -177,9 +214,9 @@ fn fee_on_transfer_tokens_are_refused() {
     assert_eq!(l1.counter("nextAccount").unwrap(), 1);
 }
 
-/// A token that calls `claim` again from its `transfer` while the rollup
-/// pays it: the second claim reverts on the lock ("reentrant call"), the
-/// first pays exactly once.
+/// A token that sends its claim again from its `transfer` while the
+/// rollup pays it: the second claim reverts on the lock ("reentrant
+/// call"), the first pays exactly once.
 #[test]
 fn a_reentrant_token_cannot_claim_twice() {
     let (mut l1, _) = chain_with_assets();
@@ -196,16 +233,26 @@ fn a_reentrant_token_cannot_claim_twice() {
     ]
     .concat();
     finalize_data(&mut l1, 0, 0, 1, &data).expect("finalizes");
-    assert_eq!(l1.claimable(&evil_l1, EVIL).unwrap(), 600);
+    let tree = WithdrawalTree::from_data(&data).unwrap();
+    assert_eq!(l1.withdrawal_root(0).unwrap(), tree.stored_root());
+    let proof: WithdrawalProof = tree.proof(0).unwrap();
+    assert_eq!(proof.siblings.len(), 0, "one leaf: the root");
 
+    // attack(rollup, firstBatch, index, asset, amount, proof): no sibling.
     let attack = abi(
-        "attack(address,uint32)",
-        &[address_word(l1.rollup), u128_word(EVIL as u128)],
+        "attack(address,uint64,uint256,uint32,uint128,bytes32[])",
+        &[
+            address_word(l1.rollup),
+            u128_word(0),
+            u128_word(0),
+            u128_word(EVIL as u128),
+            u128_word(600),
+            u128_word(6 * 32),
+            u128_word(0),
+        ],
     );
-    let out = l1
-        .call_contract(Address::from([0xee; 20]), evil, attack, 0)
+    l1.call_contract(Address::from([0xee; 20]), evil, attack.clone(), 0)
         .expect("the outer claim succeeds");
-    assert_eq!(word_to_u128(&out.output), 600);
     let mut read = |getter: &str| {
         l1.call_contract(Address::ZERO, evil, abi(getter, &[]), 0)
             .unwrap()
@@ -218,7 +265,59 @@ fn a_reentrant_token_cannot_claim_twice() {
     assert_eq!(&reason[64..64 + len], b"reentrant call");
     assert_eq!(l1.balance(evil, evil).unwrap(), 600);
     assert_eq!(l1.balance(evil, l1.rollup).unwrap(), 400);
-    assert_eq!(l1.claimable(&evil_l1, EVIL).unwrap(), 0);
+    assert!(l1.is_claimed(0, 0).unwrap());
+    // The token's claim again, from outside: the leaf is claimed.
+    assert_eq!(
+        reverted(l1.call_contract(Address::from([0xee; 20]), evil, attack, 0)),
+        "withdrawal claimed"
+    );
+    assert_eq!(l1.balance(evil, evil).unwrap(), 600);
+}
+
+/// A deposit that would take the contract's custody of an asset to 2^112
+/// (the executor's balance bound, `MAX_BALANCE = 2^112 − 1`) is refused,
+/// for a token and for ETH: every balance of the asset is paid from that
+/// custody, so none can pass the bound and no queued deposit can be one
+/// the batches cannot process. Custody up to `2^112 − 1` is accepted.
+#[test]
+fn a_deposit_cannot_take_custody_past_the_balance_bound() {
+    let (mut l1, token) = chain_with_assets();
+    const BOUND: u128 = 1 << 112;
+    let key = SecretKey::from_seed(1).public();
+    // A user holding a huge amount of the token sends all but 500 below
+    // the bound to the contract outside any deposit.
+    let whale = deposit(0, 0xa1, 1, key, TOKEN, 500);
+    l1.mint(token, sender(&whale), BOUND).unwrap();
+    l1.call_contract(
+        sender(&whale),
+        token,
+        abi(
+            "transfer(address,uint256)",
+            &[address_word(l1.rollup), u128_word(BOUND - 500)],
+        ),
+        0,
+    )
+    .unwrap();
+    l1.approve(token, sender(&whale), 500).unwrap();
+    assert_eq!(reverted(l1.queue(&whale)), "custody over the balance bound");
+    assert_eq!(l1.balance(token, l1.rollup).unwrap(), BOUND - 500);
+    assert_eq!(l1.counter("depositCount").unwrap(), 0);
+    // One less keeps custody at 2^112 − 1: accepted.
+    let below = deposit(0, 0xa1, 1, key, TOKEN, 499);
+    assert_eq!(l1.queue(&below).expect("queued").index, 0);
+    assert_eq!(l1.balance(token, l1.rollup).unwrap(), BOUND - 1);
+    let more = deposit(1, 0xa1, 1, zero_key(), TOKEN, 1);
+    l1.approve(token, sender(&more), 1).unwrap();
+    assert_eq!(reverted(l1.queue(&more)), "custody over the balance bound");
+
+    // ETH: the contract's balance counts (whatever sent it).
+    l1.fund_eth(l1.rollup, BOUND - 10);
+    let eth = deposit(1, 0xb2, 1, zero_key(), ETH, 10);
+    l1.fund_eth(sender(&eth), 10);
+    assert_eq!(reverted(l1.queue(&eth)), "custody over the balance bound");
+    let eth = deposit(1, 0xb2, 1, zero_key(), ETH, 9);
+    assert_eq!(l1.queue(&eth).expect("queued").index, 1);
+    assert_eq!(l1.balance(Address::ZERO, l1.rollup).unwrap(), BOUND - 1);
 }
 
 /// The governor registers each asset id once, a token with code or ETH;
@@ -335,6 +434,10 @@ fn gas_of_deposits_and_finalize() {
         data.len(),
         32 * data.len()
     );
-    let (_, claim_gas) = l1.claim(&[0xe0; 20], TOKEN).unwrap();
-    eprintln!("claim gas (ERC-20): {claim_gas}");
+    let tree = WithdrawalTree::from_data(&data).unwrap();
+    let claim_gas = l1.claim(0, &tree.proof(0).unwrap()).unwrap();
+    let next_gas = l1.claim(0, &tree.proof(1).unwrap()).unwrap();
+    eprintln!(
+        "claim gas (ERC-20, 8 leaves: a 3-sibling proof): {claim_gas}; the next leaf (same bitmap word) {next_gas}"
+    );
 }

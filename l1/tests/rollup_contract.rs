@@ -2,7 +2,8 @@
 //! proof's `(P, x, y, xn)` (tampered data reverts), the transactions parsed
 //! from it (unknown types and truncated data revert), the deposits it
 //! carries checked against the L1 queue (in order, every field), the
-//! withdrawals it carries made claimable, batch order, roots and canonical
+//! withdrawals it carries committed to by one root (equal to the one
+//! computed from the data) and each claimed once, batch order, roots and canonical
 //! instances, over crafted data and over real executor batches. The proof
 //! check is delegated to the verifier contract, here a STUB whose runtime
 //! is a single `STOP` (every call succeeds), so that these cases test the
@@ -32,6 +33,7 @@ use zklanes_executor::{Batch, Rollup, RollupConfig};
 use zklanes_l1::chain::L1Chain;
 use zklanes_l1::rollup::{claim_calldata, creates_account, finalize_calldata, queue_link, Genesis};
 use zklanes_l1::settle::settle;
+use zklanes_l1::withdrawals::{Withdrawal, WithdrawalTree};
 
 const CAPACITY: usize = 5;
 const NO_PROOF: [u8; 64] = [0; 64];
@@ -155,7 +157,16 @@ fn tampered_data_makes_finalize_revert() {
         .expect("the proven data settles")
         .gas;
     assert_eq!(l1.counter("depositHead").unwrap(), 2);
-    assert_eq!(l1.claimable(&[0xc3; 20], TOKEN).unwrap(), 300);
+    let tree = WithdrawalTree::from_data(&data).unwrap();
+    assert_eq!(
+        tree.withdrawals(),
+        [Withdrawal {
+            to: [0xc3; 20],
+            asset: TOKEN,
+            amount: 300
+        }]
+    );
+    assert_eq!(l1.withdrawal_root(0).unwrap(), tree.stored_root());
     eprintln!(
         "finalize (stub verifier) of {} elements: {gas} gas",
         data.len()
@@ -470,8 +481,9 @@ fn finalize(l1: &mut L1Chain, s: &Settle) -> Result<u64, String> {
 /// Two executor batches settle in order with their data: the contract
 /// reads the executor's deposits and withdrawals out of the data (every
 /// transaction type is parsed), checks the deposits and the forced
-/// withdrawal against the queue and makes every withdrawal (signed or
-/// forced) claimable by its L1 address, once.
+/// withdrawal against the queue and stores each batch's withdrawal root
+/// (the one computed from its data), against which every withdrawal
+/// (signed or forced) is claimed by its L1 address, once.
 #[test]
 fn executor_batches_settle_with_their_data() {
     let traces = executed(None);
@@ -509,21 +521,44 @@ fn executor_batches_settle_with_their_data() {
         l1.counter("depositHead").unwrap(),
         (b0.l1.queue().len() + b1.l1.queue().len()) as u64
     );
-    let mut owed: HashMap<([u8; 20], u32), u128> = HashMap::new();
-    for w in batches.iter().flat_map(|b| &b.l1.withdrawals) {
-        *owed.entry((w.l1_address, w.asset)).or_default() += w.amount;
+    let mut paid: HashMap<([u8; 20], u32), u128> = HashMap::new();
+    for b in &batches {
+        let tree = WithdrawalTree::from_data(&b.l1.data).unwrap();
+        // The executor's withdrawal records, in batch order, are the leaves.
+        let records: Vec<Withdrawal> =
+            b.l1.withdrawals
+                .iter()
+                .map(|w| Withdrawal {
+                    to: w.l1_address,
+                    asset: w.asset,
+                    amount: w.amount,
+                })
+                .collect();
+        assert_eq!(tree.withdrawals(), records);
+        assert_eq!(l1.withdrawal_root(b.number).unwrap(), tree.stored_root());
+        for (i, w) in tree.withdrawals().iter().enumerate() {
+            let proof = tree.proof(i).unwrap();
+            assert_eq!(
+                reverted(l1.call_from(Address::from([7u8; 20]), claim_calldata(b.number, &proof))),
+                "not the recipient",
+                "someone else's claim"
+            );
+            if w.amount == 0 {
+                assert_eq!(reverted(l1.claim(b.number, &proof)), "nothing to claim");
+                continue;
+            }
+            let token = l1.asset(w.asset).unwrap().expect("registered");
+            let before = l1.balance(token, Address::from(w.to)).unwrap();
+            l1.claim(b.number, &proof).expect("claims");
+            assert_eq!(
+                l1.balance(token, Address::from(w.to)).unwrap(),
+                before + w.amount
+            );
+            *paid.entry((w.to, w.asset)).or_default() += w.amount;
+            assert_eq!(reverted(l1.claim(b.number, &proof)), "withdrawal claimed");
+        }
     }
-    for ((to, asset), amount) in &owed {
-        assert_eq!(l1.claimable(to, *asset).unwrap(), *amount);
-        assert_eq!(
-            reverted(l1.call_from(Address::from([7u8; 20]), claim_calldata(*asset))),
-            "nothing to claim",
-            "someone else's claim"
-        );
-        assert_eq!(l1.claim(to, *asset).unwrap().0, *amount);
-        assert_eq!(l1.claimable(to, *asset).unwrap(), 0);
-        assert_eq!(reverted(l1.claim(to, *asset)), "nothing to claim");
-    }
+    assert!(!paid.is_empty());
     eprintln!(
         "finalize (stub verifier) of executor batch 0: {} elements ({} bytes), {} deposits, {} withdrawals: {gas} gas",
         b0.l1.data.len(),

@@ -54,11 +54,10 @@ pub fn run(a: ExitProofArgs) -> Result<()> {
                 .forced_withdrawal(a.account, a.asset)
                 .map(|f| {
                     format!(
-                        " (its last forced withdrawal, L1 queue index {}, moved {} to its L1 owner 0x{}: `claim({})` on L1 pays it)",
+                        " (its last forced withdrawal, L1 queue index {}, moved {} to its L1 owner 0x{}: a leaf of that batch's withdrawal tree, which `claim` on L1 pays with the proof `zklanes claim-proof` prints)",
                         f.queue_index,
                         f.amount,
                         hex::encode(f.l1_owner),
-                        f.asset
                     )
                 })
                 .unwrap_or_default();

@@ -1,6 +1,7 @@
 //! Subcommands.
 
 pub mod circuit_stats;
+pub mod claim_proof;
 pub mod demo;
 pub mod execute;
 pub mod exit_proof;

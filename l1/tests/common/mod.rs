@@ -18,7 +18,9 @@ use zklanes_executor::tx::{Deposit, Transfer, TxBody, Withdraw};
 use zklanes_l1::chain::{revert_reason, L1Chain};
 use zklanes_l1::error::EvmError;
 use zklanes_l1::host::selector;
+use zklanes_l1::log::L1Log;
 use zklanes_l1::rollup::Genesis;
+use zklanes_l1::withdrawals::{WithdrawalProof, WithdrawalTree};
 
 /// Creation code of a STUB verifier whose runtime is a single `STOP`: every
 /// staticcall to it succeeds, so these tests exercise the Rollup contract's
@@ -237,4 +239,28 @@ pub fn word_to_u128(out: &[u8]) -> u128 {
     assert_eq!(out.len(), 32);
     assert!(out[..16].iter().all(|b| *b == 0), "fits 128 bits");
     u128::from_be_bytes(out[16..].try_into().unwrap())
+}
+
+/// The proof of the one withdrawal leaf paying `to` in `asset` among the
+/// finalized entries of `log` (built from their data alone), with its
+/// entry's first batch.
+pub fn withdrawal_proof(log: &L1Log, to: [u8; 20], asset: u32) -> (u64, WithdrawalProof) {
+    let found: Vec<(u64, WithdrawalProof)> = log
+        .batches
+        .iter()
+        .flat_map(|b| {
+            let tree = WithdrawalTree::from_words(&b.data).expect("the data decodes");
+            (0..tree.len())
+                .map(|i| (b.first_batch, tree.proof(i).unwrap()))
+                .filter(|(_, p)| (p.withdrawal.to, p.withdrawal.asset) == (to, asset))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one withdrawal to 0x{} of asset {asset}",
+        hex::encode(to)
+    );
+    found.into_iter().next().unwrap()
 }
