@@ -388,11 +388,11 @@ fn settle_through_the_rollup_contract(
     let mut elsewhere = deploy(&(genesis + Fr::one()));
     let l1_data = &file.l1;
     assert!(!l1_data.deposits.is_empty() && !l1_data.withdrawals.is_empty());
-    // The deposits are not queued yet.
+    // The deposits (and the forced withdrawal) are not queued yet.
     assert!(l1.finalize(0, 2, instances, l1_data, proof).is_err());
-    for d in &l1_data.deposits {
-        assert_eq!(l1.queue_deposit(d).expect("queued").0, d.queue_index);
-        elsewhere.queue_deposit(d).expect("queued");
+    for op in &l1_data.queue() {
+        assert_eq!(l1.queue_op(op).expect("queued").0, op.queue_index());
+        elsewhere.queue_op(op).expect("queued");
     }
     // A wrong previous root.
     assert!(elsewhere.finalize(0, 2, instances, l1_data, proof).is_err());
@@ -438,7 +438,7 @@ fn settle_through_the_rollup_contract(
     assert_eq!(l1.state_root().expect("reads"), expected);
     assert_eq!(
         l1.counter("depositHead").unwrap(),
-        l1_data.deposits.len() as u64
+        l1_data.queue().len() as u64
     );
     // The withdrawal root is the data's, the contract holds what its
     // leaves pay, and each leaf is claimed with its proof, paying exactly
