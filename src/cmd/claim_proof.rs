@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use serde_json::json;
-use zklanes_l1::log::L1Log;
 use zklanes_l1::rollup::claim_calldata;
 use zklanes_l1::withdrawals::WithdrawalTree;
 
@@ -37,14 +36,7 @@ pub struct ClaimProofArgs {
 /// its withdrawal tree from its data, checks the leaf's proof against the
 /// root natively and prints the leaf, the proof and the calldata.
 pub fn run(a: ClaimProofArgs) -> Result<()> {
-    let logs = a
-        .l1_data
-        .iter()
-        .map(|p| L1Log::read(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let log = L1Log::merge(logs)
-        .context("merging the L1 logs")?
-        .ok_or_else(|| anyhow!("no L1 log given"))?;
+    let log = super::read_l1_logs(&a.l1_data)?;
     let entry = log
         .batches
         .iter()

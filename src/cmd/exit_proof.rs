@@ -9,7 +9,6 @@ use clap::Args;
 use serde_json::{json, Value};
 use zklanes_executor::field::fr_to_hex;
 use zklanes_l1::exit::{AnyExitProof, ExitError};
-use zklanes_l1::log::L1Log;
 use zklanes_l1::reconstruct::reconstruct;
 
 /// Arguments of `exit-proof`.
@@ -36,14 +35,7 @@ pub struct ExitProofArgs {
 /// checked), builds the proof of the account's asset against the last
 /// finalized root, checks it natively and prints it with its calldata.
 pub fn run(a: ExitProofArgs) -> Result<()> {
-    let logs = a
-        .l1_data
-        .iter()
-        .map(|p| L1Log::read(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let log = L1Log::merge(logs)
-        .context("merging the L1 logs")?
-        .ok_or_else(|| anyhow!("no L1 log given"))?;
+    let log = super::read_l1_logs(&a.l1_data)?;
     let rebuilt = reconstruct(&log).context("the L1 data does not rebuild the roots L1 holds")?;
     let proof = match AnyExitProof::new(&rebuilt.state, &rebuilt.tree, a.account, a.asset) {
         Ok(p) => p,
