@@ -45,6 +45,12 @@ enum Command {
     /// The proof of a finalized withdrawal (its leaf and path in the
     /// finalize's withdrawal tree), from the L1 record: what `claim` takes.
     ClaimProof(cmd::claim_proof::ClaimProofArgs),
+    /// A prover worker on the PostgreSQL job queue (`serve --queue`): claims
+    /// proof jobs, proves them, submits them fenced and verified.
+    Worker(cmd::worker::WorkerArgs),
+    /// Draw a batch's proof jobs over time, one lane per worker (SVG), from
+    /// the job queue's records.
+    Timeline(cmd::timeline::TimelineArgs),
     /// Benchmarks.
     Bench(bench::BenchArgs),
 }
@@ -53,6 +59,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let (json, default) = match &cli.command {
         Command::Serve(a) => (a.log_format == "json", "info"),
+        Command::Worker(a) => (a.log_format == "json", "info"),
         _ => (false, "warn"),
     };
     let filter =
@@ -78,6 +85,8 @@ fn main() -> Result<()> {
         Command::ExitProof(a) => cmd::exit_proof::run(a),
         Command::ClaimProof(a) => cmd::claim_proof::run(a),
         Command::CircuitStats(a) => cmd::circuit_stats::run(a),
+        Command::Worker(a) => cmd::worker::run(a),
+        Command::Timeline(a) => cmd::timeline::run(a),
         Command::Bench(a) => bench::run(a),
     }
 }

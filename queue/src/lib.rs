@@ -17,7 +17,11 @@
 //!   accepted once;
 //! - [`JobQueue::inputs_of`], [`JobQueue::batch_status`],
 //!   [`JobQueue::depth`], [`JobQueue::events`] ([`status`](mod@status)):
-//!   what an aggregation job consumes, and what operators and metrics see.
+//!   what an aggregation job consumes, and what operators and metrics see;
+//! - [`JobQueue::requeue_parked`] ([`operator`](mod@operator)): parked
+//!   jobs get another round when the operator retries their batch;
+//! - [`timeline::spans`], [`timeline::render_svg`] ([`timeline`](mod@timeline)):
+//!   a batch's events as worker lanes of lease spans, rendered to SVG.
 //!
 //! ## States
 //!
@@ -104,8 +108,10 @@ pub mod enqueue;
 pub mod error;
 pub mod lease;
 pub mod model;
+pub mod operator;
 pub mod status;
 pub mod submit;
+pub mod timeline;
 
 pub use connect::{redact_url, QueueOptions};
 pub use error::QueueError;

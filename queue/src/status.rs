@@ -213,4 +213,26 @@ impl JobQueue {
             })
             .collect()
     }
+
+    /// Claim latency over every claim so far: how long each claimed job
+    /// had waited since its previous event (enqueued, promoted, released,
+    /// refused or failed): `(claims, total seconds, longest seconds)`.
+    pub async fn claim_latency(&self) -> Result<(i64, f64, f64), QueueError> {
+        let row = sqlx::query(
+            "SELECT count(*) AS n, COALESCE(sum(wait), 0)::float8 AS total, \
+                    COALESCE(max(wait), 0)::float8 AS longest \
+             FROM (SELECT event, extract(epoch FROM at - lag(at) OVER \
+                          (PARTITION BY job_id ORDER BY id)) AS wait \
+                   FROM job_events \
+                   WHERE event NOT IN ('heartbeat', 'expired', 'refused_stale')) w \
+             WHERE event = 'claimed'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            row.try_get("n")?,
+            row.try_get("total")?,
+            row.try_get("longest")?,
+        ))
+    }
 }

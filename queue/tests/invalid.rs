@@ -189,3 +189,58 @@ async fn fail_spends_an_attempt_and_release_does_not() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_requeues_a_parked_job_with_fresh_attempts() {
+    let db = TestDb::new().await;
+    let q = db.queue().await;
+    let id = q
+        .enqueue(&[chunk(4, 0).with_max_attempts(1)])
+        .await
+        .unwrap()[0];
+    let lease = q
+        .claim("w", &ClaimFilter::all(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        q.fail(&lease, "out of memory").await.unwrap(),
+        JobState::Parked
+    );
+    // Another batch's parked job is not touched.
+    let other = q
+        .enqueue(&[chunk(5, 0).with_max_attempts(1)])
+        .await
+        .unwrap()[0];
+    let l = q
+        .claim("w", &ClaimFilter::all(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(l.id(), other);
+    q.fail(&l, "boom").await.unwrap();
+
+    assert_eq!(q.requeue_parked(4).await.unwrap(), 1);
+    assert_eq!(q.requeue_parked(4).await.unwrap(), 0, "nothing left parked");
+    let status = q.batch_status(4).await.unwrap();
+    let job = status.job(id).unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Ready, 0));
+    assert_eq!(job.last_error.as_deref(), Some("out of memory"));
+    assert_eq!(
+        q.batch_status(5).await.unwrap().job(other).unwrap().state,
+        JobState::Parked
+    );
+    // It is proven like any job now.
+    let again = q
+        .claim("w3", &ClaimFilter::all(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.id(), again.job.attempts), (id, 1));
+    q.submit(&again, b"p".to_vec(), accept_all, Timings::default())
+        .await
+        .unwrap();
+    let events = q.events(4).await.unwrap();
+    assert!(events.iter().any(|e| e.event == EventKind::Promoted
+        && e.detail.as_deref() == Some("parked job requeued by the operator")));
+}

@@ -77,6 +77,21 @@ pub struct ServiceConfig {
     /// Where L1 is read from: the deposits of every batch are checked
     /// against it before execution, unless [`L1Source::None`].
     pub l1: L1Source,
+    /// The PostgreSQL job queue (`--queue`): batches are proven by prover
+    /// workers (`zklanes worker`) instead of in process. `None`: the
+    /// embedded default, which needs nothing installed.
+    pub queue: Option<QueueConfig>,
+}
+
+/// Where the job queue is (`serve --queue`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// `postgres://` URL.
+    pub url: String,
+    /// Schema of the queue's tables (`None`: the connection's default).
+    pub schema: Option<String>,
+    /// Attempts per job before it is parked.
+    pub max_attempts: u32,
 }
 
 /// What the driver needs of the configuration.
@@ -100,6 +115,9 @@ pub struct DriverConfig {
     pub workers: usize,
     /// The allowance of one proof at k = 18.
     pub proof_deadline: Duration,
+    /// The job queue, when the workers prove (set by the service once the
+    /// queue is connected).
+    pub remote: Option<crate::driver::remote::Remote>,
 }
 
 impl DriverConfig {
@@ -114,6 +132,7 @@ impl DriverConfig {
             max_retries: cfg.max_retries,
             workers: cfg.setup.workers.max(1),
             proof_deadline: cfg.proof_deadline,
+            remote: None,
         }
     }
 }

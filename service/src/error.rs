@@ -113,6 +113,18 @@ pub enum DriverError {
         /// What disagrees.
         reason: String,
     },
+    /// The job queue's workers could not prove the step: the queue is
+    /// unreachable past its retries (retried), or its proofs are not the
+    /// batch's (the batch's own failure).
+    #[error("batches {batch}..={last}: {source}")]
+    Remote {
+        /// The (first) batch.
+        batch: u64,
+        /// The last batch of the step.
+        last: u64,
+        /// Why.
+        source: zklanes_distributed::DistError,
+    },
     /// The driver was started without a prover (fatal).
     #[error("no prover")]
     NoProver,
@@ -144,6 +156,7 @@ impl DriverError {
             | Self::Pool { .. }
             | Self::Executor { .. }
             | Self::Deadline { .. }
+            | Self::Remote { .. }
             | Self::Panicked { .. } => false,
         }
     }
@@ -165,6 +178,11 @@ impl DriverError {
                 source,
             } if batchs_own(source) => Some((*batch, *last)),
             Self::Pool { batch, source } if !source.last.is_retryable() => Some((*batch, *batch)),
+            Self::Remote {
+                batch,
+                last,
+                source,
+            } if !source.is_retryable() => Some((*batch, *last)),
             Self::Panicked { batch, last, .. } | Self::Deadline { batch, last, .. } => {
                 Some((*batch, *last))
             }
@@ -194,6 +212,7 @@ impl DriverError {
             Self::ForeignState { .. } => "foreign_state",
             Self::NoProver => "no_prover",
             Self::L1 { .. } => "l1",
+            Self::Remote { .. } => "remote",
         }
     }
 }

@@ -59,6 +59,9 @@ pub struct Api {
     /// The embedded L1 chain (`--l1 embedded`; set once it is open, before
     /// the service is ready): `POST /v1/l1/deposits` is served only then.
     pub l1: Option<Arc<OnceLock<Arc<EmbeddedL1>>>>,
+    /// The job queue (`--queue`; set once it is connected): the batch
+    /// status shows its jobs and `/metrics` its depth and counters.
+    pub queue: Arc<OnceLock<zklanes_queue::JobQueue>>,
 }
 
 /// The router.
@@ -296,7 +299,17 @@ async fn status(State(api): State<Api>, Path(n): Path<String>) -> Response {
             .into_response();
     };
     match api.shared.log.record(n) {
-        Ok(Some(r)) => Json(r).into_response(),
+        Ok(Some(r)) => match api.queue.get() {
+            None => Json(r).into_response(),
+            Some(queue) => {
+                // The queue's batch key is the bundle's first batch.
+                let key = r.bundle.map_or(n, |b| b[0]) as i64;
+                let jobs = crate::queue_view::jobs_json(queue, key).await;
+                let mut v = serde_json::to_value(&r).unwrap_or_default();
+                v["jobs"] = jobs;
+                Json(v).into_response()
+            }
+        },
         Ok(None) => (
             StatusCode::NOT_FOUND,
             Json(json!({"error": "unknown_batch", "message": format!("no batch {n}")})),
@@ -541,9 +554,13 @@ async fn metrics(State(api): State<Api>) -> Response {
         ),
         ("zklanes_process_open_fds", open_fds().unwrap_or(0) as f64),
     ]);
+    let queue = match api.queue.get() {
+        Some(q) => crate::queue_view::metrics_text(q).await,
+        None => String::new(),
+    };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render() + &gauges,
+        s.metrics.render() + &gauges + &queue,
     )
         .into_response()
 }

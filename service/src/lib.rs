@@ -31,6 +31,7 @@ pub mod json_rpc_l1;
 pub mod l1_view;
 pub mod listener;
 pub mod metrics;
+pub mod queue_view;
 pub mod sequencer;
 pub mod serve;
 pub mod state;

@@ -121,6 +121,7 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
         loopback: addr.ip().is_loopback(),
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         l1: embedded.clone(),
+        queue: Arc::new(std::sync::OnceLock::new()),
     };
     // The port opens first: `/healthz` and `/readyz` answer while the keys
     // load; writes wait for readiness.
@@ -163,7 +164,17 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
             }
         }
     };
-    let driver_cfg = DriverConfig::of(&cfg);
+    let prover = Arc::new(prover);
+    let mut driver_cfg = DriverConfig::of(&cfg);
+    if let Some(q) = &cfg.queue {
+        match connect_queue(q, prover.clone(), cfg.level).await {
+            Ok(remote) => {
+                let _ = api.queue.set(remote.coordinator.queue().clone());
+                driver_cfg.remote = Some(remote);
+            }
+            Err(e) => return fail_start(&shared, server, e).await,
+        }
+    }
     // The state is reconciled with the log once, then the driver takes it.
     let rollup = match recover::open_state(&driver_cfg, &shared) {
         Ok(r) => r,
@@ -172,7 +183,6 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
     shared.next.store(rollup.height(), Ordering::SeqCst);
     shared.set_health(Health::Ready);
     let d_shared = shared.clone();
-    let prover = Arc::new(prover);
     let driver = std::thread::Builder::new()
         .name("driver".into())
         .spawn(move || {
@@ -234,6 +244,43 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
         Ok(r) => r.map_err(|source| ServiceError::Http { addr, source }),
         Err(e) => Err(ServiceError::Failed(format!("the listener panicked: {e}"))),
     }
+}
+
+/// Connects the job queue (`--queue`) and derives the circuit version of
+/// every job this service enqueues from its keys.
+async fn connect_queue(
+    q: &crate::config::QueueConfig,
+    prover: Arc<BatchProver>,
+    level: ProofLevel,
+) -> Result<crate::driver::remote::Remote, ServiceError> {
+    let options = zklanes_queue::QueueOptions {
+        schema: q.schema.clone(),
+        ..Default::default()
+    };
+    tracing::info!(stage = "queue", url = %zklanes_queue::redact_url(&q.url), "connecting the job queue");
+    let queue = zklanes_queue::JobQueue::connect(&q.url, options)
+        .await
+        .map_err(|e| ServiceError::Failed(format!("the job queue: {e}")))?;
+    let versions = tokio::task::spawn_blocking(move || {
+        zklanes_distributed::versions::CircuitVersions::of(
+            &prover.config,
+            &prover.srs,
+            level == ProofLevel::Final,
+        )
+    })
+    .await
+    .map_err(|e| ServiceError::Failed(format!("circuit versions: {e}")))?
+    .map_err(|e| ServiceError::Failed(format!("circuit versions: {e}")))?;
+    tracing::info!(stage = "queue", chunk = %versions.chunk, layers = ?versions.layers, "batches are proven by the queue's workers");
+    Ok(crate::driver::remote::Remote {
+        coordinator: zklanes_distributed::coordinator::Coordinator::new(
+            queue,
+            crate::driver::remote::POLL,
+        ),
+        versions,
+        handle: tokio::runtime::Handle::current(),
+        max_attempts: q.max_attempts,
+    })
 }
 
 /// Fails the service when the proof in flight runs past its deadline: the

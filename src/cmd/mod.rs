@@ -12,7 +12,9 @@ pub mod reconstruct;
 pub mod sequencer;
 pub mod serve;
 pub mod status;
+pub mod timeline;
 pub mod verify;
+pub mod worker;
 
 /// Reads the L1 logs at `paths` (as `zklanes reconstruct` writes them,
 /// or an indexer) and merges them into one.

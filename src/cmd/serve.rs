@@ -9,7 +9,7 @@ use zklanes_executor::params::{DEFAULT_CHAIN_ID, DEMO_CHUNK_CAPACITY};
 use zklanes_pipeline::config::ProofConfig;
 use zklanes_pipeline::data_dir::DataDir;
 use zklanes_pipeline::setup::ProverSetup;
-use zklanes_service::config::{L1Source, ProofLevel, ServiceConfig};
+use zklanes_service::config::{L1Source, ProofLevel, QueueConfig, ServiceConfig};
 use zklanes_service::error::ServiceError;
 use zklanes_service::json_rpc_l1::{self, JsonRpcL1, JsonRpcL1Config};
 use zklanes_service::listener::Limits;
@@ -138,6 +138,18 @@ pub struct ServeArgs {
     /// `latest` or a 0x block number.
     #[arg(long, default_value = json_rpc_l1::DEFAULT_BLOCK_TAG)]
     l1_block_tag: String,
+    /// Prove on the PostgreSQL job queue at this URL instead of in process:
+    /// each batch's proof tree is enqueued as jobs that `zklanes worker`
+    /// processes (on any machines) prove; the service checks and assembles
+    /// their proofs. Default: in process, nothing installed.
+    #[arg(long)]
+    queue: Option<String>,
+    /// Schema of the queue's tables (created if missing).
+    #[arg(long, requires = "queue")]
+    queue_schema: Option<String>,
+    /// Attempts per proof job before it is parked (and its batch with it).
+    #[arg(long, default_value_t = zklanes_queue::DEFAULT_MAX_ATTEMPTS, requires = "queue")]
+    queue_max_attempts: u32,
 }
 
 fn parse_address(s: &str) -> std::result::Result<[u8; 20], String> {
@@ -195,6 +207,11 @@ pub fn run(a: ServeArgs) -> Result<()> {
         proof_deadline: seconds(a.proof_deadline, "--proof-deadline")?,
         drain: seconds(a.drain_secs, "--drain-secs")?,
         l1,
+        queue: a.queue.map(|url| QueueConfig {
+            url,
+            schema: a.queue_schema,
+            max_attempts: a.queue_max_attempts.max(1),
+        }),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

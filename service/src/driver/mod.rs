@@ -19,6 +19,7 @@ pub mod execute;
 pub mod l1_gate;
 pub mod prove;
 pub mod recover;
+pub mod remote;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

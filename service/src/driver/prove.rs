@@ -157,37 +157,49 @@ pub fn prove(
                 })?,
         );
     }
-    let tracked = Tracked::start(shared, n, last, deadline(cfg, prover, traces.len()));
     let clock = Instant::now();
-    let proof = guarded(n, last, || {
-        failpoint("prove");
-        prover
-            .prove(&traces, &|r| {
-                shared.metrics.observe(
-                    "zklanes_proof_seconds",
-                    &format!("layer=\"{}\"", r.layer),
-                    r.ms / 1e3,
-                );
-                tracing::info!(
-                    batch = n,
-                    chunk = r.index,
-                    stage = "prove",
-                    worker = %r.worker.map_or("aggregator".to_string(), |w| w.to_string()),
-                    layer = r.layer,
-                    k = r.k,
-                    advice_cells = r.advice_cells,
-                    ms = r.ms,
-                    proof_bytes = r.proof_bytes,
-                    "proof"
-                );
-            })
-            .map_err(|source| DriverError::Prove {
-                batch: n,
-                last,
-                source,
-            })
-    })?;
-    drop(tracked);
+    let mut remote_provers = Vec::new();
+    let proof = if let Some(remote) = &cfg.remote {
+        match super::remote::prove_final(cfg, remote, prover, shared, (n, last), &traces)? {
+            super::remote::Outcome::Proven(p, provers) => {
+                remote_provers = provers;
+                p
+            }
+            super::remote::Outcome::Stopped => return Ok(()),
+        }
+    } else {
+        let tracked = Tracked::start(shared, n, last, deadline(cfg, prover, traces.len()));
+        let proof = guarded(n, last, || {
+            failpoint("prove");
+            prover
+                .prove(&traces, &|r| {
+                    shared.metrics.observe(
+                        "zklanes_proof_seconds",
+                        &format!("layer=\"{}\"", r.layer),
+                        r.ms / 1e3,
+                    );
+                    tracing::info!(
+                        batch = n,
+                        chunk = r.index,
+                        stage = "prove",
+                        worker = %r.worker.map_or("aggregator".to_string(), |w| w.to_string()),
+                        layer = r.layer,
+                        k = r.k,
+                        advice_cells = r.advice_cells,
+                        ms = r.ms,
+                        proof_bytes = r.proof_bytes,
+                        "proof"
+                    );
+                })
+                .map_err(|source| DriverError::Prove {
+                    batch: n,
+                    last,
+                    source,
+                })
+        })?;
+        drop(tracked);
+        proof
+    };
     failpoint("after_prove");
     let batches = members.len() as u64;
     let txs = members.iter().map(|r| r.txs).sum();
@@ -223,6 +235,7 @@ pub fn prove(
     workers.sort_unstable();
     workers.dedup();
     summary(&members, proof.proof.len(), &workers, 0);
+    record_remote(shared, &remote_provers);
     Ok(())
 }
 
@@ -241,44 +254,61 @@ fn prove_chunks(
             batch: n,
             reason: "executed batch without traces".into(),
         })?;
-    let tracked = Tracked::start(shared, n, n, deadline(cfg, prover, traces.len()));
     let clock = Instant::now();
-    let (proofs, stats) = guarded(n, n, || {
-        failpoint("prove");
-        prover
-            .pool()
-            .prove_all(&traces)
-            .map_err(|source| DriverError::Pool { batch: n, source })
-    })?;
-    drop(tracked);
-    shared
-        .metrics
-        .add("zklanes_retries_total", "", stats.retries as u64);
-    let mut inner = Vec::with_capacity(proofs.len());
-    for (p, worker) in proofs.iter().zip(&stats.workers) {
-        let ms = p.timings.witness_ms + p.timings.prove_ms + p.timings.verify_ms;
+    let mut remote_provers = Vec::new();
+    let (inner, workers, retries, bytes) = if let Some(remote) = &cfg.remote {
+        match super::remote::prove_chunks(cfg, remote, prover, shared, n, &traces)? {
+            super::remote::Outcome::Proven(inner, provers) => {
+                remote_provers = provers;
+                let bytes = inner.iter().map(|p| p.proof.len()).sum();
+                (inner, Vec::new(), 0, bytes)
+            }
+            super::remote::Outcome::Stopped => return Ok(()),
+        }
+    } else {
+        let tracked = Tracked::start(shared, n, n, deadline(cfg, prover, traces.len()));
+        let (proofs, stats) = guarded(n, n, || {
+            failpoint("prove");
+            prover
+                .pool()
+                .prove_all(&traces)
+                .map_err(|source| DriverError::Pool { batch: n, source })
+        })?;
+        drop(tracked);
         shared
             .metrics
-            .observe("zklanes_proof_seconds", "layer=\"0\"", ms / 1e3);
-        tracing::info!(
-            batch = n,
-            chunk = p.chunk,
-            stage = "prove",
-            worker = %worker,
-            layer = 0,
-            k = prover.keys.chunk.k,
-            advice_cells = prover.keys.chunk.advice_cells,
-            ms,
-            proof_bytes = p.snark.proof.len(),
-            "proof"
-        );
-        inner.push(InnerProof {
-            layer: 0,
-            index: p.chunk as usize,
-            instances: p.snark.instances[0].clone(),
-            proof: p.snark.proof.clone(),
-        });
-    }
+            .add("zklanes_retries_total", "", stats.retries as u64);
+        let mut inner = Vec::with_capacity(proofs.len());
+        for (p, worker) in proofs.iter().zip(&stats.workers) {
+            let ms = p.timings.witness_ms + p.timings.prove_ms + p.timings.verify_ms;
+            shared
+                .metrics
+                .observe("zklanes_proof_seconds", "layer=\"0\"", ms / 1e3);
+            tracing::info!(
+                batch = n,
+                chunk = p.chunk,
+                stage = "prove",
+                worker = %worker,
+                layer = 0,
+                k = prover.keys.chunk.k,
+                advice_cells = prover.keys.chunk.advice_cells,
+                ms,
+                proof_bytes = p.snark.proof.len(),
+                "proof"
+            );
+            inner.push(InnerProof {
+                layer: 0,
+                index: p.chunk as usize,
+                instances: p.snark.instances[0].clone(),
+                proof: p.snark.proof.clone(),
+            });
+        }
+        let mut workers = stats.workers.clone();
+        workers.sort_unstable();
+        workers.dedup();
+        let bytes = proofs.iter().map(|p| p.snark.proof.len()).sum();
+        (inner, workers, stats.retries, bytes)
+    };
     let dir = cfg.data_dir.batch_dir(n);
     cfg.data_dir
         .write_inner(&dir, &inner)
@@ -291,17 +321,20 @@ fn prove_chunks(
     record.stage = Stage::Proven;
     commit(shared, std::slice::from_ref(&record))?;
     shared.metrics.add("zklanes_batches_proven_total", "", 1);
-    let mut workers = stats.workers.clone();
-    workers.sort_unstable();
-    workers.dedup();
-    let bytes = proofs.iter().map(|p| p.snark.proof.len()).sum();
-    summary(
-        std::slice::from_ref(&record),
-        bytes,
-        &workers,
-        stats.retries,
-    );
+    summary(std::slice::from_ref(&record), bytes, &workers, retries);
+    record_remote(shared, &remote_provers);
     Ok(())
+}
+
+/// Counts the proofs the queue's workers made, per worker.
+fn record_remote(shared: &Shared, provers: &[(u32, u32, String)]) {
+    for (layer, _, worker) in provers {
+        shared.metrics.add(
+            "zklanes_remote_proofs_total",
+            &format!("layer=\"{layer}\",worker=\"{}\"", worker.escape_default()),
+            1,
+        );
+    }
 }
 
 /// The summary line of a finished proof: one per proof (a bundle's
@@ -376,6 +409,7 @@ mod tests {
             max_retries: 1,
             workers: 1,
             proof_deadline: Duration::from_secs(1),
+            remote: None,
         };
         (cfg, shared)
     }
