@@ -569,3 +569,41 @@ fn connections_cut_mid_batch_are_survived() {
     assert_eq!(written_instances(&r), expected[0]);
     one_proof_per_job(&db, 0);
 }
+
+#[test]
+fn sigterm_finishes_the_job_in_flight_and_a_second_one_releases_it() {
+    let db = Db::new("term");
+    let dir = tempfile::tempdir().unwrap();
+    let bs = batches(1, 2);
+    let expected = expected_instances(&bs);
+    let service = Service::start(&db, dir.path(), &[]);
+    let slow = Some("worker_prove:sleep=4000*1");
+
+    // One SIGTERM: the job in flight is proven and accepted, then it exits 0.
+    let mut patient = worker(&db, dir.path(), "w-patient", &[], slow);
+    service.post(&bs[0]);
+    patient.wait_log("failpoint worker_prove fired", PROVEN);
+    patient.signal("-TERM");
+    let status = patient.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let log = patient.log_text();
+    assert!(log.contains("\"outcome\":\"accepted\""), "{}", tail(&log));
+    assert_eq!(events_of(&db, 0, "accepted", Some("w-patient")), 1);
+
+    // Two: the job in flight is released at once (no attempt spent).
+    let mut hasty = worker(&db, dir.path(), "w-hasty", &[], slow);
+    hasty.wait_log("failpoint worker_prove fired", PROVEN);
+    hasty.signal("-TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    hasty.signal("-TERM");
+    let status = hasty.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(hasty.log_text().contains("\"outcome\":\"released\""));
+    assert_eq!(events_of(&db, 0, "released", Some("w-hasty")), 1);
+    assert_eq!(events_of(&db, 0, "accepted", Some("w-hasty")), 0);
+
+    let _rest = worker(&db, dir.path(), "w-rest", &[], None);
+    let r = service.wait_stage(0, "proven", PROVEN);
+    assert_eq!(written_instances(&r), expected[0]);
+    one_proof_per_job(&db, 0);
+}

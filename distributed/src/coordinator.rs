@@ -224,16 +224,22 @@ fn collect(
                 inner.push(proof);
             }
             JobKind::Aggregate | JobKind::Final => {
-                let keys = prover
+                let spec = prover
+                    .config
+                    .layers
+                    .get(job.layer as usize - 1)
+                    .ok_or_else(|| mismatch(format!("no layer {}", job.layer)))?;
+                // Advice cells are known where the layer's keys are loaded.
+                let cells = prover
                     .keys
                     .layers
                     .get(job.layer as usize - 1)
-                    .ok_or_else(|| mismatch(format!("no keys for layer {}", job.layer)))?;
+                    .map_or(0, |k| k.advice_cells);
                 records.push(ProofRecord {
                     layer: job.layer as usize,
                     index: job.position as usize,
-                    k: keys.spec.k,
-                    advice_cells: keys.advice_cells,
+                    k: spec.k,
+                    advice_cells: cells,
                     ms: job.prove_ms.unwrap_or(0.0),
                     proof_bytes: p.proof.len(),
                     worker: None,

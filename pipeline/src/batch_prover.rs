@@ -5,9 +5,12 @@
 
 use std::sync::Arc;
 
+use halo2_base::halo2_proofs::halo2curves::bn256::G1Affine;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
+use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use zklanes_aggregator::layer::LayerKeys;
+use snark_verifier_sdk::halo2::aggregation::AggregationConfigParams;
+use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
 use zklanes_aggregator::tree::{
     keygen_tree, prove_tree, BatchProof, ProofRecord, TreeError, TreeKeys,
 };
@@ -37,6 +40,25 @@ pub struct BatchProver {
     pub keys: TreeKeys,
     pool: ProverPool,
     cache: Option<KeyCache>,
+    /// The final layer's verifying key alone, when the layer keys are not
+    /// loaded ([`open_verifier`](Self::open_verifier)).
+    final_verifier: Option<FinalVerifier>,
+}
+
+/// The final layer as a verifier holds it: no proving key.
+struct FinalVerifier {
+    k: u32,
+    layout: AggregationConfigParams,
+    vk: VerifyingKey<G1Affine>,
+    protocol: PlonkProtocol<G1Affine>,
+}
+
+/// The final layer's parts a verifier needs, from whichever keys are held.
+struct FinalParts<'a> {
+    k: u32,
+    layout: AggregationConfigParams,
+    vk: &'a VerifyingKey<G1Affine>,
+    protocol: &'a PlonkProtocol<G1Affine>,
 }
 
 impl BatchProver {
@@ -49,6 +71,27 @@ impl BatchProver {
     /// chunk proofs only: no aggregation keys are loaded).
     pub fn open_chunks(config: ProofConfig, setup: &ProverSetup) -> Result<Self, PipelineError> {
         Self::open_with(config, setup, false)
+    }
+
+    /// The chunk keys and the final layer's *verifying* key only (read
+    /// from its cache entry; derived from the layer keys, once, if it is
+    /// missing): what checks chunk proofs and final proofs made elsewhere
+    /// (`serve --queue`), without the memory of the aggregation proving
+    /// keys. [`prove`](Self::prove) refuses; the final key, native
+    /// verification and the proof file work as with [`open`](Self::open).
+    pub fn open_verifier(config: ProofConfig, setup: &ProverSetup) -> Result<Self, PipelineError> {
+        let mut prover = Self::open_with(config, setup, false)?;
+        let derived = crate::keys::final_vk(&prover.config, &prover.srs, prover.cache.as_ref())?;
+        let k = prover.config.final_k();
+        let params = prover.srs.get(k).map_err(TreeError::from)?;
+        let protocol = zklanes_aggregator::layer::layer_protocol(&params, &derived.vk);
+        prover.final_verifier = Some(FinalVerifier {
+            k,
+            layout: derived.config,
+            vk: derived.vk,
+            protocol,
+        });
+        Ok(prover)
     }
 
     fn open_with(
@@ -88,6 +131,7 @@ impl BatchProver {
             keys,
             pool,
             cache,
+            final_verifier: None,
         })
     }
 
@@ -120,28 +164,41 @@ impl BatchProver {
         &self.pool
     }
 
-    /// The final (EVM) layer's keys.
-    fn final_layer(&self) -> Result<&LayerKeys, PipelineError> {
-        Ok(self
-            .keys
-            .layers
-            .last()
-            .ok_or_else(|| TreeError::Shape("no layers".into()))?)
+    /// The final (EVM) layer's verifying parts.
+    fn final_parts(&self) -> Result<FinalParts<'_>, PipelineError> {
+        if let Some(last) = self.keys.layers.last() {
+            return Ok(FinalParts {
+                k: last.spec.k,
+                layout: last.config,
+                vk: last.vk(),
+                protocol: &last.protocol,
+            });
+        }
+        let v = self
+            .final_verifier
+            .as_ref()
+            .ok_or_else(|| TreeError::Shape("no layers".into()))?;
+        Ok(FinalParts {
+            k: v.k,
+            layout: v.layout,
+            vk: &v.vk,
+            protocol: &v.protocol,
+        })
     }
 
     /// The SRS of the final layer.
     fn final_params(&self) -> Result<Arc<ParamsKZG<Bn256>>, PipelineError> {
-        let k = self.final_layer()?.spec.k;
+        let k = self.final_parts()?.k;
         Ok(self.srs.get(k).map_err(TreeError::from)?)
     }
 
     /// The final verifying key, to check final proof files against
     /// ([`verify_final`](crate::verify::verify_final)).
     pub fn final_key(&self) -> Result<FinalKey, PipelineError> {
-        let last = self.final_layer()?;
+        let last = self.final_parts()?;
         Ok(FinalKey {
-            layout: last.config,
-            vk: last.vk().clone(),
+            layout: last.layout,
+            vk: last.vk.clone(),
             params: self.final_params()?,
         })
     }
@@ -150,7 +207,7 @@ impl BatchProver {
     pub fn verify_native(&self, instances: &[Fr], proof: &[u8]) -> Result<bool, PipelineError> {
         Ok(verify_aggregation(
             &*self.final_params()?,
-            &self.final_layer()?.protocol,
+            self.final_parts()?.protocol,
             instances,
             proof,
             true,
@@ -166,7 +223,7 @@ impl BatchProver {
         chunks: usize,
         proof: &BatchProof,
     ) -> Result<FinalProof, PipelineError> {
-        let last = self.final_layer()?;
+        let last = self.final_parts()?;
         let t: Vec<String> = proof.transition().iter().map(fr_hex).collect();
         Ok(FinalProof {
             version: PROOF_FILE_VERSION,
@@ -188,8 +245,8 @@ impl BatchProver {
             },
             instances: proof.instances.iter().map(fr_hex).collect(),
             proof: bytes_hex(&proof.proof),
-            final_circuit: last.config,
-            vk: vk_hex(last.vk()),
+            final_circuit: last.layout,
+            vk: vk_hex(last.vk),
             l1: proof.l1.clone(),
         })
     }
@@ -214,7 +271,7 @@ impl BatchProver {
                 }
             }
         }
-        let code = verifier_bytecode(&*self.final_params()?, self.final_layer()?.vk())?;
+        let code = verifier_bytecode(&*self.final_params()?, self.final_parts()?.vk)?;
         if let Some(cache) = &self.cache {
             if let Err(e) = cache.store(&name, |w| w.write_all(&code)) {
                 tracing::warn!(error = %e, "verifier bytecode not cached");

@@ -235,4 +235,19 @@ impl JobQueue {
             row.try_get("longest")?,
         ))
     }
+
+    /// The inputs of `batch`'s chunk jobs (layer 0), by position: what a
+    /// restarted service reads to prove exactly the bundle it enqueued.
+    /// Empty if the batch has no jobs.
+    pub async fn chunk_inputs(&self, batch: i64) -> Result<Vec<Vec<u8>>, QueueError> {
+        let rows = sqlx::query(
+            "SELECT input FROM jobs WHERE batch = $1 AND kind = 'chunk' ORDER BY position",
+        )
+        .bind(batch)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("input").map_err(QueueError::from))
+            .collect()
+    }
 }

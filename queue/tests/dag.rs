@@ -197,3 +197,21 @@ async fn two_inputs_accepted_at_once_still_promote_their_node() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_s_chunk_inputs_come_back_by_position() {
+    let db = TestDb::new().await;
+    let q = db.queue().await;
+    assert!(q.chunk_inputs(3).await.unwrap().is_empty());
+    // Enqueued out of order, with a node: only the chunks, by position.
+    q.enqueue(&[
+        chunk(3, 1),
+        chunk(3, 0),
+        aggregate(3, 1, 0, vec![1, 0]),
+        chunk(4, 0),
+    ])
+    .await
+    .unwrap();
+    let inputs = q.chunk_inputs(3).await.unwrap();
+    assert_eq!(inputs, vec![chunk(3, 0).input, chunk(3, 1).input]);
+}

@@ -130,7 +130,10 @@ pub async fn run(cfg: ServiceConfig) -> Result<(), ServiceError> {
 
     tracing::info!(stage = "keys", "loading SRS and keys");
     let (proof, setup, level) = (cfg.proof.clone(), cfg.setup.clone(), cfg.level);
+    let remote = cfg.queue.is_some();
     let opened = tokio::task::spawn_blocking(move || match level {
+        // The workers prove: the service only checks, with verifying keys.
+        ProofLevel::Final if remote => BatchProver::open_verifier(proof, &setup),
         ProofLevel::Final => BatchProver::open(proof, &setup),
         ProofLevel::Chunks => BatchProver::open_chunks(proof, &setup),
     })

@@ -143,7 +143,31 @@ pub fn prove(
     if adopt(cfg, prover, shared, n)? {
         return Ok(());
     }
-    let mut members = bundle_members(cfg, shared, record, height)?;
+    let enqueued = match &cfg.remote {
+        Some(remote) => super::remote::enqueued_last(remote, n)?,
+        None => None,
+    };
+    let mut members = match enqueued {
+        Some(last) if last > n => {
+            let mut members = vec![record];
+            for m in n + 1..=last {
+                match shared.log.record(m)? {
+                    Some(r) if r.stage == Stage::Executed => members.push(r),
+                    other => {
+                        return Err(DriverError::Inconsistent {
+                            batch: m,
+                            reason: format!(
+                                "enqueued in the bundle of batch {n} but {:?}",
+                                other.map(|r| r.stage)
+                            ),
+                        })
+                    }
+                }
+            }
+            members
+        }
+        _ => bundle_members(cfg, shared, record, height)?,
+    };
     let last = members[members.len() - 1].batch;
     let mut traces = vec![];
     for r in &members {

@@ -157,6 +157,28 @@ pub(super) fn prove_chunks(
     })
 }
 
+/// The last batch of the bundle already enqueued from `first`, if any: a
+/// restarted service proves exactly the bundle it enqueued (re-planned
+/// from the same traces, the same jobs), not one that more executed
+/// batches would make now.
+pub(super) fn enqueued_last(remote: &Remote, first: u64) -> Result<Option<u64>, DriverError> {
+    let err = |source: DistError| DriverError::Remote {
+        batch: first,
+        last: first,
+        source,
+    };
+    let inputs = remote
+        .handle
+        .block_on(remote.coordinator.queue().chunk_inputs(first as i64))
+        .map_err(|e| err(e.into()))?;
+    let mut last = None;
+    for bytes in &inputs {
+        let trace = zklanes_distributed::payload::decode_chunk(bytes).map_err(|e| err(e.into()))?;
+        last = Some(last.map_or(trace.batch, |l: u64| l.max(trace.batch)));
+    }
+    Ok(last)
+}
+
 /// One line naming who proved what.
 fn log((first, last): (u64, u64), provers: &[(u32, u32, String)], wall_ms: f64) {
     let mut workers: Vec<&str> = provers.iter().map(|(_, _, w)| w.as_str()).collect();
