@@ -201,13 +201,7 @@ impl JobProver {
                         keys.spec.fan_in
                     ));
                 }
-                let expected = folded(inputs, job.layer > 1)
-                    .ok_or("the input proofs' transitions do not chain")?;
-                if p.instances.len() != ACCUMULATOR_LIMBS + PUBLIC_INPUTS
-                    || p.instances[ACCUMULATOR_LIMBS..] != transition_fr(&expected)[..]
-                {
-                    return Err("the proof's transition is not the fold of its input proofs".into());
-                }
+                check_fold(inputs, job.layer > 1, &p.instances)?;
                 let params = self
                     .prover
                     .srs
@@ -238,6 +232,24 @@ pub fn transition_of(instances: &[Fr], aggregation: bool) -> Option<PublicInputs
     };
     let v: Vec<_> = t.iter().map(to_native).collect();
     v.try_into().ok()
+}
+
+/// Checks an aggregation proof's `instances` expose, after the
+/// accumulator, the fold of its input proofs' transitions in order
+/// (`inner_aggregation`: the inputs are aggregation proofs themselves).
+pub fn check_fold(
+    inputs: &[ProofPayload],
+    inner_aggregation: bool,
+    instances: &[Fr],
+) -> Result<(), String> {
+    let expected =
+        folded(inputs, inner_aggregation).ok_or("the input proofs' transitions do not chain")?;
+    if instances.len() != ACCUMULATOR_LIMBS + PUBLIC_INPUTS
+        || instances[ACCUMULATOR_LIMBS..] != transition_fr(&expected)[..]
+    {
+        return Err("the proof's transition is not the fold of its input proofs".into());
+    }
+    Ok(())
 }
 
 /// The fold of the inputs' transitions, in order.
