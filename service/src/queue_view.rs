@@ -44,6 +44,9 @@ pub async fn jobs_json(queue: &JobQueue, batch: i64) -> Value {
     }
 }
 
+/// One per-worker counter's value.
+type WorkerFigure = fn(&zklanes_queue::WorkerTotals) -> f64;
+
 fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -97,29 +100,20 @@ pub async fn metrics_text(queue: &JobQueue) -> String {
          # TYPE zklanes_queue_claim_wait_seconds_max gauge\n\
          zklanes_queue_claim_wait_seconds_max {longest}\n"
     );
-    out += "# TYPE zklanes_queue_worker_proofs_total counter\n";
-    for w in &workers {
-        out += &format!(
-            "zklanes_queue_worker_proofs_total{{worker=\"{}\"}} {}\n",
-            label(&w.worker),
-            w.proofs
-        );
-    }
-    out += "# TYPE zklanes_queue_worker_prove_seconds_total counter\n";
-    for w in &workers {
-        out += &format!(
-            "zklanes_queue_worker_prove_seconds_total{{worker=\"{}\"}} {}\n",
-            label(&w.worker),
+    let per_worker: [(&str, WorkerFigure); 3] = [
+        ("zklanes_queue_worker_proofs_total", |w| w.proofs as f64),
+        ("zklanes_queue_worker_prove_seconds_total", |w| {
             w.prove_ms / 1e3
-        );
-    }
-    out += "# TYPE zklanes_queue_worker_verify_seconds_total counter\n";
-    for w in &workers {
-        out += &format!(
-            "zklanes_queue_worker_verify_seconds_total{{worker=\"{}\"}} {}\n",
-            label(&w.worker),
+        }),
+        ("zklanes_queue_worker_verify_seconds_total", |w| {
             w.verify_ms / 1e3
-        );
+        }),
+    ];
+    for (name, value) in per_worker {
+        out += &format!("# TYPE {name} counter\n");
+        for w in &workers {
+            out += &format!("{name}{{worker=\"{}\"}} {}\n", label(&w.worker), value(w));
+        }
     }
     out
 }
