@@ -13,6 +13,7 @@
 
 mod chunk;
 mod pool;
+mod prover;
 
 use std::time::Instant;
 
@@ -45,6 +46,9 @@ enum BenchTarget {
     Chunk(chunk::ChunkBench),
     /// Chunk proofs per minute of the prover pool with W workers.
     Pool(pool::PoolBench),
+    /// The proving cost of the production-shaped tree: real chunk proofs, a
+    /// real aggregation node (and the final node), proven tx per core-second.
+    Prover(prover::ProverBench),
 }
 
 #[derive(Args)]
@@ -85,6 +89,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         BenchTarget::Executor(b) => executor(b),
         BenchTarget::Chunk(b) => chunk::run(b),
         BenchTarget::Pool(b) => pool::run(b),
+        BenchTarget::Prover(b) => prover::run(b),
     }
 }
 
