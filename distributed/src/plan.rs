@@ -13,7 +13,7 @@ use zklanes_executor::commitments::PublicInputs;
 use zklanes_executor::l1::{set_challenge, L1Batch};
 use zklanes_executor::trace::ChunkTrace;
 use zklanes_pipeline::config::ProofConfig;
-use zklanes_queue::{JobKind, NewJob, DEFAULT_MAX_ATTEMPTS};
+use zklanes_queue::{JobKind, NewJob};
 
 use crate::error::DistError;
 use crate::payload::{encode_chunk, encode_node, NodeInput};
@@ -141,6 +141,3 @@ pub fn plan(
         l1,
     })
 }
-
-/// Attempts per job when nothing else is said.
-pub const MAX_ATTEMPTS: u32 = DEFAULT_MAX_ATTEMPTS;
