@@ -25,7 +25,8 @@ pub struct Cost {
     pub lookup_advice: usize,
     /// Poseidon permutations (each [`poseidon::CELLS_PER_PERMUTATION`] cells).
     pub poseidon_permutations: usize,
-    /// Scalar-multiplication chip rows (each [`scalar_mul::COLUMNS`] cells).
+    /// Scalar-multiplication chip rows (each [`scalar_mul::COLUMNS`] cells of
+    /// the Poseidon chip's columns, [`scalar_mul::ROWS_PER_BIT`] per bit).
     pub scalar_mul_rows: usize,
 }
 
@@ -38,9 +39,10 @@ impl Cost {
             + self.scalar_mul_rows * scalar_mul::COLUMNS
     }
 
-    /// Rows the chip tables need.
+    /// Rows the chip tables need: both chips share the Poseidon chip's
+    /// columns, one table after the other.
     pub fn table_rows(&self) -> usize {
-        (self.poseidon_permutations * poseidon::BLOCK_ROWS).max(self.scalar_mul_rows)
+        self.poseidon_permutations * poseidon::BLOCK_ROWS + self.scalar_mul_rows
     }
 }
 

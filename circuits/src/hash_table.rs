@@ -8,8 +8,9 @@
 //! 1. While building, [`HashTable::compress`] witnesses the output with
 //!    `ctx.load_witness` and records the request (three input cells, one
 //!    output cell). Nothing constrains the output yet.
-//! 2. In `synthesize`, [`HashTable::assign`] lays one permutation block per
-//!    request into its own region, loads the block's input and output cells
+//! 2. In `synthesize`, [`ChipTables::assign`] lays one permutation block per
+//!    request (then one scalar-multiplication block per request, in the same
+//!    columns) into one region, loads the block's input and output cells
 //!    into the builder's copy manager as external cells, and adds an
 //!    equality between each request cell and its block cell.
 //! 3. The builder then synthesizes; its copy manager imposes all equalities,
@@ -22,7 +23,7 @@
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, BaseConfig};
-use halo2_base::halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
+use halo2_base::halo2_proofs::circuit::{Layouter, Region, SimpleFloorPlanner};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 use halo2_base::virtual_region::copy_constraints::SharedCopyConstraintManager;
@@ -30,7 +31,7 @@ use halo2_base::{AssignedValue, Context};
 use zklanes_executor::poseidon::compress_fr;
 
 use crate::field::{to_halo2, to_native};
-use crate::poseidon::{PoseidonConfig, BLOCK_ROWS};
+use crate::poseidon::{PermutationCells, PoseidonConfig, BLOCK_ROWS};
 use crate::scalar_mul::{ScalarMulConfig, ScalarMulTable};
 
 /// One requested compression.
@@ -88,32 +89,36 @@ impl HashTable {
         self.requests.len() * BLOCK_ROWS
     }
 
-    /// Assigns the permutations and records the copy constraints binding
-    /// them to the requests (see the module docs). With `witness_gen_only`
-    /// (proving with a key that already holds the constraints) only the
-    /// witness is assigned.
-    pub fn assign(
+    /// Assigns the permutations from `offset` of `region` (taking
+    /// [`rows`](Self::rows) rows); [`bind`](Self::bind) then ties them to
+    /// the requests.
+    pub fn assign_blocks(
         &self,
         config: &PoseidonConfig,
-        layouter: &mut impl Layouter<Fr>,
+        region: &mut Region<'_, Fr>,
+        offset: usize,
+    ) -> Result<Vec<PermutationCells>, Error> {
+        self.requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                config.assign(
+                    region,
+                    offset + i * BLOCK_ROWS,
+                    r.inputs.map(|x| *x.value()),
+                )
+            })
+            .collect()
+    }
+
+    /// Records the copy constraints binding assigned permutations (from
+    /// [`assign_blocks`](Self::assign_blocks)) to the requests: inputs and
+    /// output.
+    pub fn bind(
+        &self,
+        blocks: Vec<PermutationCells>,
         copy_manager: &SharedCopyConstraintManager<Fr>,
-        witness_gen_only: bool,
-    ) -> Result<(), Error> {
-        let blocks = layouter.assign_region(
-            || "poseidon table",
-            |mut region| {
-                self.requests
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| {
-                        config.assign(&mut region, i * BLOCK_ROWS, r.inputs.map(|x| *x.value()))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            },
-        )?;
-        if witness_gen_only {
-            return Ok(());
-        }
+    ) {
         let mut cm = copy_manager.lock().expect("copy manager lock");
         for (r, block) in self.requests.iter().zip(blocks) {
             let pairs = r
@@ -127,7 +132,6 @@ impl HashTable {
                 cm.advice_equalities.push((cell, external));
             }
         }
-        Ok(())
     }
 }
 
@@ -148,18 +152,22 @@ pub struct ChipTables {
 }
 
 impl ChipTables {
-    /// Rows the tables need (the circuit's `k` must cover them; each table
-    /// has its own columns).
+    /// Rows the tables need (the circuit's `k` must cover them): both share
+    /// the Poseidon chip's columns, the multiplications after the
+    /// permutations.
     pub fn rows(&self) -> usize {
         let Self {
             poseidon,
             scalar_muls,
         } = self;
-        poseidon.rows().max(scalar_muls.rows())
+        poseidon.rows() + scalar_muls.rows()
     }
 
-    /// Lays out every table and binds it to its requests (see the module
-    /// docs); runs before the builder's own `synthesize`.
+    /// Lays out every table in one region of the Poseidon chip's columns
+    /// (the permutations, then the multiplications) and binds it to its
+    /// requests (see the module docs); runs before the builder's own
+    /// `synthesize`. With `witness_gen_only` (proving with a key that
+    /// already holds the constraints) only the witness is assigned.
     pub fn assign(
         &self,
         poseidon_config: &PoseidonConfig,
@@ -172,8 +180,20 @@ impl ChipTables {
             poseidon,
             scalar_muls,
         } = self;
-        poseidon.assign(poseidon_config, layouter, copy_manager, witness_gen_only)?;
-        scalar_muls.assign(scalar_mul_config, layouter, copy_manager, witness_gen_only)
+        let (perms, muls) = layouter.assign_region(
+            || "chip tables",
+            |mut region| {
+                let perms = poseidon.assign_blocks(poseidon_config, &mut region, 0)?;
+                let muls =
+                    scalar_muls.assign_blocks(scalar_mul_config, &mut region, poseidon.rows())?;
+                Ok((perms, muls))
+            },
+        )?;
+        if !witness_gen_only {
+            poseidon.bind(perms, copy_manager);
+            scalar_muls.bind(muls, copy_manager);
+        }
+        Ok(())
     }
 }
 
@@ -238,7 +258,7 @@ impl Circuit<Fr> for HashedCircuit {
     ) -> Self::Config {
         let base = BaseConfig::configure(meta, params);
         let poseidon = PoseidonConfig::configure(meta);
-        let scalar_mul = ScalarMulConfig::configure(meta);
+        let scalar_mul = ScalarMulConfig::configure(meta, poseidon.cols);
         HashedConfig {
             base,
             poseidon,

@@ -1,42 +1,60 @@
-//! A custom-gate scalar multiplication chip for BabyJubJub: one row per bit,
-//! and its table binding into halo2-base's builder (as [`HashTable`] does for
-//! Poseidon).
+//! A custom-gate scalar multiplication chip for BabyJubJub, laid in the
+//! Poseidon chip's six advice columns (two rows per bit), and its table
+//! binding into halo2-base's builder (as [`HashTable`] does for Poseidon).
+//!
+//! [`HashTable`]: crate::hash_table::HashTable
 //!
 //! # Layout
 //!
-//! A multiplication by an `n`-bit scalar is a block of `n + 1` rows over 14
-//! advice columns. Row `i` holds the accumulator `(ax, ay)` entering step
-//! `i` (bits most significant first), the base `(px, py)`, the bit `b`, and
-//! helpers. With `a = 1` and the curve's `d`, the `step` gate constrains:
+//! A multiplication by an `n`-bit scalar is a block of `2·(n + 1)` rows over
+//! the Poseidon chip's columns `c0..c5` (no columns of its own: an advice
+//! column costs every proof about 1.5 committed polynomials and every
+//! aggregation of it about 280k cells, and the Poseidon rows already set
+//! `k`). Step `i` (bits most significant first) takes rows `2i` (A) and
+//! `2i + 1` (B):
+//!
+//! ```text
+//!        c0   c1   c2   c3   c4   c5
+//! A      ax   ay   b    xx   yy   dx
+//! B      px   py   dy   s    t    ·
+//! ```
+//!
+//! With `a = 1` and the curve's `d`, the `step` gate (enabled on row A)
+//! constrains, where `qx = b·px` and `qy = b·py + 1 − b` (`Q = b ? P : O`)
+//! stay expressions:
 //!
 //! ```text
 //! b·(b − 1) = 0                           bit
-//! xx = ax², yy = ay², xy = ax·ay          doubling products
-//! dx·(1 + d·xx·yy) = 2·xy                 D = 2·A
+//! xx = ax², yy = ay²                      doubling products
+//! dx·(1 + d·xx·yy) = 2·ax·ay              D = 2·A
 //! dy·(1 − d·xx·yy) = yy − xx
-//! qx = b·px, qy = b·py + 1 − b            Q = b ? P : identity
 //! s = dx·qx, t = dy·qy
-//! ax'·(1 + d·s·t) = dx·qy + dy·qx         A' = D + Q (next row)
+//! ax'·(1 + d·s·t) = dx·qy + dy·qx         A' = D + Q (row A of the next step)
 //! ay'·(1 − d·s·t) = t − s
-//! px' = px, py' = py                      the base carries down
+//! px' = px, py' = py                      the base carries down (row B)
 //! ```
 //!
+//! The block ends with an output pair of rows `[ax, ay, 0…]`, `[px, py, 0…]`,
 //! and the `start` gate fixes the first accumulator to the identity `(0, 1)`.
-//! Every gate has degree 4 with its selector. The edwards law is complete for
-//! BabyJubJub (`d` is not a square), so no exceptional case exists.
-//! Cost: 14 advice cells per bit, about 3,600 for a 254-bit scalar
-//! (against about 30,000 in the generic gate, [`crate::ecc::EccChip::mul_bits`]).
+//! Every gate has degree 4 with its selector, as the Poseidon chip's and
+//! halo2-base's. The Edwards law is complete for BabyJubJub (`d` is not a
+//! square), so no exceptional case exists. Cost: 12 advice cells (two rows)
+//! per bit, one of them unused ([`is_unused`]): about 3,000 cells for a
+//! 254-bit scalar, against about 30,000 in the generic gate
+//! ([`crate::ecc::EccChip::mul_bits`]).
 //!
 //! # Assumptions
 //!
 //! The base point is on the curve (the caller checks it); the bits are bound
 //! to the builder's cells by copy constraints, so their meaning (a canonical
-//! decomposition, a range) is the caller's.
+//! decomposition, a range) is the caller's. The columns are the Poseidon
+//! chip's: `c0..c2` have equality enabled, and no other gate is enabled on
+//! the block's rows (the table lays the blocks after the permutations).
 
-use halo2_base::halo2_proofs::circuit::{Cell, Layouter, Region, Value};
+use halo2_base::halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::plonk::{
-    Advice, Column, ConstraintSystem, Error, Expression, Selector,
+    Advice, Column, ConstraintSystem, Error, Expression, Selector, VirtualCells,
 };
 use halo2_base::halo2_proofs::poly::Rotation;
 use halo2_base::virtual_region::copy_constraints::SharedCopyConstraintManager;
@@ -44,33 +62,54 @@ use halo2_base::{AssignedValue, Context};
 
 use crate::ecc::EdPoint;
 
-/// Advice columns of the chip.
-pub const COLUMNS: usize = 14;
+/// Advice columns the chip is laid in (the Poseidon chip's).
+pub const COLUMNS: usize = crate::poseidon::COLUMNS;
+/// Rows per bit.
+pub const ROWS_PER_BIT: usize = 2;
 
-/// Columns and selectors.
+/// The chip's selectors over the Poseidon chip's columns.
 #[derive(Clone, Debug)]
 pub struct ScalarMulConfig {
-    /// `[ax, ay, px, py, b, xx, yy, xy, dx, dy, qx, qy, s, t]`.
+    /// The columns, `c0..c2` with equality (see the module docs).
     pub cols: [Column<Advice>; COLUMNS],
-    /// One double-and-add step.
+    /// One double-and-add step (rows A and B of a step).
     pub step: Selector,
     /// First row of a block.
     pub start: Selector,
     d: Fr,
 }
 
+// Row A of a step.
 const AX: usize = 0;
 const AY: usize = 1;
-const PX: usize = 2;
-const PY: usize = 3;
-const B: usize = 4;
+const B: usize = 2;
+const XX: usize = 3;
+const YY: usize = 4;
+const DX: usize = 5;
+// Row B of a step.
+const PX: usize = 0;
+const PY: usize = 1;
+const DY: usize = 2;
+const S: usize = 3;
+const T: usize = 4;
+
+/// Whether the layout leaves cell `(row, col)` of a block of `bits` bits
+/// unused (assigned 0, read by no gate): `c5` of every row B, and
+/// `c2..c5` of the output rows.
+pub fn is_unused(bits: usize, row: usize, col: usize) -> bool {
+    if row >= ROWS_PER_BIT * bits {
+        col >= 2
+    } else {
+        row % 2 == 1 && col == 5
+    }
+}
 
 fn inv(v: Fr) -> Fr {
     Option::from(v.invert()).unwrap_or(Fr::zero())
 }
 
-/// One step natively: `(2·A + b·P, row helpers)`.
-fn step(d: Fr, a: (Fr, Fr), p: (Fr, Fr), b: bool) -> ((Fr, Fr), [Fr; COLUMNS]) {
+/// One step natively: `(2·A + b·P, [row A, row B])`.
+fn step(d: Fr, a: (Fr, Fr), p: (Fr, Fr), b: bool) -> ((Fr, Fr), [[Fr; COLUMNS]; 2]) {
     let (ax, ay) = a;
     let (xx, yy, xy) = (ax * ax, ay * ay, ax * ay);
     let dx = (xy + xy) * inv(Fr::one() + d * xx * yy);
@@ -82,7 +121,7 @@ fn step(d: Fr, a: (Fr, Fr), p: (Fr, Fr), b: bool) -> ((Fr, Fr), [Fr; COLUMNS]) {
     let ny = (t - s) * inv(Fr::one() - d * s * t);
     (
         (nx, ny),
-        [ax, ay, p.0, p.1, bf, xx, yy, xy, dx, dy, qx, qy, s, t],
+        [[ax, ay, bf, xx, yy, dx], [p.0, p.1, dy, s, t, Fr::zero()]],
     )
 }
 
@@ -97,57 +136,58 @@ pub fn native_mul(p: (Fr, Fr), bits_msb_first: &[bool]) -> (Fr, Fr) {
 /// Cells of one assigned multiplication.
 #[derive(Clone, Debug)]
 pub struct ScalarMulCells {
-    /// Base point cells (first row).
+    /// Base point cells (first step's row B).
     pub base: [Cell; 2],
     /// Bit cells, most significant first.
     pub bits: Vec<Cell>,
-    /// Result cells (last row).
+    /// Result cells (the output row A).
     pub out: [Cell; 2],
 }
 
 impl ScalarMulConfig {
-    /// Allocates the columns and creates the gates.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
-        let cols = [(); COLUMNS].map(|_| meta.advice_column());
-        for c in &cols[..=B] {
-            meta.enable_equality(*c);
-        }
+    /// Creates the gates over `cols`, the Poseidon chip's columns
+    /// ([`crate::poseidon::PoseidonConfig::cols`]), whose first three must
+    /// have equality enabled.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: [Column<Advice>; COLUMNS]) -> Self {
         let step = meta.selector();
         let start = meta.selector();
         let d = crate::ecc::EccChip::default().d();
         meta.create_gate("scalar mul step", |meta| {
             let q = meta.query_selector(step);
-            let c: Vec<Expression<Fr>> = cols
-                .iter()
-                .map(|c| meta.query_advice(*c, Rotation::cur()))
-                .collect();
-            let next = |meta: &mut halo2_base::halo2_proofs::plonk::VirtualCells<'_, Fr>,
-                        i: usize| {
-                meta.query_advice(cols[i], Rotation::next())
+            let at = |meta: &mut VirtualCells<'_, Fr>, col: usize, rot: i32| {
+                meta.query_advice(cols[col], Rotation(rot))
             };
-            let (nx, ny, npx, npy) = (
-                next(meta, AX),
-                next(meta, AY),
-                next(meta, PX),
-                next(meta, PY),
+            let (ax, ay, b, xx, yy, dx) = (
+                at(meta, AX, 0),
+                at(meta, AY, 0),
+                at(meta, B, 0),
+                at(meta, XX, 0),
+                at(meta, YY, 0),
+                at(meta, DX, 0),
             );
-            let [ax, ay, px, py, b, xx, yy, xy, dx, dy, qx, qy, s, t] =
-                <[Expression<Fr>; COLUMNS]>::try_from(c).expect("14");
+            let (px, py, dy, s, t) = (
+                at(meta, PX, 1),
+                at(meta, PY, 1),
+                at(meta, DY, 1),
+                at(meta, S, 1),
+                at(meta, T, 1),
+            );
+            let (nx, ny) = (at(meta, AX, 2), at(meta, AY, 2));
+            let (npx, npy) = (at(meta, PX, 3), at(meta, PY, 3));
             let one = Expression::Constant(Fr::one());
             let dc = Expression::Constant(d);
+            let qx = b.clone() * px.clone();
+            let qy = b.clone() * py.clone() + one.clone() - b.clone();
             vec![
-                q.clone() * b.clone() * (b.clone() - one.clone()),
+                q.clone() * b.clone() * (b - one.clone()),
                 q.clone() * (xx.clone() - ax.clone() * ax.clone()),
                 q.clone() * (yy.clone() - ay.clone() * ay.clone()),
-                q.clone() * (xy.clone() - ax * ay),
                 q.clone()
                     * (dx.clone() * (one.clone() + dc.clone() * xx.clone() * yy.clone())
-                        - (xy.clone() + xy)),
+                        - (ax.clone() * ay.clone() + ax * ay)),
                 q.clone()
                     * (dy.clone() * (one.clone() - dc.clone() * xx.clone() * yy.clone())
                         - (yy - xx)),
-                q.clone() * (qx.clone() - b.clone() * px.clone()),
-                q.clone() * (qy.clone() - (b.clone() * py.clone() + one.clone() - b)),
                 q.clone() * (s.clone() - dx.clone() * qx.clone()),
                 q.clone() * (t.clone() - dy.clone() * qy.clone()),
                 q.clone()
@@ -172,7 +212,13 @@ impl ScalarMulConfig {
         }
     }
 
-    /// Assigns `k·P` at `offset`; the block takes `bits.len() + 1` rows.
+    /// Rows of the block of an `n`-bit multiplication.
+    pub fn block_rows(n: usize) -> usize {
+        ROWS_PER_BIT * (n + 1)
+    }
+
+    /// Assigns `k·P` at `offset`; the block takes
+    /// [`block_rows`](Self::block_rows)`(bits.len())` rows.
     pub fn assign(
         &self,
         region: &mut Region<'_, Fr>,
@@ -183,36 +229,39 @@ impl ScalarMulConfig {
         let mut a = (Fr::zero(), Fr::one());
         let mut bits = Vec::with_capacity(bits_msb_first.len());
         let mut base = None;
+        let put = |region: &mut Region<'_, Fr>, row: usize, vals: [Fr; COLUMNS]| {
+            self.cols
+                .iter()
+                .zip(vals)
+                .map(|(c, v)| region.assign_advice(*c, row, Value::known(v)).cell())
+                .collect::<Vec<Cell>>()
+        };
         for (i, b) in bits_msb_first.iter().enumerate() {
-            let row = offset + i;
-            let (next, vals) = step(self.d, a, p, *b);
-            let mut cells = Vec::with_capacity(COLUMNS);
-            for (c, v) in self.cols.iter().zip(vals) {
-                cells.push(region.assign_advice(*c, row, Value::known(v)).cell());
-            }
+            let row = offset + ROWS_PER_BIT * i;
+            let (next, [row_a, row_b]) = step(self.d, a, p, *b);
+            let cells_a = put(region, row, row_a);
+            let cells_b = put(region, row + 1, row_b);
             if i == 0 {
-                base = Some([cells[PX], cells[PY]]);
+                base = Some([cells_b[PX], cells_b[PY]]);
                 self.start.enable(region, row)?;
             }
-            bits.push(cells[B]);
+            bits.push(cells_a[B]);
             self.step.enable(region, row)?;
             a = next;
         }
-        let last = offset + bits_msb_first.len();
-        let out = [
-            region
-                .assign_advice(self.cols[AX], last, Value::known(a.0))
-                .cell(),
-            region
-                .assign_advice(self.cols[AY], last, Value::known(a.1))
-                .cell(),
-        ];
-        region.assign_advice(self.cols[PX], last, Value::known(p.0));
-        region.assign_advice(self.cols[PY], last, Value::known(p.1));
+        let last = offset + ROWS_PER_BIT * bits_msb_first.len();
+        let mut out_a = [Fr::zero(); COLUMNS];
+        out_a[AX] = a.0;
+        out_a[AY] = a.1;
+        let mut out_b = [Fr::zero(); COLUMNS];
+        out_b[PX] = p.0;
+        out_b[PY] = p.1;
+        let cells = put(region, last, out_a);
+        put(region, last + 1, out_b);
         Ok(ScalarMulCells {
             base: base.expect("at least one bit"),
             bits,
-            out,
+            out: [cells[AX], cells[AY]],
         })
     }
 }
@@ -311,48 +360,50 @@ impl ScalarMulTable {
         out
     }
 
-    /// Rows the table needs.
+    /// Rows the table needs (in the Poseidon chip's columns, after the
+    /// permutations).
     pub fn rows(&self) -> usize {
         self.requests
             .iter()
-            .map(|r| r.bits_lsb_first.len() + 1)
+            .map(|r| ScalarMulConfig::block_rows(r.bits_lsb_first.len()))
             .sum()
     }
 
-    /// Assigns the blocks and binds them to the requests by copy constraints.
-    pub fn assign(
+    /// Assigns the blocks from `offset` of `region` (taking
+    /// [`rows`](Self::rows) rows); [`bind`](Self::bind) then ties them to
+    /// the requests.
+    pub fn assign_blocks(
         &self,
         config: &ScalarMulConfig,
-        layouter: &mut impl Layouter<Fr>,
-        copy_manager: &SharedCopyConstraintManager<Fr>,
-        witness_gen_only: bool,
-    ) -> Result<(), Error> {
-        let blocks = layouter.assign_region(
-            || "scalar mul table",
-            |mut region| {
-                let mut offset = 0;
-                let mut out = Vec::with_capacity(self.requests.len());
-                for r in &self.requests {
-                    let msb: Vec<bool> = r
-                        .bits_lsb_first
-                        .iter()
-                        .rev()
-                        .map(|b| *b.value() == Fr::one())
-                        .collect();
-                    out.push(config.assign(
-                        &mut region,
-                        offset,
-                        (*r.base.x.value(), *r.base.y.value()),
-                        &msb,
-                    )?);
-                    offset += msb.len() + 1;
-                }
-                Ok(out)
-            },
-        )?;
-        if witness_gen_only {
-            return Ok(());
+        region: &mut Region<'_, Fr>,
+        mut offset: usize,
+    ) -> Result<Vec<ScalarMulCells>, Error> {
+        let mut out = Vec::with_capacity(self.requests.len());
+        for r in &self.requests {
+            let msb: Vec<bool> = r
+                .bits_lsb_first
+                .iter()
+                .rev()
+                .map(|b| *b.value() == Fr::one())
+                .collect();
+            out.push(config.assign(
+                region,
+                offset,
+                (*r.base.x.value(), *r.base.y.value()),
+                &msb,
+            )?);
+            offset += ScalarMulConfig::block_rows(msb.len());
         }
+        Ok(out)
+    }
+
+    /// Binds assigned blocks (from [`assign_blocks`](Self::assign_blocks))
+    /// to the requests by copy constraints: base, bits and result.
+    pub fn bind(
+        &self,
+        blocks: Vec<ScalarMulCells>,
+        copy_manager: &SharedCopyConstraintManager<Fr>,
+    ) {
         let mut cm = copy_manager.lock().expect("copy manager lock");
         for (r, block) in self.requests.iter().zip(blocks) {
             let mut pairs: Vec<(&AssignedValue<Fr>, Cell)> = vec![
@@ -373,6 +424,5 @@ impl ScalarMulTable {
                     .push((v.cell.expect("builder cells are tagged"), external));
             }
         }
-        Ok(())
     }
 }

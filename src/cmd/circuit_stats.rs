@@ -142,7 +142,7 @@ pub fn run(a: CircuitStatsArgs) -> Result<()> {
         "per_tx_type": per_type,
         "building_blocks": {
             "poseidon_permutation": poseidon::CELLS_PER_PERMUTATION,
-            "scalar_mul_per_bit": scalar_mul::COLUMNS,
+            "scalar_mul_per_bit": scalar_mul::COLUMNS * scalar_mul::ROWS_PER_BIT,
             "merkle_update": cost_json(&update_cost),
             "eddsa_verification": cost_json(&eddsa_cost),
         },
@@ -152,8 +152,7 @@ pub fn run(a: CircuitStatsArgs) -> Result<()> {
             "advice_columns": {
                 "generic": generic_cols,
                 "lookup": lookup_cols,
-                "poseidon": poseidon::COLUMNS,
-                "scalar_mul": scalar_mul::COLUMNS,
+                "chips": poseidon::COLUMNS,
             },
             "fixed_columns": params.num_fixed,
             "lookup_bits": params.lookup_bits,
