@@ -1,9 +1,9 @@
 //! The real path, end to end, through the binary, at the smallest
 //! configuration that exercises every layer: a compact DeFi workload (every
 //! transaction type) as two consecutive batches of one chunk of 29 slots
-//! each (k = 18), proven as one bundle; `zklanes prove` proves both chunks on two workers, folds them in one
-//! aggregation layer (fan-in 2, Poseidon transcript, k = 20) and one
-//! recursive fold (fan-in 1, Keccak transcript, k = 22); `zklanes verify`
+//! each (k = 19), proven as one bundle; `zklanes prove` proves both chunks on two workers and folds them
+//! directly in the final layer (fan-in 2, Keccak transcript, k = 22: a
+//! batch this small takes one aggregation layer); `zklanes verify`
 //! checks the final proof natively and through the generated Solidity
 //! verifier (pinned solcjs) and the Rollup contract in revm, against the
 //! final verifying key it derives itself (read from the key cache), or one
@@ -51,7 +51,7 @@ use zklanes_prover::srs::{SrsSet, SrsSource};
 /// SHA-256 of the final verifying key's VK file (layout, then the raw key)
 /// for this test's tree, chunks of [`DEMO_CHUNK_CAPACITY`] slots, the default
 /// chain id and the development SRS: what `zklanes verify` reports as
-/// `vk_sha256`, and `sha256sum` of the key cache's `layer_1_22_….vk` entry.
+/// `vk_sha256`, and `sha256sum` of the key cache's `layer_2_22_….vk` entry.
 const GOLDEN_FINAL_VK: &str = "0x9247ccc880e664d6bb47b9b801c3e4f9cd1a09ad78ff8285d8b13a69426ea3fd";
 
 fn cache_dir() -> PathBuf {
@@ -129,12 +129,7 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
     assert_eq!(summary["batches"], 2);
     eprintln!("prove: {summary}");
     let final_path = data.join("proofs/bundle-0-1/final.json");
-    for f in [
-        "chunk-0.json",
-        "chunk-1.json",
-        "layer-1-0.json",
-        "finalize.calldata",
-    ] {
+    for f in ["chunk-0.json", "chunk-1.json", "finalize.calldata"] {
         assert!(data.join("proofs/bundle-0-1").join(f).is_file(), "{f}");
     }
     // `status` reads the same data directory `prove` wrote.
@@ -160,8 +155,8 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
     assert_eq!(traces.len(), 2);
     // The prover draws the proof's challenge from the data of all chunks.
     let mut chunks = padded(&traces, &config.shape, config.width()).expect("fits");
-    zklanes_executor::l1::set_challenge(&mut chunks, &[2, 1]).expect("chunks chain");
-    let expected = expected_transition(&chunks, &[2, 1]).expect("chunks chain");
+    zklanes_executor::l1::set_challenge(&mut chunks, &config.fan_ins()).expect("chunks chain");
+    let expected = expected_transition(&chunks, &config.fan_ins()).expect("chunks chain");
     // The file's calldata is the chunks' data, which L1 evaluates.
     assert_eq!(
         FinalProof::read(&final_path).expect("proof file").l1.data,
@@ -267,7 +262,7 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
     let cache = zklanes_prover::cache::KeyCache::new(cache_dir()).unwrap();
     let srs = SrsSet::new(SrsSource::Development(Some(cache.clone())));
     let names = key_names(&config, &srs).expect("key names");
-    let final_vk_path = cache.path(&vk_entry_name(&names[2]));
+    let final_vk_path = cache.path(&vk_entry_name(names.last().expect("final key")));
     let vk_sha = report["vk_sha256"].as_str().unwrap().to_string();
     // A golden fixture (beside tests/golden.rs, which pins the chunk key
     // and the encodings): the final key covers every circuit of the tree,
@@ -293,18 +288,29 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
         "{stderr}"
     );
 
-    // The file's verifying key replaced by another valid key (the layer-1
-    // key of the same tree, with its layout): refused, naming both
-    // SHA-256s. The proof still verifies natively and in the EVM, because
-    // the check used the derived key, never the file's.
-    let (layer1_layout, layer1_vk) = read_vk_file(
-        &std::fs::read(cache.path(&vk_entry_name(&names[1]))).expect("layer-1 VK cached"),
-    )
-    .expect("layer-1 VK file");
+    // The file's verifying key replaced by another valid key of the same
+    // layout (the final key with its first two fixed commitments swapped:
+    // it decodes, and it is the key of another circuit): refused, naming
+    // both SHA-256s. The proof still verifies natively and in the EVM,
+    // because the check used the derived key, never the file's.
+    let (final_layout, final_vk) =
+        read_vk_file(&std::fs::read(&final_vk_path).expect("final VK cached"))
+            .expect("final VK file");
     let swapped = {
+        let mut raw = hex::decode(vk_hex(&final_vk).trim_start_matches("0x")).unwrap();
+        // Version, k, compress flag, count; then 64-byte raw points.
+        let (a, b) = (10..74, 74..138);
+        assert_ne!(raw[a.clone()], raw[b.clone()], "two distinct commitments");
+        let first = raw[a.clone()].to_vec();
+        raw.copy_within(b.clone(), a.start);
+        raw[b].copy_from_slice(&first);
         let mut f = file.clone();
-        f.vk = vk_hex(&layer1_vk);
-        f.final_circuit = layer1_layout;
+        f.vk = format!("0x{}", hex::encode(&raw));
+        f.final_circuit = final_layout;
+        assert!(
+            f.verifying_key(&final_path).is_ok(),
+            "the swapped key decodes"
+        );
         let p = dir.path().join("swapped-vk.json");
         f.write(&p).unwrap();
         p
@@ -363,8 +369,8 @@ fn a_bundle_of_two_batches_settles_through_the_evm_verifier() {
     // The keys come back from the cache, and they are the same keys.
     let prover =
         BatchProver::open(config, &ProverSetup::with_workers(Some(cache_dir()), 1)).expect("keys");
-    assert_eq!(prover.keys.loaded, 3, "every key set from the cache");
-    assert_eq!(vk_hex(prover.keys.layers[1].vk()), file.vk);
+    assert_eq!(prover.keys.loaded, 2, "every key set from the cache");
+    assert_eq!(vk_hex(prover.keys.layers[0].vk()), file.vk);
     assert!(prover.verify_native(&instances, &proof).unwrap());
 }
 

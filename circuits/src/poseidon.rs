@@ -3,16 +3,22 @@
 //!
 //! # Layout
 //!
-//! Six advice columns `c0..c5`, six fixed columns `k0..k5` for round
-//! constants. With `tⱼ = sⱼ + kⱼ` (state plus the round's constants):
+//! Six advice columns `c0..c5`, three fixed columns `k0..k2` for round
+//! constants in their *sparse* form ([`circuit_constants`]): a partial
+//! round's constants on the two elements that skip the S-box are linear, so
+//! they are pushed through the MDS matrix into the next round's constants,
+//! and every partial round keeps one constant (the same permutation,
+//! exactly; three fixed columns instead of six). With `tⱼ = sⱼ + kⱼ` in a
+//! full round:
 //!
 //! - a **full round** is one row `[s0, s1, s2, q0, q1, q2]` with `qⱼ = tⱼ²`;
 //!   the next row starts with `s'ᵢ = Σⱼ Mᵢⱼ·tⱼ·qⱼ²`;
-//! - **two partial rounds** share one row `[s0, s1, s2, q0, u0, q0']`: the
-//!   first round's state `s'ᵢ = Mᵢ₀·t0·q0² + Mᵢ₁·t1 + Mᵢ₂·t2` stays an
-//!   expression except its S-box input `u0 = s'₀`; the second round uses
-//!   `t'₀ = u0 + k3`, `t'ⱼ = s'ⱼ + k₃₊ⱼ`, `q0' = t'₀²`, and the next row
-//!   starts with `Mᵢ₀·t'₀·q0'² + Mᵢ₁·t'₁ + Mᵢ₂·t'₂`;
+//! - **two partial rounds** share one row `[s0, s1, s2, q0, u0, q0']`: with
+//!   `t0 = s0 + k0`, `q0 = t0²`, the first round's state
+//!   `s'ᵢ = Mᵢ₀·t0·q0² + Mᵢ₁·s1 + Mᵢ₂·s2` stays an expression except its
+//!   S-box input `u0 = s'₀`; the second round uses `t'₀ = u0 + k1`,
+//!   `q0' = t'₀²`, and the next row starts with
+//!   `Mᵢ₀·t'₀·q0'² + Mᵢ₁·s'₁ + Mᵢ₂·s'₂`;
 //! - the odd partial round left over is one row `[s0, s1, s2, q0, ·, ·]`.
 //!
 //! A permutation is 8 + 28 + 1 + 1 = [`BLOCK_ROWS`] = 38 rows: **228 advice
@@ -52,8 +58,8 @@ pub const CELLS_PER_PERMUTATION: usize = BLOCK_ROWS * COLUMNS;
 pub struct PoseidonConfig {
     /// Advice columns `c0..c5`.
     pub cols: [Column<Advice>; COLUMNS],
-    /// Round constants `k0..k5`.
-    pub constants: [Column<Fixed>; 2 * WIDTH],
+    /// Round constants `k0..k2` (sparse form, [`circuit_constants`]).
+    pub constants: [Column<Fixed>; WIDTH],
     /// A full round.
     pub full: Selector,
     /// Two partial rounds.
@@ -112,7 +118,7 @@ impl PoseidonConfig {
     /// Allocates the columns and creates the gates.
     pub fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
         let cols = [(); COLUMNS].map(|_| meta.advice_column());
-        let constants = [(); 2 * WIDTH].map(|_| meta.fixed_column());
+        let constants = [(); WIDTH].map(|_| meta.fixed_column());
         for c in &cols[..WIDTH] {
             meta.enable_equality(*c);
         }
@@ -153,15 +159,27 @@ impl PoseidonConfig {
             out
         });
 
+        // A partial round's S-box input: t0 = s0 + k0 (sparse constants).
+        let partial_t = |meta: &mut halo2_base::halo2_proofs::plonk::VirtualCells<'_, Fr>| -> Vec<Expression<Fr>> {
+            (0..WIDTH)
+                .map(|j| {
+                    let s = meta.query_advice(cols[j], Rotation::cur());
+                    if j == 0 {
+                        s + meta.query_fixed(constants[0], Rotation::cur())
+                    } else {
+                        s
+                    }
+                })
+                .collect()
+        };
+
         meta.create_gate("poseidon partial round pair", |meta| {
             let q = meta.query_selector(pair);
-            let t = first_t(meta);
+            let t = partial_t(meta);
             let q0 = meta.query_advice(cols[3], Rotation::cur());
             let u0 = meta.query_advice(cols[4], Rotation::cur());
             let q0b = meta.query_advice(cols[5], Rotation::cur());
-            let k2: Vec<Expression<Fr>> = (0..WIDTH)
-                .map(|j| meta.query_fixed(constants[WIDTH + j], Rotation::cur()))
-                .collect();
+            let k_second = meta.query_fixed(constants[1], Rotation::cur());
             let next = next_state(meta);
             let sbox = t[0].clone() * q0.clone() * q0.clone();
             // The first round's state, as expressions of degree 3.
@@ -172,9 +190,7 @@ impl PoseidonConfig {
                         + mds[i][2].clone() * t[2].clone()
                 })
                 .collect();
-            let t0b = u0.clone() + k2[0].clone();
-            let t1b = mid[1].clone() + k2[1].clone();
-            let t2b = mid[2].clone() + k2[2].clone();
+            let t0b = u0.clone() + k_second;
             let sbox_b = t0b.clone() * q0b.clone() * q0b.clone();
             let mut out = vec![
                 q.clone() * (q0 - t[0].clone() * t[0].clone()),
@@ -183,8 +199,8 @@ impl PoseidonConfig {
             ];
             for i in 0..WIDTH {
                 let sum = mds[i][0].clone() * sbox_b.clone()
-                    + mds[i][1].clone() * t1b.clone()
-                    + mds[i][2].clone() * t2b.clone();
+                    + mds[i][1].clone() * mid[1].clone()
+                    + mds[i][2].clone() * mid[2].clone();
                 out.push(q.clone() * (next[i].clone() - sum));
             }
             out
@@ -192,7 +208,7 @@ impl PoseidonConfig {
 
         meta.create_gate("poseidon partial round", |meta| {
             let q = meta.query_selector(single);
-            let t = first_t(meta);
+            let t = partial_t(meta);
             let q0 = meta.query_advice(cols[3], Rotation::cur());
             let next = next_state(meta);
             let sbox = t[0].clone() * q0.clone() * q0.clone();
@@ -225,7 +241,8 @@ impl PoseidonConfig {
     ) -> Result<PermutationCells, Error> {
         let spec = spec();
         let mds = spec.mds.map(|row| row.map(|m| to_halo2(&m)));
-        let rc = |round: usize| spec.constants[round].map(|c| to_halo2(&c));
+        let sparse = circuit_constants();
+        let rc = |round: usize| sparse[round];
         let mix = |a: [Fr; WIDTH]| -> [Fr; WIDTH] {
             std::array::from_fn(|i| (0..WIDTH).map(|j| mds[i][j] * a[j]).sum())
         };
@@ -255,7 +272,7 @@ impl PoseidonConfig {
                     let sq: [Fr; WIDTH] = std::array::from_fn(|j| t[j] * t[j]);
                     rest = sq;
                     state = mix(std::array::from_fn(|j| t[j] * sq[j] * sq[j]));
-                    self.set_constants(region, row, k, [Fr::zero(); WIDTH]);
+                    self.set_constants(region, row, k);
                     self.full.enable(region, row)?;
                 }
                 RowKind::Pair(round) => {
@@ -264,7 +281,7 @@ impl PoseidonConfig {
                     let (next, q0b) = partial(mid, k2);
                     rest = [q0, mid[0], q0b];
                     state = next;
-                    self.set_constants(region, row, k, k2);
+                    self.set_constants(region, row, [k[0], k2[0], Fr::zero()]);
                     self.pair.enable(region, row)?;
                 }
                 RowKind::Single(round) => {
@@ -272,7 +289,7 @@ impl PoseidonConfig {
                     let (next, q0) = partial(state, k);
                     rest[0] = q0;
                     state = next;
-                    self.set_constants(region, row, k, [Fr::zero(); WIDTH]);
+                    self.set_constants(region, row, k);
                     self.single.enable(region, row)?;
                 }
                 RowKind::Output => {}
@@ -291,15 +308,45 @@ impl PoseidonConfig {
         unreachable!("BLOCK_ROWS > 0")
     }
 
-    fn set_constants(
-        &self,
-        region: &mut Region<'_, Fr>,
-        row: usize,
-        k: [Fr; WIDTH],
-        k2: [Fr; WIDTH],
-    ) {
-        for (c, v) in self.constants.iter().zip(k.into_iter().chain(k2)) {
+    fn set_constants(&self, region: &mut Region<'_, Fr>, row: usize, k: [Fr; WIDTH]) {
+        for (c, v) in self.constants.iter().zip(k) {
             region.assign_fixed(*c, row, v);
         }
     }
+}
+
+/// The round constants in the chip's sparse form: full rounds as specified,
+/// except the first full round after the partial rounds, which takes what
+/// the partial rounds carried; every partial round keeps only its first
+/// constant. In a partial round the elements 1 and 2 skip the S-box, so
+/// adding `c₁, c₂` there equals adding `M·(0, c₁, c₂)` after the round:
+/// with the carry `v` (0 before the first partial round), a partial round
+/// with constants `c` takes `t = c + v`, keeps `t₀`, and passes on
+/// `v' = M·(0, t₁, t₂)`. The states between differ from the specification's
+/// by the carry; the first full round after them absorbs it, so the
+/// permutation's output is the specification's exactly (checked against
+/// `zklanes_executor::poseidon` by the chip tests).
+pub fn circuit_constants() -> &'static [[Fr; WIDTH]] {
+    static SPARSE: std::sync::OnceLock<Vec<[Fr; WIDTH]>> = std::sync::OnceLock::new();
+    SPARSE.get_or_init(|| {
+        let spec = spec();
+        let mds = spec.mds.map(|row| row.map(|m| to_halo2(&m)));
+        let half = FULL_ROUNDS / 2;
+        let mut carry = [Fr::zero(); WIDTH];
+        spec.constants
+            .iter()
+            .enumerate()
+            .map(|(round, c)| {
+                let c = c.map(|v| to_halo2(&v));
+                let t: [Fr; WIDTH] = std::array::from_fn(|j| c[j] + carry[j]);
+                if (half..half + PARTIAL_ROUNDS).contains(&round) {
+                    carry = std::array::from_fn(|i| mds[i][1] * t[1] + mds[i][2] * t[2]);
+                    [t[0], Fr::zero(), Fr::zero()]
+                } else {
+                    carry = [Fr::zero(); WIDTH];
+                    t
+                }
+            })
+            .collect()
+    })
 }

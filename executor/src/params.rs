@@ -57,17 +57,18 @@ pub const DEFAULT_CHAIN_ID: u32 = 0x02a1_a7e5;
 /// Transaction slots per chunk of the demo, and the default of every
 /// command that chunks or proves a batch (`demo`, `execute`, `prove`,
 /// `verify`, `serve`), so they all chunk a batch the same way: the chunk
-/// circuit at `k = 18`; one final proof of the demo tree holds two chunks.
+/// circuit at `k = 19` (9,754 chip rows per slot); one final proof of the
+/// demo holds two chunks.
 pub const DEMO_CHUNK_CAPACITY: usize = 29;
 /// Transaction slots per chunk of the circuit and service tests: the chunk
 /// circuit at `k = 15`, which proves in seconds.
 pub const TEST_CHUNK_CAPACITY: usize = 3;
 /// Transaction slots per chunk for production: the largest chunk circuit
-/// at `k = 21` (8,892 rows per slot). At 76,893 advice cells per slot that
-/// is 17.9M cells, so aggregating its proof (about 5M cells) adds about 28%;
-/// proving it takes about 14 GB on this machine kind (GUIDE, `zklanes bench
-/// chunk`). Chosen with `--capacity`.
-pub const PRODUCTION_CHUNK_CAPACITY: usize = 233;
+/// at `k = 22` (9,754 chip rows per slot, 8 advice columns). At 75,142
+/// advice cells per slot that is 32.3M cells; see ARCHITECTURE ("Proving
+/// cost") for its proving time and memory on this machine kind (`zklanes
+/// bench prover --capacity 430`). Chosen with `--capacity`.
+pub const PRODUCTION_CHUNK_CAPACITY: usize = 430;
 /// Largest number of transactions accepted in one batch.
 pub const MAX_BATCH_TXS: usize = 4_000_000;
 /// Largest encoded batch accepted, in bytes.

@@ -19,10 +19,10 @@ pub struct ProofConfig {
 }
 
 impl ProofConfig {
-    /// The smallest tree that exercises every layer, over chunks of
-    /// `capacity` slots: one aggregation layer of fan-in 2 (k = 20), then one
-    /// recursive fold of fan-in 1 with the EVM transcript (k = 22; at k = 20
-    /// the generated verifier exceeds the EIP-170 contract size limit).
+    /// The deployed shape: two chunk proofs of `capacity` slots, folded
+    /// directly by the final layer (EVM transcript, k = 22; at k = 20 the
+    /// generated verifier exceeds the EIP-170 contract size limit). See
+    /// [`direct_on`](Self::direct_on).
     pub fn two_chunks(capacity: usize) -> Self {
         Self::two_chunks_on(capacity, DEFAULT_CHAIN_ID)
     }
@@ -30,16 +30,41 @@ impl ProofConfig {
     /// [`two_chunks`](Self::two_chunks) for chain `chain_id` (bound into
     /// the chunk circuit's signature checks).
     pub fn two_chunks_on(capacity: usize, chain_id: u32) -> Self {
+        Self::direct_on(capacity, chain_id, 2)
+    }
+
+    /// A batch small enough for one aggregation layer: the final (EVM)
+    /// layer verifies `chunks` chunk proofs directly, with no
+    /// Poseidon-transcript layer in between (one recursion instead of two).
+    pub fn direct_on(capacity: usize, chain_id: u32, chunks: usize) -> Self {
+        let shape = ChunkShape { capacity, chain_id };
+        Self {
+            chunk_k: zklanes_prover::chunk::chunk_k(&shape),
+            shape,
+            layers: vec![LayerSpec {
+                fan_in: chunks,
+                inner_is_aggregation: false,
+                evm: true,
+                k: 22,
+            }],
+        }
+    }
+
+    /// A batch too large for one layer: a Poseidon-transcript layer of
+    /// `fan_in` chunk proofs per node (k = `layer_k`), then the final (EVM)
+    /// layer folding one such node (k = 22). Larger trees stack more
+    /// Poseidon layers the same way.
+    pub fn tree_on(capacity: usize, chain_id: u32, fan_in: usize, layer_k: u32) -> Self {
         let shape = ChunkShape { capacity, chain_id };
         Self {
             chunk_k: zklanes_prover::chunk::chunk_k(&shape),
             shape,
             layers: vec![
                 LayerSpec {
-                    fan_in: 2,
+                    fan_in,
                     inner_is_aggregation: false,
                     evm: false,
-                    k: 20,
+                    k: layer_k,
                 },
                 LayerSpec {
                     fan_in: 1,

@@ -1,8 +1,15 @@
-//! `zklanes bench prover`: the proving cost of the production-shaped tree
-//! (development SRS), measured on real proofs: one chunk proof per chunk of
-//! a full node (the first layer's fan-in, proven one after another on every
-//! core), one real first-layer aggregation node over them, and, with
-//! `--final`, the final (EVM) node over that.
+//! `zklanes bench prover`: the proving cost of a proof tree (development
+//! SRS), measured on real proofs: one chunk proof per chunk of a full node
+//! (the first layer's fan-in, proven one after another on every core), one
+//! real first-layer aggregation node over them, and, with `--final`, the
+//! final (EVM) node over that.
+//!
+//! Two shapes: the deployed one (default: two chunk proofs folded directly
+//! by the final EVM layer, so the first node *is* the final node), and with
+//! `--tree F` a Poseidon-transcript first layer of fan-in `F` (at
+//! `--layer-k`) under a final node of fan-in 1, the shape of batches too
+//! large for one layer; its first node measures the aggregation cells per
+//! verified chunk proof.
 //!
 //! Derived figure: proven transactions per core-second **including the
 //! aggregation share**. A chunk proves `capacity` transactions in
@@ -10,8 +17,8 @@
 //! `node_s / fan_in` per chunk; with `--final`, the final node costs
 //! `final_s / width` per chunk (width = chunks under one final proof). So
 //! `tx_per_core_s = capacity / (cores × (chunk_s + node_s / fan_in
-//! [+ final_s / width]))`. Without `--final` the final layer's share is left
-//! out (said by `includes_final: false`).
+//! [+ final_s / width]))`. In the tree without `--final` the final layer's
+//! share is left out (said by `includes_final: false`).
 
 use std::time::Instant;
 
@@ -39,9 +46,17 @@ pub struct ProverBench {
     /// Transaction slots per chunk.
     #[arg(long, default_value_t = DEMO_CHUNK_CAPACITY)]
     capacity: usize,
-    /// Also prove the final (EVM) node and include its share.
+    /// Also prove the final (EVM) node and include its share (with
+    /// `--tree`; in the deployed shape the first node is the final node).
     #[arg(long = "final")]
     with_final: bool,
+    /// Bench the tree shape: a Poseidon-transcript first layer of this
+    /// fan-in, then the final layer of fan-in 1.
+    #[arg(long, value_name = "FAN_IN")]
+    tree: Option<usize>,
+    /// `k` of the tree's first layer.
+    #[arg(long, default_value_t = 20)]
+    layer_k: u32,
     /// Key cache (default: `$ZKLANES_CACHE_DIR`, else `~/.cache/zklanes`).
     #[arg(long)]
     cache_dir: Option<std::path::PathBuf>,
@@ -53,7 +68,11 @@ pub fn run(b: ProverBench) -> Result<()> {
         return Err(anyhow!("--capacity must be positive"));
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let config = ProofConfig::two_chunks_on(b.capacity, DEFAULT_CHAIN_ID);
+    let config = match b.tree {
+        Some(0) => return Err(anyhow!("--tree needs a positive fan-in")),
+        Some(fan_in) => ProofConfig::tree_on(b.capacity, DEFAULT_CHAIN_ID, fan_in, b.layer_k),
+        None => ProofConfig::two_chunks_on(b.capacity, DEFAULT_CHAIN_ID),
+    };
     let setup = ProverSetup::with_workers(Some(b.cache_dir.unwrap_or_else(user_cache_dir)), 1);
     let line = |v: serde_json::Value| {
         if b.json {
@@ -131,6 +150,7 @@ pub fn run(b: ProverBench) -> Result<()> {
     line(json!({
         "figure": "aggregation_node",
         "layer": 1,
+        "evm": layer.spec.evm,
         "k": layer.spec.k,
         "fan_in": fan_in,
         "advice_cells": layer.advice_cells,
@@ -140,8 +160,9 @@ pub fn run(b: ProverBench) -> Result<()> {
     }));
 
     let mut per_chunk_s = chunk_s + node_s / fan_in as f64;
-    let mut final_s = None;
-    if b.with_final {
+    let direct = prover.keys.layers.len() == 1;
+    let mut final_s = direct.then_some(0.0);
+    if b.with_final && !direct {
         let last = prover
             .keys
             .layers
@@ -149,7 +170,7 @@ pub fn run(b: ProverBench) -> Result<()> {
             .ok_or_else(|| anyhow!("no final layer"))?;
         if prover.keys.layers.len() != 2 || last.spec.fan_in != 1 {
             return Err(anyhow!(
-                "--final expects the two-layer tree (fan-in 2, then 1)"
+                "--final expects the two-layer tree (fan-in F, then 1)"
             ));
         }
         let NodeProof::Snark(inner) = node else {
@@ -179,7 +200,8 @@ pub fn run(b: ProverBench) -> Result<()> {
         "includes_final": final_s.is_some(),
         "core_s_per_chunk": per_chunk_s * cores as f64,
         "tx_per_core_s": b.capacity as f64 / (per_chunk_s * cores as f64),
-        "derivation": "capacity / (cores × (chunk_s + node_s / fan_in [+ final_s / width]))",
+        "shape": if direct { "direct: the final (EVM) node folds the chunk proofs" } else { "tree: a Poseidon layer, then the final node" },
+        "derivation": "capacity / (cores × (chunk_s + node_s / fan_in [+ final_s / width])); in the direct shape the node is the final node (final_prove_s 0)",
         "peak_rss_mb": peak_rss_mb(),
     }));
     Ok(())
