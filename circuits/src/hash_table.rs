@@ -258,7 +258,7 @@ impl Circuit<Fr> for HashedCircuit {
     ) -> Self::Config {
         let base = BaseConfig::configure(meta, params);
         let poseidon = PoseidonConfig::configure(meta);
-        let scalar_mul = ScalarMulConfig::configure(meta, poseidon.cols);
+        let scalar_mul = ScalarMulConfig::configure(meta, poseidon.cols, poseidon.constants[0]);
         HashedConfig {
             base,
             poseidon,

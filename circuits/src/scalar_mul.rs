@@ -35,7 +35,13 @@
 //! ```
 //!
 //! The block ends with an output pair of rows `[ax, ay, 0…]`, `[px, py, 0…]`,
-//! and the `start` gate fixes the first accumulator to the identity `(0, 1)`.
+//! and the first accumulator is the identity: on the first step's row A
+//! the chip's `start` flag, the Poseidon chip's round-constant column `k0`
+//! (no Poseidon gate is enabled on the block's rows, so the column is free
+//! there), holds 1 and the step gate also constrains `start·ax = 0` and
+//! `start·(ay − 1) = 0` (degree 3 with the selector). A flag in a fixed
+//! column the chip already has costs no commitment, where a selector of its
+//! own would cost one in every proof and its verification.
 //! Every gate has degree 4 with its selector, as the Poseidon chip's and
 //! halo2-base's. The Edwards law is complete for BabyJubJub (`d` is not a
 //! square), so no exceptional case exists. Cost: 12 advice cells (two rows)
@@ -54,7 +60,7 @@
 use halo2_base::halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::plonk::{
-    Advice, Column, ConstraintSystem, Error, Expression, Selector, VirtualCells,
+    Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector, VirtualCells,
 };
 use halo2_base::halo2_proofs::poly::Rotation;
 use halo2_base::virtual_region::copy_constraints::SharedCopyConstraintManager;
@@ -74,8 +80,9 @@ pub struct ScalarMulConfig {
     pub cols: [Column<Advice>; COLUMNS],
     /// One double-and-add step (rows A and B of a step).
     pub step: Selector,
-    /// First row of a block.
-    pub start: Selector,
+    /// 1 on the first row of a block, 0 on the other rows A (the Poseidon
+    /// chip's `k0`).
+    pub start: Column<Fixed>,
     d: Fr,
 }
 
@@ -145,12 +152,16 @@ pub struct ScalarMulCells {
 }
 
 impl ScalarMulConfig {
-    /// Creates the gates over `cols`, the Poseidon chip's columns
+    /// Creates the gate over `cols`, the Poseidon chip's columns
     /// ([`crate::poseidon::PoseidonConfig::cols`]), whose first three must
-    /// have equality enabled.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: [Column<Advice>; COLUMNS]) -> Self {
+    /// have equality enabled, with `start` (the Poseidon chip's first
+    /// round-constant column) as the block's first-row flag.
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        cols: [Column<Advice>; COLUMNS],
+        start: Column<Fixed>,
+    ) -> Self {
         let step = meta.selector();
-        let start = meta.selector();
         let d = crate::ecc::EccChip::default().d();
         meta.create_gate("scalar mul step", |meta| {
             let q = meta.query_selector(step);
@@ -176,9 +187,12 @@ impl ScalarMulConfig {
             let (npx, npy) = (at(meta, PX, 3), at(meta, PY, 3));
             let one = Expression::Constant(Fr::one());
             let dc = Expression::Constant(d);
+            let first = meta.query_fixed(start, Rotation::cur());
             let qx = b.clone() * px.clone();
             let qy = b.clone() * py.clone() + one.clone() - b.clone();
             vec![
+                q.clone() * first.clone() * ax.clone(),
+                q.clone() * first * (ay.clone() - one.clone()),
                 q.clone() * b.clone() * (b - one.clone()),
                 q.clone() * (xx.clone() - ax.clone() * ax.clone()),
                 q.clone() * (yy.clone() - ay.clone() * ay.clone()),
@@ -197,12 +211,6 @@ impl ScalarMulConfig {
                 q.clone() * (npx - px),
                 q * (npy - py),
             ]
-        });
-        meta.create_gate("scalar mul start", |meta| {
-            let q = meta.query_selector(start);
-            let ax = meta.query_advice(cols[AX], Rotation::cur());
-            let ay = meta.query_advice(cols[AY], Rotation::cur());
-            vec![q.clone() * ax, q * (ay - Expression::Constant(Fr::one()))]
         });
         Self {
             cols,
@@ -243,8 +251,9 @@ impl ScalarMulConfig {
             let cells_b = put(region, row + 1, row_b);
             if i == 0 {
                 base = Some([cells_b[PX], cells_b[PY]]);
-                self.start.enable(region, row)?;
             }
+            let flag = if i == 0 { Fr::one() } else { Fr::zero() };
+            region.assign_fixed(self.start, row, flag);
             bits.push(cells_a[B]);
             self.step.enable(region, row)?;
             a = next;

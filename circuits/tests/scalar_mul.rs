@@ -116,7 +116,7 @@ impl Circuit<Fr> for Block {
     fn configure(meta: &mut ConstraintSystem<Fr>) -> Self::Config {
         // The chip lives in the Poseidon chip's columns.
         let poseidon = PoseidonConfig::configure(meta);
-        let c = ScalarMulConfig::configure(meta, poseidon.cols);
+        let c = ScalarMulConfig::configure(meta, poseidon.cols, poseidon.constants[0]);
         let i = meta.instance_column();
         meta.enable_equality(i);
         (c, i)
