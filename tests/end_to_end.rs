@@ -52,7 +52,7 @@ use zklanes_prover::srs::{SrsSet, SrsSource};
 /// for this test's tree, chunks of [`DEMO_CHUNK_CAPACITY`] slots, the default
 /// chain id and the development SRS: what `zklanes verify` reports as
 /// `vk_sha256`, and `sha256sum` of the key cache's `layer_2_22_….vk` entry.
-const GOLDEN_FINAL_VK: &str = "0x9247ccc880e664d6bb47b9b801c3e4f9cd1a09ad78ff8285d8b13a69426ea3fd";
+const GOLDEN_FINAL_VK: &str = "0xdf0d09e7d0dfaa9d88896ff712e4ff4a637daacf9635207ffc373a80277aba0f";
 
 fn cache_dir() -> PathBuf {
     std::env::var_os("ZKLANES_CACHE_DIR")

@@ -37,13 +37,13 @@ const GOLDEN_SHAPE: ChunkShape = ChunkShape {
     chain_id: DEFAULT_CHAIN_ID,
 };
 
-const CHUNK_VK: &str = "9768fc43a752d8f30228ff76cb14b47006e0f522f5cac668126057b407181622";
+const CHUNK_VK: &str = "b9527e4cd3368dd44064e1d7f7fe83188a889e0be4eaa6df097bd73372a1bce5";
 const BATCH_JSON: &str = "4bd1a3fb373160e81c51152d580daff20a47bfa325fbb982910745b808367e6f";
 const BATCH_BINARY: &str = "308b4106ac62cc5b30518752c6e34ce151840b52229a705dc1e68fc2410e2ec1";
 const CHUNK_TRACES: &str = "e43a08e02d83ca2767e37c3fea5552d9a66daf88deb4df706245046d6b32ae47";
 const PUBLIC_INPUTS: &str = "ee0d8e94b11637f493749c3088f6055f570b7e2acf5124c10ad7745af1d864e9";
 const L1_BATCH: &str = "b0f1435e4d70426b17014f42e8d5ab3d655f2173415234a260af4c532abfc9df";
-const FINAL_JSON: &str = "c2210728eb8bd4ae6e9ab4df179c1e7d4a38fff3ea656189f2802c5302425054";
+const FINAL_JSON: &str = "b045a235a61444125dce650a61ac98a91e6f17e9f5d62a5ca2f5f1b7754bef27";
 const FINALIZE_CALLDATA: &str = "494cf66e260c96729514c569c4504c3b40d0cdd26d5ccd0f765c43b67589fed9";
 
 /// Collects every digest that differs from its pin, so one run lists them all.

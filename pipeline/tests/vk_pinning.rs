@@ -4,9 +4,10 @@
 //! chunk circuit with the same layout (here the chunk circuit of another
 //! chain id, which is a circuit constant: same columns and rows, different
 //! fixed commitments; a circuit missing a constraint would look the same
-//! to the layer) folded as if they were proofs of ours. The layer-1 prover,
-//! with the keys generated for our chunk key, cannot produce a valid
-//! aggregation proof from them: `prove_node`'s own verification refuses it.
+//! to the layer) folded as if they were proofs of ours. The first layer's
+//! prover (the final layer's, in the deployed shape that folds the chunk
+//! proofs directly), with the keys generated for our chunk key, cannot
+//! produce a valid aggregation proof from them: `prove_node`'s own verification refuses it.
 //! The genuine path through the same keys is the end-to-end test.
 
 use std::path::PathBuf;
@@ -29,7 +30,7 @@ fn cache_dir() -> PathBuf {
 }
 
 #[test]
-#[ignore = "slow (a layer-1 aggregation proof): cargo test --release -p zklanes-pipeline --test vk_pinning -- --ignored"]
+#[ignore = "slow (a first-layer aggregation proof): cargo test --release -p zklanes-pipeline --test vk_pinning -- --ignored"]
 fn the_aggregation_layer_refuses_proofs_of_another_chunk_circuit() {
     let config = ProofConfig::two_chunks(DEMO_CHUNK_CAPACITY);
     let prover = BatchProver::open(
@@ -80,7 +81,8 @@ fn the_aggregation_layer_refuses_proofs_of_another_chunk_circuit() {
         })
         .collect();
 
-    // Layer 1, pinned to our chunk key, refuses them.
+    // The first aggregation layer (in the deployed two-chunk shape the
+    // final one itself), pinned to our chunk key, refuses them.
     let layer = &prover.keys.layers[0];
     let params = prover.srs.get(layer.spec.k).expect("layer SRS");
     let refused = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
