@@ -96,3 +96,38 @@ impl ProofConfig {
         self.layers.last().map_or(0, |l| l.k)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rules `keygen_tree` enforces: the last layer alone is the EVM
+    /// layer, and inner proofs are aggregation proofs exactly above the
+    /// first layer.
+    fn well_formed(c: &ProofConfig) -> bool {
+        let last = c.layers.len() - 1;
+        c.layers
+            .iter()
+            .enumerate()
+            .all(|(i, l)| l.evm == (i == last) && l.inner_is_aggregation == (i > 0) && l.fan_in > 0)
+    }
+
+    #[test]
+    fn the_deployed_shape_folds_two_chunk_proofs_in_the_final_layer() {
+        let c = ProofConfig::two_chunks(29);
+        assert_eq!(c, ProofConfig::direct_on(29, DEFAULT_CHAIN_ID, 2));
+        assert_eq!(c.layers.len(), 1, "one aggregation layer");
+        assert!(well_formed(&c));
+        assert_eq!((c.width(), c.max_txs(), c.final_k()), (2, 58, 22));
+        assert_eq!(c.fan_ins(), vec![2]);
+    }
+
+    #[test]
+    fn the_tree_puts_a_poseidon_layer_under_the_final_one() {
+        let c = ProofConfig::tree_on(29, DEFAULT_CHAIN_ID, 4, 21);
+        assert!(well_formed(&c));
+        assert_eq!(c.fan_ins(), vec![4, 1]);
+        assert_eq!((c.layers[0].k, c.final_k(), c.width()), (21, 22, 4));
+        assert!(!c.layers[0].evm && c.layers[1].evm);
+    }
+}
