@@ -208,6 +208,12 @@ fn blocks_after_permutations_stay_bound() {
         let _ = table.compress(ctx, [a, out.x, out.y]);
         builder.calculate_params(Some(9));
         let circuit = HashedCircuit::new(builder, table, muls);
+        // Both tables in the same columns, one after the other: two
+        // permutations, then two 20-bit multiplications.
+        assert_eq!(
+            circuit.table_rows(),
+            2 * zklanes_circuits::poseidon::BLOCK_ROWS + 2 * ScalarMulConfig::block_rows(BITS)
+        );
         let ok = MockProver::run(k as u32, &circuit, vec![])
             .expect("synthesis")
             .verify()
