@@ -37,17 +37,7 @@ impl ProofConfig {
     /// layer verifies `chunks` chunk proofs directly, with no
     /// Poseidon-transcript layer in between (one recursion instead of two).
     pub fn direct_on(capacity: usize, chain_id: u32, chunks: usize) -> Self {
-        let shape = ChunkShape { capacity, chain_id };
-        Self {
-            chunk_k: zklanes_prover::chunk::chunk_k(&shape),
-            shape,
-            layers: vec![LayerSpec {
-                fan_in: chunks,
-                inner_is_aggregation: false,
-                evm: true,
-                k: 22,
-            }],
-        }
+        Self::with_layers(capacity, chain_id, vec![final_layer(chunks, false)])
     }
 
     /// A batch too large for one layer: a Poseidon-transcript layer of
@@ -55,24 +45,21 @@ impl ProofConfig {
     /// layer folding one such node (k = 22). Larger trees stack more
     /// Poseidon layers the same way.
     pub fn tree_on(capacity: usize, chain_id: u32, fan_in: usize, layer_k: u32) -> Self {
+        let first = LayerSpec {
+            fan_in,
+            inner_is_aggregation: false,
+            evm: false,
+            k: layer_k,
+        };
+        Self::with_layers(capacity, chain_id, vec![first, final_layer(1, true)])
+    }
+
+    fn with_layers(capacity: usize, chain_id: u32, layers: Vec<LayerSpec>) -> Self {
         let shape = ChunkShape { capacity, chain_id };
         Self {
             chunk_k: zklanes_prover::chunk::chunk_k(&shape),
             shape,
-            layers: vec![
-                LayerSpec {
-                    fan_in,
-                    inner_is_aggregation: false,
-                    evm: false,
-                    k: layer_k,
-                },
-                LayerSpec {
-                    fan_in: 1,
-                    inner_is_aggregation: true,
-                    evm: true,
-                    k: 22,
-                },
-            ],
+            layers,
         }
     }
 
@@ -94,6 +81,16 @@ impl ProofConfig {
     /// `k` of the final (EVM) layer.
     pub fn final_k(&self) -> u32 {
         self.layers.last().map_or(0, |l| l.k)
+    }
+}
+
+/// The final (EVM-transcript) layer, at k = 22.
+fn final_layer(fan_in: usize, inner_is_aggregation: bool) -> LayerSpec {
+    LayerSpec {
+        fan_in,
+        inner_is_aggregation,
+        evm: true,
+        k: 22,
     }
 }
 
